@@ -1,0 +1,207 @@
+"""Run the reference ISNCSCI algorithm (npm `isncsci`, black box) on exams, for tests and tools.
+
+The oracle is `tools/oracle/classify.mjs`; it needs Node.js and `npm ci --prefix tools/oracle`.
+Only the public API of the package is used, and only through that script's JSON Lines
+interface: exams in, the 25 result fields (or an error) out, one line each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ORACLE_DIR = REPO_ROOT / "tools" / "oracle"
+ORACLE_SCRIPT = ORACLE_DIR / "classify.mjs"
+ORACLE_PACKAGE = ORACLE_DIR / "node_modules" / "isncsci" / "package.json"
+ORACLE_VERSION = "2.0.6"
+
+
+class OracleUnavailable(RuntimeError):
+    """Node.js or the installed reference package is missing."""
+
+
+class OracleError(RuntimeError):
+    """The oracle process failed or answered something unexpected."""
+
+
+def find_node() -> str | None:
+    """The Node.js executable ($CORDTRIAL_NODE, else `node` on PATH), or None."""
+    return os.environ.get("CORDTRIAL_NODE") or shutil.which("node")
+
+
+def unavailable_reason() -> str | None:
+    """Why the oracle cannot run here, or None when it can."""
+    if find_node() is None:
+        return "Node.js not found (install node or set CORDTRIAL_NODE)"
+    if not ORACLE_PACKAGE.is_file():
+        return f"reference package not installed: run `npm ci --prefix {ORACLE_DIR}`"
+    version = json.loads(ORACLE_PACKAGE.read_text(encoding="utf-8")).get("version")
+    if version != ORACLE_VERSION:
+        return f"installed isncsci is {version}, expected {ORACLE_VERSION}: run npm ci again"
+    return None
+
+
+def oracle_classify(exams: Iterable[Mapping[str, object]], timeout: float = 600) -> list[dict]:
+    """Classify every exam with the reference algorithm in one Node.js process.
+
+    Returns one dict per exam, in order: `{"id": ..., "totals": {25 str fields}}`, or
+    `{"id": ..., "error": "..."}` when the reference algorithm rejected the exam.
+    """
+    reason = unavailable_reason()
+    if reason is not None:
+        raise OracleUnavailable(reason)
+    lines = [json.dumps(dict(exam), separators=(",", ":")) for exam in exams]
+    if not lines:
+        return []
+    proc = subprocess.run(
+        [find_node(), str(ORACLE_SCRIPT)],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ORACLE_DIR,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise OracleError(f"oracle exited with {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+    answers = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    if len(answers) != len(lines):
+        raise OracleError(f"oracle answered {len(answers)} lines for {len(lines)} exams")
+    return answers
+
+
+# --- comparing cordtrial's engine with the oracle -------------------------------------------
+
+RESULT_FIELDS: tuple[str, ...] = (
+    "rightUpperMotorTotal", "leftUpperMotorTotal", "rightLowerMotorTotal", "leftLowerMotorTotal",
+    "rightTouchTotal", "leftTouchTotal", "rightPrickTotal", "leftPrickTotal",
+    "rightMotorTotal", "leftMotorTotal", "upperMotorTotal", "lowerMotorTotal",
+    "touchTotal", "prickTotal",
+    "rightSensory", "leftSensory", "rightMotor", "leftMotor", "neurologicalLevelOfInjury",
+    "rightSensoryZpp", "leftSensoryZpp", "rightMotorZpp", "leftMotorZpp",
+    "asiaImpairmentScale", "injuryComplete",
+)  # fmt: skip
+
+
+def engine_classify(exam: Mapping[str, object]) -> dict:
+    """cordtrial's answer in the oracle's shape: {"totals": {...}} or {"error": "..."}."""
+    from cordtrial.isncsci import Exam, classify
+
+    try:
+        return {"totals": classify(Exam.from_rhi(dict(exam))).to_rhi()}
+    except Exception as exc:  # noqa: BLE001 - any failure is a disagreement to report
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    exam_id: object
+    field: str  # one of RESULT_FIELDS, or "error" when one side failed
+    ours: str
+    oracle: str
+
+    def __str__(self) -> str:
+        return f"exam {self.exam_id}: {self.field}: ours {self.ours!r}, oracle {self.oracle!r}"
+
+
+def compare(exam_id: object, ours: Mapping, theirs: Mapping) -> list[Disagreement]:
+    """Field-by-field differences between two answers (empty when they agree on all 25)."""
+    if "error" in ours or "error" in theirs:
+        if "error" in ours and "error" in theirs:
+            return []  # both refuse the exam
+        return [
+            Disagreement(
+                exam_id, "error", str(ours.get("error", "ok")), str(theirs.get("error", "ok"))
+            )
+        ]
+    a, b = ours["totals"], theirs["totals"]
+    return [
+        Disagreement(exam_id, f, str(a.get(f, "<missing>")), str(b.get(f, "<missing>")))
+        for f in RESULT_FIELDS
+        if a.get(f) != b.get(f)
+    ]
+
+
+def differential(exams: Sequence[Mapping[str, object]]) -> list[Disagreement]:
+    """Classify `exams` with both engines; every field on which they differ."""
+    theirs = oracle_classify(exams)
+    found: list[Disagreement] = []
+    for i, (exam, answer) in enumerate(zip(exams, theirs, strict=True)):
+        found += compare(exam.get("id", i), engine_classify(exam), answer)
+    return found
+
+
+def format_disagreements(found: Sequence[Disagreement], limit: int = 20) -> str:
+    """A readable summary: counts per field, then the first `limit` disagreements."""
+    if not found:
+        return "no disagreements"
+    per_field = Counter(d.field for d in found)
+    exams = len({str(d.exam_id) for d in found})
+    lines = [f"{len(found)} disagreeing fields in {exams} exams; per field: {dict(per_field)}"]
+    lines += [f"  {d}" for d in found[:limit]]
+    if len(found) > limit:
+        lines.append(f"  ... and {len(found) - limit} more")
+    return "\n".join(lines)
+
+
+# --- shrinking a disagreeing exam ------------------------------------------------------------
+
+
+def _simplicity(key: str, value: str) -> int:
+    """Lower is simpler: normal < 0 < other grades; flags and NT cost extra."""
+    normal = {"Touch": "2", "Prick": "2", "Motor": "5"}
+    if key.startswith("anal"):
+        return {"Yes": 0, "No": 1}.get(value, 3)
+    kind = next((k for k in normal if key.endswith(k)), None)
+    if kind is None:
+        return 0
+    base = value.rstrip("*")
+    rank = 0 if base == normal[kind] else 1 if base == "0" else 3 if base == "NT" else 2
+    return rank + (1 if value.endswith("*") else 0)
+
+
+def _candidates(key: str, value: str) -> list[str]:
+    if key.startswith("anal"):
+        return ["Yes", "No"]
+    normal = "5" if key.endswith("Motor") else "2"
+    return [normal, "0", value.rstrip("*")]
+
+
+def shrink(exam: Mapping[str, object], fields: Iterable[str], max_rounds: int = 400) -> dict:
+    """Greedily simplify `exam` while the engines still disagree on one of `fields`.
+
+    Each round tries every single-cell simplification (to the normal grade, to 0, without its
+    flag, or dropping a non-key muscle) in one oracle call and keeps the first that still
+    disagrees, until none does. The result is a local minimum, small enough to read.
+    """
+    wanted = set(fields)
+    current = {k: str(v) for k, v in exam.items()}
+    for _ in range(max_rounds):
+        trials: list[dict] = []
+        for key, value in current.items():
+            if key == "id":
+                continue
+            if key.endswith("WithMotorFunction"):
+                trials.append({k: v for k, v in current.items() if k != key})
+                continue
+            for candidate in _candidates(key, value):
+                if _simplicity(key, candidate) < _simplicity(key, value):
+                    trials.append({**current, key: candidate})
+        if not trials:
+            break
+        answers = oracle_classify(trials)
+        for trial, answer in zip(trials, answers, strict=True):
+            diff = compare(trial.get("id"), engine_classify(trial), answer)
+            if any(d.field in wanted for d in diff):
+                current = trial
+                break
+        else:
+            break
+    return current
