@@ -24,6 +24,7 @@ from cordtrial.analysis.tables import AIS_GRADES, AnalysisTables
 SEED = 20210301
 MIX = ["A"] * 6 + ["B"] * 2 + ["C"] * 5
 CERVICAL = ["C3", "C4", "C5", "C6", "C7"]
+CERVICAL_AND_BELOW = CERVICAL + ["C8", "T1", "T2"]
 # Visit offsets in days after the infusion (study.md [R] schedule).
 AFTER = {"day1": 1, "week1": 7, "month1": 30, "month3": 90, "month6": 180}
 
@@ -96,8 +97,15 @@ def make(seed: int = SEED) -> AnalysisTables:
         nli = str(rng.choice(CERVICAL))
         days = {"screening": screen_day, "pre_infusion": inf_day - int(rng.integers(1, 4))}
         days |= {v: inf_day + off for v, off in AFTER.items()}
-        for visit, d in days.items():
+        # One extra exam near day 180 after injury, the regulator's end point (jRCT2053210130),
+        # which the study's post-infusion schedule would otherwise miss.
+        days["unscheduled"] = 180 + int(rng.integers(-10, 11))
+        # Motor levels gained by one year (Steeves 2011: >= 1 level in up to 70%, >= 2 in 30%).
+        level_gain = int(rng.choice([0, 1, 2], p=[0.4, 0.35, 0.25]))
+        for visit, d in sorted(days.items(), key=lambda kv: kv[1]):
             grade = final if d >= conv_day else ais0
+            moved = round(level_gain * nh.recovery_fraction(d, ais0, 14))
+            level = CERVICAL_AND_BELOW[CERVICAL_AND_BELOW.index(nli) + moved]
             uems = float(
                 np.clip(round(_curve_at("uems", ais0, d) + u_off + rng.normal(0, 1)), 0, 50)
             )
@@ -122,8 +130,8 @@ def make(seed: int = SEED) -> AnalysisTables:
                     "days_since_injury": d,
                     "ais": grade,
                     "nli": nli,
-                    "right_motor_level": nli,
-                    "left_motor_level": nli,
+                    "right_motor_level": level,
+                    "left_motor_level": level,
                     "uems": uems,
                     "lems": lems,
                     "lt_total": lt,
