@@ -1,0 +1,455 @@
+"""The trial store's tables (SQLAlchemy 2 declarative models).
+
+One patient's path: injury -> eligibility and consent -> blood draws (autologous serum) ->
+bone-marrow harvest -> culture passages of one lot -> release tests -> QA release (signed) ->
+custody events -> infusion (two-person chain-of-identity check, signed) -> scheduled assessments
+and adverse events. Background: ../shared/reference/cell-product.md and study.md.
+
+Domain rules live in :mod:`cordtrial.store.services`, not here; the models only carry structure
+and the constraints a database can check by itself. Every change to these tables is written to
+the hash-chained audit trail (:mod:`cordtrial.store.audit`) by a session hook.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .types import UTCDateTime, utcnow
+
+ROLES: tuple[str, ...] = (
+    "investigator",
+    "assessor",
+    "cell_processing",
+    "qa",
+    "monitor",
+    "statistician",
+    "admin",
+)
+# Protocol visit codes; the same codes as the analysis contract (cordtrial.analysis.tables.VISITS).
+VISIT_CODES: tuple[str, ...] = (
+    "screening",
+    "pre_infusion",
+    "infusion_day",
+    "day1",
+    "week1",
+    "month1",
+    "month3",
+    "month6",
+    "month12",
+    "unscheduled",
+)
+LOT_STATUSES: tuple[str, ...] = (
+    "in_process",
+    "quarantine",
+    "released",
+    "rejected",
+    "dispensed",
+    "infused",
+    "expired",
+)
+ASSESSMENT_KINDS: tuple[str, ...] = ("isncsci", "scim3", "wisci2", "nbd", "lutf")
+RELATEDNESS: tuple[str, ...] = ("not related", "unlikely", "possible", "probable", "definite")
+AE_OUTCOMES: tuple[str, ...] = (
+    "recovered",
+    "recovering",
+    "not recovered",
+    "recovered with sequelae",
+    "fatal",
+    "unknown",
+)
+SIGNATURE_MEANINGS: tuple[str, ...] = (
+    "released for clinical use",
+    "infusion performed and chain of identity confirmed",
+    "exam reviewed and signed off",
+)
+
+# Stable constraint names so Alembic migrations work on both databases.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    # None: all sites (sponsor-level admin, monitor or statistician).
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    site: Mapped[Site | None] = relationship()
+
+
+class Patient(Base):
+    """A trial participant, known in study data only by the pseudonymous study code."""
+
+    __tablename__ = "patients"
+    __table_args__ = (
+        CheckConstraint("sex IS NULL OR sex IN ('F', 'M')", name="sex"),
+        CheckConstraint("age_at_injury BETWEEN 0 AND 120", name="age"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_code: Mapped[str] = mapped_column(String(32), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    age_at_injury: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(32), default="screening")
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    site: Mapped[Site] = relationship()
+    injury: Mapped[Injury | None] = relationship(back_populates="patient", uselist=False)
+
+
+class PatientIdentity(Base):
+    """Identifying data, kept apart from study data; read only through services that check role."""
+
+    __tablename__ = "patient_identities"
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    hospital_number: Mapped[str | None] = mapped_column(String(64))
+
+
+class Injury(Base):
+    __tablename__ = "injuries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
+    injury_date: Mapped[date] = mapped_column(Date)
+    mechanism: Mapped[str] = mapped_column(String(200))
+    non_penetrating: Mapped[bool] = mapped_column(Boolean)
+    level: Mapped[str] = mapped_column(String(8))  # radiological/clinical level, e.g. "C5"
+    patient: Mapped[Patient] = relationship(back_populates="injury")
+
+
+class Eligibility(Base):
+    __tablename__ = "eligibility"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    assessed_on: Mapped[date] = mapped_column(Date)
+    criteria: Mapped[dict] = mapped_column(JSON)  # criterion -> met (bool)
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    assessed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    consent_date: Mapped[date] = mapped_column(Date)
+    form_version: Mapped[str] = mapped_column(String(64))
+    obtained_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Visit(Base):
+    __tablename__ = "visits"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "code", name="uq_visits_patient_code"),
+        CheckConstraint(_in("code", VISIT_CODES), name="code"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    target_date: Mapped[date] = mapped_column(Date)
+    window_start: Mapped[date] = mapped_column(Date)
+    window_end: Mapped[date] = mapped_column(Date)
+
+
+class Assessment(Base):
+    """One exam or instrument record: the data as entered, its result, and who assessed it."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ASSESSMENT_KINDS), name="kind"),
+        CheckConstraint(_in("visit_code", VISIT_CODES), name="visit_code"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    visit_code: Mapped[str] = mapped_column(String(32))
+    assessed_on: Mapped[date] = mapped_column(Date)
+    data: Mapped[dict] = mapped_column(JSON)  # as entered (ISNCSCI: flat RHI naming)
+    result: Mapped[dict] = mapped_column(JSON)  # ISNCSCI: classify().to_rhi(); else the score
+    engine_version: Mapped[str | None] = mapped_column(String(64))  # ISNCSCI engine / instrument
+    assessor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assessor_name: Mapped[str] = mapped_column(String(200))
+    blinded: Mapped[bool] = mapped_column(Boolean)
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BloodDraw(Base):
+    """Peripheral blood drawn for autologous serum (label: ~480 mL over two draws)."""
+
+    __tablename__ = "blood_draws"
+    __table_args__ = (CheckConstraint("volume_ml > 0", name="volume"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    drawn_on: Mapped[date] = mapped_column(Date)
+    volume_ml: Mapped[float] = mapped_column(Float)
+    serum_volume_ml: Mapped[float | None] = mapped_column(Float)
+    operator: Mapped[str] = mapped_column(String(200))
+
+
+class MarrowHarvest(Base):
+    __tablename__ = "marrow_harvests"
+    __table_args__ = (CheckConstraint("volume_ml > 0", name="volume"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    harvested_on: Mapped[date] = mapped_column(Date)
+    volume_ml: Mapped[float] = mapped_column(Float)
+    anatomical_site: Mapped[str] = mapped_column(String(100), default="posterior iliac crest")
+    operator: Mapped[str] = mapped_column(String(200))
+    complications: Mapped[str | None] = mapped_column(Text)
+
+
+class Lot(Base):
+    """One patient's cell product, from culture start to infusion."""
+
+    __tablename__ = "lots"
+    __table_args__ = (CheckConstraint(_in("status", LOT_STATUSES), name="status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_number: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    harvest_id: Mapped[int | None] = mapped_column(ForeignKey("marrow_harvests.id"))
+    status: Mapped[str] = mapped_column(String(16), default="in_process")
+    culture_started_on: Mapped[date] = mapped_column(Date)
+    cryopreserved_on: Mapped[date | None] = mapped_column(Date)
+    expiry_date: Mapped[date | None] = mapped_column(Date)
+    total_viable_cells: Mapped[float | None] = mapped_column(Float)
+    volume_ml: Mapped[float | None] = mapped_column(Float)
+    storage_location: Mapped[str | None] = mapped_column(String(200))
+    patient: Mapped[Patient] = relationship()
+    passages: Mapped[list[CulturePassage]] = relationship(
+        back_populates="lot", order_by="CulturePassage.passage_number"
+    )
+    release_tests: Mapped[list[ReleaseTest]] = relationship(back_populates="lot")
+
+
+class CulturePassage(Base):
+    __tablename__ = "culture_passages"
+    __table_args__ = (
+        UniqueConstraint("lot_id", "passage_number", name="uq_culture_passages_lot_passage"),
+        CheckConstraint("cells_seeded > 0 AND cells_harvested > 0", name="cells"),
+        CheckConstraint("viability_pct BETWEEN 0 AND 100", name="viability"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
+    passage_number: Mapped[int] = mapped_column(Integer)
+    seeded_on: Mapped[date] = mapped_column(Date)
+    harvested_on: Mapped[date] = mapped_column(Date)
+    vessels: Mapped[int] = mapped_column(Integer, default=1)
+    cells_seeded: Mapped[float] = mapped_column(Float)
+    cells_harvested: Mapped[float] = mapped_column(Float)
+    viability_pct: Mapped[float] = mapped_column(Float)
+    confluence_pct: Mapped[float | None] = mapped_column(Float)
+    operator: Mapped[str] = mapped_column(String(200))
+    lot: Mapped[Lot] = relationship(back_populates="passages")
+
+    @property
+    def population_doublings(self) -> float:
+        """PD = log2(harvested / seeded) (standard; cell-product.md step 4)."""
+        return math.log2(self.cells_harvested / self.cells_seeded)
+
+    @property
+    def doubling_time_hours(self) -> float | None:
+        """Culture hours / PD; None when the population did not grow."""
+        pd_ = self.population_doublings
+        hours = (self.harvested_on - self.seeded_on).days * 24
+        return hours / pd_ if pd_ > 0 else None
+
+
+class ReleaseTest(Base):
+    __tablename__ = "release_tests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
+    test_code: Mapped[str] = mapped_column(String(64))  # a code from the protocol's specification
+    method: Mapped[str] = mapped_column(String(200))
+    value: Mapped[float | None] = mapped_column(Float)
+    text_result: Mapped[str | None] = mapped_column(String(200))
+    tested_on: Mapped[date] = mapped_column(Date)
+    analyst: Mapped[str] = mapped_column(String(200))
+    passed: Mapped[bool] = mapped_column(Boolean)  # judged by the service against the protocol
+    specification: Mapped[str] = mapped_column(String(200))  # the limit it was judged against
+    lot: Mapped[Lot] = relationship(back_populates="release_tests")
+
+
+class CustodyEvent(Base):
+    __tablename__ = "custody_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    from_location: Mapped[str] = mapped_column(String(200))
+    to_location: Mapped[str] = mapped_column(String(200))
+    handled_by: Mapped[str] = mapped_column(String(200))
+    condition: Mapped[str | None] = mapped_column(String(200))
+    temperature_c: Mapped[float | None] = mapped_column(Float)
+
+
+class Infusion(Base):
+    __tablename__ = "infusions"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "infusion_number", name="uq_infusions_patient_number"),
+        CheckConstraint("weight_kg > 0", name="weight"),
+        CheckConstraint("cells_total > 0", name="cells"),
+        CheckConstraint("confirmed_by_1_id <> confirmed_by_2_id", name="two_persons"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), unique=True)
+    infusion_number: Mapped[int] = mapped_column(Integer)
+    infused_on: Mapped[date] = mapped_column(Date)
+    weight_kg: Mapped[float] = mapped_column(Float)
+    weight_measured_on: Mapped[date] = mapped_column(Date)
+    cells_total: Mapped[float] = mapped_column(Float)
+    cells_per_kg: Mapped[float] = mapped_column(Float)
+    product_volume_ml: Mapped[float] = mapped_column(Float)
+    diluent_volume_ml: Mapped[float] = mapped_column(Float)
+    dilution_factor: Mapped[float] = mapped_column(Float)
+    rate_ml_per_min: Mapped[float] = mapped_column(Float)
+    thawed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    vitals: Mapped[dict] = mapped_column(JSON)  # {"before": {...}, "during": {...}, "after": {...}}
+    wristband_code: Mapped[str] = mapped_column(String(64))
+    label_code: Mapped[str] = mapped_column(String(64))
+    confirmed_by_1_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    confirmed_by_2_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reaction: Mapped[str | None] = mapped_column(Text)
+
+
+class AdverseEvent(Base):
+    __tablename__ = "adverse_events"
+    __table_args__ = (
+        CheckConstraint("grade BETWEEN 1 AND 5", name="grade"),
+        CheckConstraint("grade_scale IN ('CTCAE v5.0', 'protocol')", name="grade_scale"),
+        CheckConstraint(_in("related_product", RELATEDNESS), name="related_product"),
+        CheckConstraint(_in("related_harvest", RELATEDNESS), name="related_harvest"),
+        CheckConstraint(_in("related_blood_draw", RELATEDNESS), name="related_blood_draw"),
+        CheckConstraint(_in("related_infusion", RELATEDNESS), name="related_infusion"),
+        CheckConstraint(f"outcome IS NULL OR {_in('outcome', AE_OUTCOMES)}", name="outcome"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    term: Mapped[str] = mapped_column(String(200))
+    grade_scale: Mapped[str] = mapped_column(String(16))
+    grade: Mapped[int] = mapped_column(Integer)
+    serious: Mapped[bool] = mapped_column(Boolean)
+    related_product: Mapped[str] = mapped_column(String(16))
+    related_harvest: Mapped[str] = mapped_column(String(16))
+    related_blood_draw: Mapped[str] = mapped_column(String(16))
+    related_infusion: Mapped[str] = mapped_column(String(16))
+    expected: Mapped[bool] = mapped_column(Boolean)
+    onset_date: Mapped[date] = mapped_column(Date)
+    resolution_date: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class Signature(Base):
+    """An electronic signature bound to the exact content of the signed record."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (CheckConstraint(_in("meaning", SIGNATURE_MEANINGS), name="meaning"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_table: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int] = mapped_column(Integer)
+    meaning: Mapped[str] = mapped_column(String(100))
+    signer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signer_name: Mapped[str] = mapped_column(String(200))  # printed name, as shown when signed
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class RefusalLog(Base):
+    """Every action the services refused, with who tried it and why it was refused."""
+
+    __tablename__ = "refusals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    username: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    context: Mapped[dict] = mapped_column(JSON)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained record of every change (see cordtrial.store.audit)."""
+
+    __tablename__ = "audit_trail"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[str] = mapped_column(String(32))  # ISO 8601 UTC, hashed as stored
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))  # create | update | delete
+    table_name: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(64))
+    changes: Mapped[str] = mapped_column(Text)  # canonical JSON {field: [old, new]}
+    reason: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # a fork cannot commit
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+AUDITED_MODELS: tuple[type[Base], ...] = (
+    Site,
+    User,
+    Patient,
+    PatientIdentity,
+    Injury,
+    Eligibility,
+    Consent,
+    Visit,
+    Assessment,
+    BloodDraw,
+    MarrowHarvest,
+    Lot,
+    CulturePassage,
+    ReleaseTest,
+    CustodyEvent,
+    Infusion,
+    AdverseEvent,
+    Signature,
+    RefusalLog,
+)

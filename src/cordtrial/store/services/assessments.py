@@ -1,0 +1,242 @@
+"""Assessments: ISNCSCI exams (stored as entered, with the engine's classification and version)
+and the functional instruments (SCIM III, WISCI II, NBD, LUTF; stored with their scores)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..audit import set_reason
+from ..models import VISIT_CODES, Assessment, Injury, Patient, User
+from ..signatures import add_signature, signatures_for
+from .base import check, deny, reauthenticate, require_role, require_site
+
+ASSESS_ROLES = ("assessor", "investigator")
+INSTRUMENT_KINDS = ("scim3", "wisci2", "nbd", "lutf")
+
+
+def evaluate_exam(rhi: dict[str, Any]) -> tuple[dict[str, str], dict[str, str], str]:
+    """(exam as entered and normalised, classification, engine version); raises
+    ``cordtrial.isncsci.ExamValidationError`` for an invalid exam. Pure, no database."""
+    from cordtrial.isncsci import ENGINE_VERSION, Exam, classify
+
+    exam = Exam.from_rhi(rhi)
+    return exam.to_rhi(), classify(exam).to_rhi(), ENGINE_VERSION
+
+
+def evaluate_instrument(kind: str, data: dict[str, Any]) -> tuple[dict, dict, str]:
+    """(normalised record, score, instrument version tag); raises InstrumentValidationError."""
+    from cordtrial.instruments import INSTRUMENTS
+
+    instrument = INSTRUMENTS[kind]
+    clean = instrument.validate(data)
+    return clean, instrument.score(clean).to_dict(), f"{instrument.id}"
+
+
+def _common(
+    session: Session,
+    user: User,
+    patient: Patient,
+    visit_code: str,
+    assessed_on: date,
+    assessor_name: str,
+    action: str,
+) -> None:
+    require_role(session, user, ASSESS_ROLES, action)
+    require_site(session, user, patient, action)
+    check(
+        session, user, visit_code in VISIT_CODES, "visit_code", visit_code, ", ".join(VISIT_CODES)
+    )
+    check(session, user, isinstance(assessed_on, date), "assessed_on", assessed_on, "a date")
+    check(
+        session,
+        user,
+        bool(assessor_name and assessor_name.strip()),
+        "assessor_name",
+        assessor_name,
+        "the assessor's name",
+    )
+    injury_date = session.scalar(select(Injury.injury_date).where(Injury.patient_id == patient.id))
+    if injury_date is not None:
+        check(
+            session,
+            user,
+            assessed_on >= injury_date,
+            "assessed_on",
+            assessed_on.isoformat(),
+            f"on or after the injury date {injury_date.isoformat()}",
+        )
+
+
+def record_isncsci(
+    user: User,
+    session: Session,
+    patient: Patient,
+    *,
+    visit_code: str,
+    assessed_on: date,
+    rhi: dict[str, Any],
+    assessor_name: str,
+    blinded: bool,
+    assessor: User | None = None,
+) -> Assessment:
+    """Validate and classify an exam, then store it; an invalid exam is refused with its errors."""
+    from cordtrial.isncsci import ExamValidationError
+
+    _common(
+        session, user, patient, visit_code, assessed_on, assessor_name, "record an ISNCSCI exam"
+    )
+    try:
+        entered, result, version = evaluate_exam(rhi)
+    except ExamValidationError as exc:
+        errors = [
+            {"field": e.field, "value": e.value, "allowed": e.allowed}
+            for e in getattr(exc, "errors", [])
+        ]
+        deny(session, user, "invalid_exam", f"invalid ISNCSCI exam: {exc}", errors=errors)
+    row = Assessment(
+        patient_id=patient.id,
+        kind="isncsci",
+        visit_code=visit_code,
+        assessed_on=assessed_on,
+        data=entered,
+        result=result,
+        engine_version=version,
+        assessor_id=assessor.id if assessor else None,
+        assessor_name=assessor_name,
+        blinded=bool(blinded),
+        entered_by_id=user.id,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def record_instrument(
+    user: User,
+    session: Session,
+    patient: Patient,
+    *,
+    kind: str,
+    visit_code: str,
+    assessed_on: date,
+    data: dict[str, Any],
+    assessor_name: str,
+    blinded: bool,
+    assessor: User | None = None,
+) -> Assessment:
+    from cordtrial.instruments import InstrumentValidationError
+
+    _common(session, user, patient, visit_code, assessed_on, assessor_name, f"record {kind}")
+    check(session, user, kind in INSTRUMENT_KINDS, "kind", kind, ", ".join(INSTRUMENT_KINDS))
+    try:
+        clean, score, version = evaluate_instrument(kind, data)
+    except InstrumentValidationError as exc:
+        deny(
+            session, user, "invalid_instrument", str(exc), errors=[e.to_dict() for e in exc.errors]
+        )
+    row = Assessment(
+        patient_id=patient.id,
+        kind=kind,
+        visit_code=visit_code,
+        assessed_on=assessed_on,
+        data=clean,
+        result=score,
+        engine_version=version,
+        assessor_id=assessor.id if assessor else None,
+        assessor_name=assessor_name,
+        blinded=bool(blinded),
+        entered_by_id=user.id,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def sign_off(user: User, session: Session, assessment: Assessment, password: str):
+    """The assessor's or investigator's signature on an exam ("exam reviewed and signed off")."""
+    patient = session.get(Patient, assessment.patient_id)
+    require_role(session, user, ASSESS_ROLES, "sign off an exam")
+    require_site(session, user, patient, "sign off an exam")
+    reauthenticate(session, user, password, "sign off an exam")
+    return add_signature(session, user, assessment, "exam reviewed and signed off")
+
+
+def correct(
+    user: User,
+    session: Session,
+    assessment: Assessment,
+    *,
+    reason: str | None,
+    data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Assessment:
+    """Change an assessment; the data are re-validated and re-scored. A signed assessment needs
+    a reason (the change then shows its signature as invalid)."""
+    from cordtrial.instruments import InstrumentValidationError
+    from cordtrial.isncsci import ExamValidationError
+
+    patient = session.get(Patient, assessment.patient_id)
+    require_role(session, user, ASSESS_ROLES, "correct an assessment")
+    require_site(session, user, patient, "correct an assessment")
+    require_reason_if_signed(session, user, assessment, reason)
+    allowed = {"visit_code", "assessed_on", "assessor_name", "blinded"}
+    for key in fields:
+        check(session, user, key in allowed, "field", key, ", ".join(sorted(allowed | {"data"})))
+    if "visit_code" in fields:
+        check(
+            session,
+            user,
+            fields["visit_code"] in VISIT_CODES,
+            "visit_code",
+            fields["visit_code"],
+            ", ".join(VISIT_CODES),
+        )
+    if data is not None:
+        try:
+            if assessment.kind == "isncsci":
+                entered, result, version = evaluate_exam(data)
+            else:
+                entered, result, version = evaluate_instrument(assessment.kind, data)
+        except (ExamValidationError, InstrumentValidationError) as exc:
+            deny(
+                session,
+                user,
+                f"invalid_{'exam' if assessment.kind == 'isncsci' else 'instrument'}",
+                str(exc),
+            )
+        assessment.data, assessment.result, assessment.engine_version = entered, result, version
+    for key, value in fields.items():
+        setattr(assessment, key, value)
+    if reason:
+        set_reason(session, assessment, reason)
+    session.flush()
+    return assessment
+
+
+def require_reason_if_signed(session: Session, user: User, record, reason: str | None) -> None:
+    if signatures_for(session, record) and not (reason and reason.strip()):
+        deny(
+            session,
+            user,
+            "reason_required",
+            f"{record.__tablename__} {record.id} is signed: a change needs a reason",
+            table=record.__tablename__,
+            record_id=record.id,
+        )
+
+
+def for_patient(
+    user: User, session: Session, patient: Patient, kind: str | None = None
+) -> list[Assessment]:
+    from .base import READ_ROLES
+
+    require_role(session, user, READ_ROLES, "view assessments")
+    require_site(session, user, patient, "view assessments")
+    q = select(Assessment).where(Assessment.patient_id == patient.id)
+    if kind:
+        q = q.where(Assessment.kind == kind)
+    return list(session.scalars(q.order_by(Assessment.assessed_on, Assessment.id)))

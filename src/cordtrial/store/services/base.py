@@ -1,0 +1,117 @@
+"""Shared guards for the services: roles, sites, input checks, re-authentication.
+
+Roles (cell-product.md, "Access control by role and site"): a user acts only within their site
+(``site_id`` None means every site); identifying data is for investigators and admins only;
+monitors and statisticians read, they never change trial data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any, NoReturn
+
+from sqlalchemy.orm import Session
+
+from ..audit import set_actor
+from ..models import Patient, User
+from ..passwords import verify_password
+from ..refusals import Refusal, refuse
+from ..types import utcnow
+
+__all__ = [
+    "Refusal",
+    "act",
+    "deny",
+    "require_role",
+    "require_site",
+    "check",
+    "reauthenticate",
+    "CLINICAL",
+    "IDENTITY_ROLES",
+    "READ_ROLES",
+]
+
+CLINICAL = ("investigator",)
+IDENTITY_ROLES = ("investigator", "admin")
+READ_ROLES = (
+    "investigator",
+    "assessor",
+    "cell_processing",
+    "qa",
+    "monitor",
+    "statistician",
+    "admin",
+)
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+def act(session: Session, user: User) -> None:
+    """Attribute the session's next changes to ``user``; refuse inactive or locked accounts."""
+    if not user.active:
+        deny(session, user, "account_inactive", f"account {user.username!r} is deactivated")
+    set_actor(session, user.username)
+
+
+def deny(session: Session, user: User | None, code: str, message: str, **ctx: Any) -> NoReturn:
+    refuse(session, user.username if user else "anonymous", code, message, **ctx)
+
+
+def require_role(session: Session, user: User, roles: Iterable[str], action: str) -> None:
+    act(session, user)
+    roles = tuple(roles)
+    if user.role not in roles:
+        deny(
+            session,
+            user,
+            "role_not_allowed",
+            f"{action}: role {user.role!r} may not do this; allowed roles: {', '.join(roles)}",
+            action=action,
+            role=user.role,
+        )
+
+
+def require_site(session: Session, user: User, patient: Patient, action: str) -> None:
+    if user.site_id is not None and patient.site_id != user.site_id:
+        deny(
+            session,
+            user,
+            "other_site",
+            f"{action}: patient {patient.study_code} belongs to another site",
+            patient=patient.study_code,
+        )
+
+
+def check(session: Session, user: User, ok: bool, field: str, value: Any, allowed: str) -> None:
+    """Refuse bad input, naming the field, the value and what is allowed."""
+    if not ok:
+        deny(
+            session,
+            user,
+            "invalid_input",
+            f"{field}: got {value!r}; allowed: {allowed}",
+            field=field,
+            value=value,
+            allowed=allowed,
+        )
+
+
+def reauthenticate(session: Session, user: User, password: str, purpose: str) -> None:
+    """Check a signer's password (Part 11 §11.200: signing needs the signer's own credentials)."""
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        deny(
+            session,
+            user,
+            "account_locked",
+            f"{purpose}: account {user.username!r} is locked until {user.locked_until:%H:%M} UTC",
+        )
+    if not verify_password(user.password_hash, password):
+        deny(
+            session,
+            user,
+            "authentication_failed",
+            f"{purpose}: wrong password for {user.username!r}",
+            purpose=purpose,
+        )

@@ -1,0 +1,254 @@
+"""The infusion: bedside chain-of-identity check by two persons, dose limits, signature.
+
+Rules (cell-product.md step 8 and "Chain of identity"; limits from the protocol file): the
+wristband code must be the patient's study code and the label code the lot number of a lot made
+for this patient; the lot must be released (or dispensed) and unexpired; cells/kg at most the
+protocol maximum (label 3.34e6/kg, weight measured nearest to infusion); total cells within the
+protocol range; dilution and rate within limits; no more infusions than the protocol allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Infusion, Injury, Lot, Patient, User
+from ..protocol import Protocol, default_protocol
+from ..signatures import add_signature
+from .base import check, deny, reauthenticate, require_role, require_site
+from .manufacturing import ensure_lot_usable, transition
+
+INFUSE_ROLES = ("investigator",)
+CONFIRM_ROLES = ("investigator", "cell_processing", "qa", "assessor")
+MEANING = "infusion performed and chain of identity confirmed"
+
+
+@dataclass(frozen=True)
+class InfusionInput:
+    infused_on: date
+    weight_kg: float
+    weight_measured_on: date
+    cells_total: float
+    product_volume_ml: float
+    diluent_volume_ml: float
+    rate_ml_per_min: float
+    started_at: datetime
+    stopped_at: datetime
+    vitals: dict
+    wristband_code: str
+    label_code: str
+    thawed_at: datetime | None = None
+    reaction: str | None = None
+
+
+def record_infusion(
+    user: User,
+    session: Session,
+    patient: Patient,
+    lot: Lot,
+    data: InfusionInput,
+    *,
+    password: str,
+    second_person: User,
+    second_password: str,
+    protocol: Protocol | None = None,
+) -> Infusion:
+    protocol = protocol or default_protocol()
+    limits = protocol.dose
+    require_role(session, user, INFUSE_ROLES, "record an infusion")
+    require_site(session, user, patient, "record an infusion")
+
+    # Two persons, each re-authenticated (they both sign below).
+    if second_person.id == user.id:
+        deny(
+            session,
+            user,
+            "second_person_required",
+            "chain of identity must be confirmed by two different persons",
+        )
+    if second_person.role not in CONFIRM_ROLES or second_person.site_id not in (
+        None,
+        patient.site_id,
+    ):
+        deny(
+            session,
+            user,
+            "second_person_required",
+            f"{second_person.username!r} ({second_person.role}) cannot confirm an infusion "
+            f"at this site; roles allowed: {', '.join(CONFIRM_ROLES)}",
+        )
+    reauthenticate(session, user, password, "sign the infusion")
+    reauthenticate(session, second_person, second_password, "confirm the infusion")
+
+    # Chain of identity: what was scanned at the bedside must match the records.
+    if lot.patient_id != patient.id:
+        ensure_lot_usable(session, user, lot, patient, data.infused_on, ("released", "dispensed"))
+    if data.wristband_code.strip() != patient.study_code:
+        deny(
+            session,
+            user,
+            "identity_mismatch",
+            f"wristband {data.wristband_code!r} is not patient {patient.study_code}",
+            wristband=data.wristband_code,
+            patient=patient.study_code,
+        )
+    if data.label_code.strip() != lot.lot_number:
+        deny(
+            session,
+            user,
+            "identity_mismatch",
+            f"product label {data.label_code!r} is not lot {lot.lot_number}",
+            label=data.label_code,
+            lot=lot.lot_number,
+        )
+    ensure_lot_usable(session, user, lot, patient, data.infused_on, ("released", "dispensed"))
+
+    done = session.scalar(
+        select(func.count()).select_from(Infusion).where(Infusion.patient_id == patient.id)
+    )
+    if done >= protocol.max_infusions:
+        deny(
+            session,
+            user,
+            "infusion_limit",
+            f"{patient.study_code} has had {done} infusion(s); the protocol allows "
+            f"{protocol.max_infusions}",
+            patient=patient.study_code,
+            done=done,
+        )
+
+    check(session, user, 0 < data.weight_kg <= 300, "weight_kg", data.weight_kg, "0-300 kg")
+    check(
+        session,
+        user,
+        abs((data.infused_on - data.weight_measured_on).days) <= 7,
+        "weight_measured_on",
+        data.weight_measured_on.isoformat(),
+        "within 7 days of the infusion (dose per kg uses the weight nearest infusion)",
+    )
+    per_kg = data.cells_total / data.weight_kg
+    if per_kg > limits.max_cells_per_kg:
+        deny(
+            session,
+            user,
+            "dose_above_maximum",
+            f"dose {per_kg:.3g} cells/kg is above the protocol maximum "
+            f"{limits.max_cells_per_kg:.3g} cells/kg ({data.cells_total:.3g} cells, "
+            f"{data.weight_kg:g} kg)",
+            cells_per_kg=per_kg,
+            maximum=limits.max_cells_per_kg,
+        )
+    if not limits.min_cells_total <= data.cells_total <= limits.max_cells_total:
+        deny(
+            session,
+            user,
+            "dose_out_of_range",
+            f"total dose {data.cells_total:.3g} cells is outside the protocol range "
+            f"{limits.min_cells_total:.3g}-{limits.max_cells_total:.3g}",
+        )
+    if lot.total_viable_cells is not None and data.cells_total > lot.total_viable_cells:
+        deny(
+            session,
+            user,
+            "dose_out_of_range",
+            f"dose {data.cells_total:.3g} cells exceeds the lot's "
+            f"{lot.total_viable_cells:.3g} viable cells",
+        )
+    check(
+        session,
+        user,
+        data.product_volume_ml > 0,
+        "product_volume_ml",
+        data.product_volume_ml,
+        "> 0",
+    )
+    dilution = (data.product_volume_ml + data.diluent_volume_ml) / data.product_volume_ml
+    check(
+        session,
+        user,
+        dilution >= limits.min_dilution_factor,
+        "diluent_volume_ml",
+        data.diluent_volume_ml,
+        f"enough for a >= {limits.min_dilution_factor:g}-fold dilution "
+        f"(>= {(limits.min_dilution_factor - 1) * data.product_volume_ml:g} mL)",
+    )
+    check(
+        session,
+        user,
+        limits.min_rate_ml_per_min <= data.rate_ml_per_min <= limits.max_rate_ml_per_min,
+        "rate_ml_per_min",
+        data.rate_ml_per_min,
+        f"{limits.min_rate_ml_per_min:g}-{limits.max_rate_ml_per_min:g} mL/min",
+    )
+    check(
+        session,
+        user,
+        data.stopped_at > data.started_at,
+        "stopped_at",
+        data.stopped_at.isoformat(),
+        "after started_at",
+    )
+    check(
+        session,
+        user,
+        data.started_at.date() == data.infused_on,
+        "started_at",
+        data.started_at.isoformat(),
+        f"on the infusion day {data.infused_on.isoformat()}",
+    )
+    check(
+        session,
+        user,
+        isinstance(data.vitals, dict) and {"before", "after"} <= set(data.vitals),
+        "vitals",
+        data.vitals,
+        "a mapping with at least 'before' and 'after' readings",
+    )
+    injury_date = session.scalar(select(Injury.injury_date).where(Injury.patient_id == patient.id))
+    if injury_date is not None and protocol.max_days_injury_to_infusion is not None:
+        days = (data.infused_on - injury_date).days
+        check(
+            session,
+            user,
+            0 <= days <= protocol.max_days_injury_to_infusion,
+            "infused_on",
+            data.infused_on.isoformat(),
+            f"within {protocol.max_days_injury_to_infusion} days after the injury "
+            f"({injury_date.isoformat()}); this is day {days}",
+        )
+
+    infusion = Infusion(
+        patient_id=patient.id,
+        lot_id=lot.id,
+        infusion_number=done + 1,
+        infused_on=data.infused_on,
+        weight_kg=data.weight_kg,
+        weight_measured_on=data.weight_measured_on,
+        cells_total=data.cells_total,
+        cells_per_kg=per_kg,
+        product_volume_ml=data.product_volume_ml,
+        diluent_volume_ml=data.diluent_volume_ml,
+        dilution_factor=dilution,
+        rate_ml_per_min=data.rate_ml_per_min,
+        thawed_at=data.thawed_at,
+        started_at=data.started_at,
+        stopped_at=data.stopped_at,
+        vitals=data.vitals,
+        wristband_code=data.wristband_code,
+        label_code=data.label_code,
+        confirmed_by_1_id=user.id,
+        confirmed_by_2_id=second_person.id,
+        reaction=data.reaction,
+    )
+    session.add(infusion)
+    if lot.status == "released":
+        transition(user, session, lot, "dispensed")
+    transition(user, session, lot, "infused")
+    patient.status = "infused"
+    session.flush()
+    add_signature(session, user, infusion, MEANING)
+    add_signature(session, second_person, infusion, MEANING)
+    return infusion

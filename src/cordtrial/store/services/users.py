@@ -1,0 +1,81 @@
+"""User accounts: creation by an admin, login with lockout after repeated failures."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..audit import set_actor
+from ..models import ROLES, Site, User
+from ..passwords import hash_password, verify_password
+from ..types import utcnow
+from .base import LOCKOUT, MAX_FAILED_LOGINS, check, require_role
+
+
+def create_user(
+    actor: User | None,
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    site: Site | None,
+    password: str,
+) -> User:
+    """Create an account. ``actor`` None is the bootstrap path (first admin, demo data)."""
+    if actor is not None:
+        require_role(session, actor, ("admin",), "create a user")
+        if actor.site_id is not None and (site is None or site.id != actor.site_id):
+            check(
+                session, actor, False, "site", site.code if site else None, "the admin's own site"
+            )
+    else:
+        set_actor(session, "system")
+    who = actor or User(username="system", role="admin", display_name="system")
+    check(session, who, role in ROLES, "role", role, ", ".join(ROLES))
+    check(
+        session,
+        who,
+        bool(username) and username.strip() == username and len(username) <= 64,
+        "username",
+        username,
+        "1-64 characters without surrounding spaces",
+    )
+    check(session, who, len(password) >= 8, "password", "***", "at least 8 characters")
+    taken = session.scalar(select(User.id).where(User.username == username))
+    check(session, who, taken is None, "username", username, "a username not yet taken")
+    user = User(
+        username=username,
+        display_name=display_name,
+        role=role,
+        site_id=site.id if site else None,
+        password_hash=hash_password(password),
+        failed_logins=0,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The user if the password matches and the account is usable, else None.
+
+    Counts failures; after MAX_FAILED_LOGINS the account locks for LOCKOUT. The caller commits
+    (a failed attempt must be remembered).
+    """
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        return None
+    now = utcnow()
+    set_actor(session, username)
+    if user.locked_until is not None and user.locked_until > now:
+        return None
+    if verify_password(user.password_hash, password):
+        if user.failed_logins or user.locked_until:
+            user.failed_logins, user.locked_until = 0, None
+        return user
+    user.failed_logins = (user.failed_logins or 0) + 1
+    if user.failed_logins >= MAX_FAILED_LOGINS:
+        user.locked_until = now + LOCKOUT
+        user.failed_logins = 0
+    return None
