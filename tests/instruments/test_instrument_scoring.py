@@ -177,3 +177,10 @@ def test_parse_form_then_validate():
         "voluntary_emptyings_per_day": 6,
     }
     assert NBD.parse_form({"flatus_incontinence": "yes"}) == {"flatus_incontinence": "yes"}
+
+
+def test_version_tags_are_distinct():
+    from cordtrial.instruments import INSTRUMENTS
+
+    tags = [i.version_tag for i in INSTRUMENTS.values()]
+    assert tags == ["scim3/1", "wisci2/1", "nbd/1", "lutf/1"]

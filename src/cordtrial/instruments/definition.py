@@ -304,6 +304,9 @@ class Instrument:
     record_rules: tuple[RecordRule, ...] = ()
     derive: Deriver | None = None
     notes: tuple[str, ...] = ()
+    # Bump when items, options or points change, so stored scores can name the definition
+    # that produced them (e.g. after an [R] item is checked and corrected).
+    definition_version: str = "1"
     _by_id: dict[str, Item] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -340,6 +343,11 @@ class Instrument:
             )
 
     # -- lookup ------------------------------------------------------------------------------
+
+    @property
+    def version_tag(self) -> str:
+        """Identifies the definition that produced a score, e.g. "scim3/1"."""
+        return f"{self.id}/{self.definition_version}"
 
     @property
     def item_ids(self) -> tuple[str, ...]:
