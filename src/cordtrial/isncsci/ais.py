@@ -1,0 +1,131 @@
+"""ASIA Impairment Scale (AIS) grade.
+
+ISNCSCI 2019:
+- A: complete (no sacral sparing).
+- B: sensory incomplete, motor complete: no VAC and no motor function more than three levels
+  below the motor level on either side (key or non-key muscles, 2019 rule).
+- C: motor incomplete and fewer than half of the key muscles below the single neurological level
+  of injury (NLI) graded >= 3.
+- D: motor incomplete and at least half of those key muscles graded >= 3.
+- E: sensation and motor function normal in all segments (NLI intact).
+Motor incomplete: VAC, or sacral sensory sparing with motor function more than three levels
+below the motor level on that side.
+"""
+
+from __future__ import annotations
+
+from .candidates import Candidates
+from .exam import Exam, ExamSide
+from .levels import INDEX, INT, KEY_MUSCLES
+from .motor_level import muscle
+from .values import YES, Answer, binary, motor_at_least_3, motor_present
+from .walk import all_of
+
+KEY_INDICES = [INDEX[m] for m in KEY_MUSCLES]
+
+
+def _function_for_grade(cell) -> tuple[Answer, ...]:
+    """Motor function present, as the AIS uses it: a recorded 0* counts as no function only
+    by assumption (the star goes with "none")."""
+    answers = motor_present(cell)
+    if cell.flag == 1 and cell.grade == 0:
+        return (Answer(True), Answer(False, True))
+    return answers
+
+
+def function_far_below(side: ExamSide, motor_level: int) -> set[Answer]:
+    """Answers to "is there motor function more than three levels below ``motor_level``?"."""
+    if motor_level >= INT:
+        return {Answer(False)}
+    limit = motor_level + 3
+    non_key = side.lowest_non_key_muscle
+    # The 2019 rule counts non-key muscle function; like the reference, only a non-key muscle
+    # named at a key-muscle level is compared.
+    if non_key is not None and non_key > limit and non_key in KEY_INDICES:
+        return {Answer(True)}
+    outcomes = {Answer(False)}
+    for k in KEY_INDICES:
+        if k <= limit:
+            continue
+        combined = set()
+        for acc in outcomes:
+            for a in _function_for_grade(muscle(side, k)):
+                if acc.yes:
+                    combined.add(acc)
+                elif a.yes:
+                    combined.add(a)
+                else:
+                    combined.add(Answer(False, acc.star or a.star))
+        outcomes = combined
+    return outcomes
+
+
+def motor_incomplete(exam: Exam, motor_levels: dict[str, Candidates]) -> set[Answer]:
+    """Answers to "is the injury motor incomplete?" given a sensory-incomplete injury."""
+    sides = []
+    for name, side in (("right", exam.right), ("left", exam.left)):
+        answers: set[Answer] = set()
+        for level, star in motor_levels[name].items:
+            answers |= {Answer(a.yes, a.star) for a in function_far_below(side, level)}
+        sides.append(answers)
+    # Function far below on the right OR on the left, OR voluntary anal contraction.
+    outcomes = set()
+    for r in sides[0]:
+        for left in sides[1]:
+            for vac in binary(exam.vac):
+                yes = [a for a in (r, left, vac) if a.yes]
+                if yes:
+                    outcomes.add(Answer(True, all(a.star for a in yes)))
+                else:
+                    outcomes.add(Answer(False, r.star or left.star))
+    return outcomes
+
+
+def grades_at_least_3_below(exam: Exam, nli: int) -> tuple[int, set[tuple[int, bool]]]:
+    """Number of key muscles below the NLI, and the possible counts of those graded >= 3."""
+    below = [k for k in KEY_INDICES if k > nli]
+    counts = {(0, False)}
+    for k in below:
+        for side in (exam.right, exam.left):
+            nxt = set()
+            for count, star in counts:
+                for a in motor_at_least_3(muscle(side, k)):
+                    nxt.add((count + a.yes, star or a.star))
+            counts = nxt
+    return 2 * len(below), counts
+
+
+def asia_impairment_scale(
+    exam: Exam,
+    complete: Candidates,
+    nli: Candidates,
+    motor_levels: dict[str, Candidates],
+) -> Candidates:
+    grades: list[tuple[str, bool]] = []
+    for value, star in complete.items:
+        if value == "C":
+            grades.append(("A", star))
+    incomplete = [star for value, star in complete.items if value == "I"]
+    if incomplete:
+        i_star = incomplete[0]
+        # E: normal everywhere, which needs both motor levels intact too (they require VAC).
+        if all(INT in motor_levels[side].values for side in ("right", "left")):
+            for level, star in nli.items:
+                if level >= INT:
+                    grades.append(("E", star))
+        if any(level < INT for level in nli):
+            for a in motor_incomplete(exam, motor_levels):
+                if not a.yes:
+                    grades.append(("B", i_star or a.star))
+                    continue
+                for level, _ in nli.items:
+                    if level >= INT:
+                        continue
+                    total, counts = grades_at_least_3_below(exam, level)
+                    for count, star in counts:
+                        grade = "D" if 2 * count >= total else "C"
+                        grades.append((grade, i_star or a.star or star))
+    return Candidates.of(grades, order="ABCDE".index)
+
+
+__all__ = ["YES", "asia_impairment_scale"]

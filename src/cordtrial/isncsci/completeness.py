@@ -1,0 +1,31 @@
+"""Complete or incomplete injury.
+
+ISNCSCI 2019: an injury is complete when there is no sacral sparing: no light touch or pin prick
+sensation at S4-5 on either side, no deep anal pressure (DAP) and no voluntary anal contraction
+(VAC). Anything preserved there makes it incomplete.
+"""
+
+from __future__ import annotations
+
+from .candidates import Candidates
+from .exam import Exam
+from .levels import INDEX
+from .values import binary, negate, sensation_present
+from .walk import all_of
+
+S4_5_DERMATOME = INDEX["S4_5"] - 1  # index into a side's sensory tuples
+
+
+def sacral_cells(exam: Exam):
+    for side in (exam.right, exam.left):
+        yield side.light_touch[S4_5_DERMATOME]
+        yield side.pin_prick[S4_5_DERMATOME]
+
+
+def injury_complete(exam: Exam) -> Candidates:
+    """``C`` and/or ``I``."""
+    absent = [negate(sensation_present(cell)) for cell in sacral_cells(exam)]
+    answers = all_of(*absent, negate(binary(exam.dap)), negate(binary(exam.vac)))
+    return Candidates.of(
+        (("C" if a.yes else "I", a.star) for a in answers), order="CI".index
+    )

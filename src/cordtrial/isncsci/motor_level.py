@@ -1,0 +1,72 @@
+"""Motor level, per side.
+
+ISNCSCI 2019: the motor level is the most caudal key muscle graded >= 3 with every key muscle
+above it graded 5. Where no key muscle can be tested (C1-C4, T2-L1, S2-S5) the motor level is
+presumed to follow the sensory level, provided the testable motor function above is normal:
+so the walk may enter C2-C4 and T2-L1 and S2-S3 only while sensation is normal there, and may
+leave a key-muscle region (T1 -> T2, S1 -> S2) only if the last key muscle is 5 and sensation
+is normal throughout the region just left.
+"""
+
+from __future__ import annotations
+
+from .candidates import Candidates
+from .exam import ExamSide
+from .levels import INDEX, KEY_MUSCLES, is_key_muscle
+from .sensory_level import S4_5, dermatome_normal, ends_to_levels
+from .values import Answer, binary, motor_at_least_3, motor_normal
+from .walk import all_of, drop_stars, walk
+
+C5, T2, L2, S2 = INDEX["C5"], INDEX["T2"], INDEX["L2"], INDEX["S2"]
+_REGION_START = {T2: C5, S2: L2}  # first non-key level -> first level of the key region above
+REGION_EXITS = frozenset(_REGION_START)
+
+
+def muscle(side: ExamSide, level: int):
+    return side.motor[_MUSCLE_INDEX[level]]
+
+
+_MUSCLE_INDEX = {INDEX[m]: i for i, m in enumerate(KEY_MUSCLES)}
+
+
+def _yes_stars_only(answers) -> set[Answer]:
+    return drop_stars(answers, keep=lambda a: a.yes)
+
+
+def region_sensation(side: ExamSide, level: int, flagged_stops: bool = True) -> set[Answer]:
+    """May the motor level follow the sensory level into non-key ``level``?
+
+    Inside a non-key region the dermatome entered decides, with its star. Leaving a key-muscle
+    region (T1 -> T2, S1 -> S2) needs normal sensation through the whole region just left;
+    there a stop for abnormal sensation does not rest on a flag of the motor exam, so only
+    assumed-normal (``**``) stars count.
+    """
+    first = _REGION_START.get(level)
+    if first is None:
+        answers = dermatome_normal(side, level)
+        return answers if flagged_stops else _yes_stars_only(answers)
+    return _yes_stars_only(all_of(*(dermatome_normal(side, k) for k in range(first, level + 1))))
+
+
+def motor_step(side: ExamSide, vac: str, level: int, flagged_stops: bool = True) -> set[Answer]:
+    """May the motor-level walk enter ``level`` on this side?"""
+    parts = []
+    if is_key_muscle(level - 1):
+        parts.append(motor_normal(muscle(side, level - 1)))
+    if level == S4_5:
+        # Past S4-5 the side is motor-intact only with voluntary anal contraction (the S4-5
+        # motor function), besides normal S4-5 sensation.
+        parts.append(binary(vac))
+    if is_key_muscle(level):
+        parts.append(motor_at_least_3(muscle(side, level)))
+    else:
+        parts.append(region_sensation(side, level, flagged_stops))
+    return all_of(*parts)
+
+
+def motor_level(side: ExamSide, vac: str, flagged_stops: bool = True) -> Candidates:
+    """Motor level candidates. ``flagged_stops=False`` leaves unstarred a level where the walk
+    stopped only because a not-testable dermatome was assumed abnormal (``NT*``); the motor
+    ZPP, which ends at the motor level, uses it so (reference case 87)."""
+    ends = walk(lambda level: motor_step(side, vac, level, flagged_stops), stop=S4_5)
+    return Candidates.of(ends_to_levels(ends), order=int)

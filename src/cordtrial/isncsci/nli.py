@@ -1,0 +1,58 @@
+"""Neurological level of injury (NLI).
+
+ISNCSCI 2019: the most rostral of the right and left sensory and motor levels, i.e. the most
+caudal segment with normal sensation on both sides and antigravity (>= 3) key-muscle strength
+on both sides, with normal sensory and motor function rostrally. Computed as one walk over both
+sides so that a not-testable cell takes the same value for all four levels.
+
+A star marks an NLI that rests on a cell considered normal (``**``); a cell considered not
+normal (``*``) only narrows the possible values, as in the reference cases.
+"""
+
+from __future__ import annotations
+
+from .candidates import Candidates
+from .exam import Exam
+from .levels import is_key_muscle
+from .motor_level import REGION_EXITS, muscle
+from .sensory_level import S4_5, dermatome_normal, ends_to_levels
+from .values import CONSIDER_NORMAL, Answer, motor_at_least_3, motor_normal
+from .walk import all_of, drop_stars, walk
+
+
+def _considered_normal_only(cell, answers) -> set[Answer]:
+    return drop_stars(answers, keep=lambda a: cell.flag == CONSIDER_NORMAL)
+
+
+def both_sides_normal(exam: Exam, level: int) -> set[Answer]:
+    """Sensation at ``level`` normal on both sides. Where the walk is in a key-muscle region (or
+    leaving one) a stop for abnormal sensation carries no star; in a non-key region it does
+    when both sides rest on a flag, as the reference cases show."""
+    right, left = (dermatome_normal(side, level) for side in (exam.right, exam.left))
+    if is_key_muscle(level) or level in REGION_EXITS:
+        return drop_stars(all_of(right, left), keep=lambda a: a.yes)
+    out = set()
+    for r in right:
+        for lt in left:
+            if r.yes and lt.yes:
+                out.add(Answer(True, r.star or lt.star))
+            else:
+                out.add(Answer(False, r.star and lt.star))
+    return out
+
+
+def nli_step(exam: Exam, level: int) -> set[Answer]:
+    parts = [both_sides_normal(exam, level)]
+    for side in (exam.right, exam.left):
+        if is_key_muscle(level - 1):
+            cell = muscle(side, level - 1)
+            parts.append(_considered_normal_only(cell, motor_normal(cell)))
+        if is_key_muscle(level):
+            cell = muscle(side, level)
+            parts.append(_considered_normal_only(cell, motor_at_least_3(cell)))
+    return all_of(*parts)
+
+
+def neurological_level(exam: Exam) -> Candidates:
+    ends = walk(lambda level: nli_step(exam, level), stop=S4_5)
+    return Candidates.of(ends_to_levels(ends), order=int)
