@@ -20,9 +20,13 @@ def create_user(
     display_name: str,
     role: str,
     site: Site | None,
-    password: str,
+    password: str | None = None,
+    password_hash: str | None = None,
 ) -> User:
-    """Create an account. ``actor`` None is the bootstrap path (first admin, demo data)."""
+    """Create an account. ``actor`` None is the bootstrap path (first admin, demo data).
+
+    Give ``password`` (hashed here) or an Argon2 ``password_hash`` made elsewhere.
+    """
     if actor is not None:
         require_role(session, actor, ("admin",), "create a user")
         if actor.site_id is not None and (site is None or site.id != actor.site_id):
@@ -41,7 +45,25 @@ def create_user(
         username,
         "1-64 characters without surrounding spaces",
     )
-    check(session, who, len(password) >= 8, "password", "***", "at least 8 characters")
+    if password_hash is None:
+        check(
+            session,
+            who,
+            password is not None and len(password) >= 8,
+            "password",
+            "***",
+            "at least 8 characters",
+        )
+        password_hash = hash_password(password)
+    else:
+        check(
+            session,
+            who,
+            password_hash.startswith("$argon2"),
+            "password_hash",
+            "***",
+            "an Argon2 hash",
+        )
     taken = session.scalar(select(User.id).where(User.username == username))
     check(session, who, taken is None, "username", username, "a username not yet taken")
     user = User(
@@ -49,7 +71,7 @@ def create_user(
         display_name=display_name,
         role=role,
         site_id=site.id if site else None,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         failed_logins=0,
     )
     session.add(user)

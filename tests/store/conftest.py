@@ -1,0 +1,266 @@
+"""Store test fixtures: every store test runs on SQLite, and on PostgreSQL when
+CORDTRIAL_TEST_POSTGRES_URL is set (``source .ci/postgres.sh``)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import create_engine, select, text
+
+from cordtrial.store import db
+from cordtrial.store.models import Lot, Patient, Site, User
+from cordtrial.store.protocol import default_protocol
+from cordtrial.store.services import manufacturing as mf
+from cordtrial.store.services import patients, users
+from cordtrial.store.services.infusions import InfusionInput
+
+PG_ENV = "CORDTRIAL_TEST_POSTGRES_URL"
+PASSWORD = "correct-horse-1"
+# Cheap Argon2 parameters for test accounts only (verification reads them from the hash);
+# the product hashes with argon2-cffi's defaults.
+CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def pg_store_url():
+    """A database of its own for this test session (created and dropped here)."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} not set (source .ci/postgres.sh)")
+    name = f"cordtrial_store_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + "/" + name
+    yield url
+    db.dispose_engines()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _reset_pg(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """An upgraded, empty store."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    else:
+        url = request.getfixturevalue("pg_store_url")
+        db.dispose_engines()
+        _reset_pg(url)
+    db.upgrade(url)
+    yield url
+    db.dispose_engines()
+
+
+@dataclass
+class World:
+    """Two sites, one user per role at the first, an investigator at the second, one patient
+    eligible and consented with a bone-marrow harvest."""
+
+    url: str
+    injury_date: date = date(2026, 1, 5)
+    patient: str = "SAP-001"
+    other_patient: str = "SAP-002"
+    remote_patient: str = "KUS-001"
+
+    def user(self, s, username: str) -> User:
+        return s.scalar(select(User).where(User.username == username))
+
+    def pat(self, s, code: str | None = None) -> Patient:
+        return s.scalar(select(Patient).where(Patient.study_code == (code or self.patient)))
+
+    def lot(self, s, number: str) -> Lot:
+        return s.scalar(select(Lot).where(Lot.lot_number == number))
+
+
+ROLES = ("investigator", "assessor", "cell_processing", "qa", "monitor", "statistician", "admin")
+
+
+def enrol(s, inv: User, site: Site, code: str, injury: date):
+    p = patients.register(
+        inv,
+        s,
+        site=site,
+        study_code=code,
+        sex="M",
+        age_at_injury=45,
+        identity={"full_name": f"Name of {code}", "hospital_number": "H1"},
+    )
+    patients.record_injury(
+        inv,
+        s,
+        p,
+        injury_date=injury,
+        mechanism="fall from standing height",
+        non_penetrating=True,
+        level="C5",
+    )
+    patients.record_eligibility(
+        inv,
+        s,
+        p,
+        assessed_on=injury + timedelta(days=7),
+        criteria={"onset <= 14 days": True, "cervical": True},
+    )
+    patients.record_consent(inv, s, p, consent_date=injury + timedelta(days=7), form_version="1.0")
+    mf.record_harvest(
+        inv, s, p, harvested_on=injury + timedelta(days=20), volume_ml=50, operator="Dr A"
+    )
+    return p
+
+
+@pytest.fixture
+def world(db_url) -> World:
+    w = World(db_url)
+    with db.session_scope(db_url) as s:
+        sap = Site(code="SAP", name="Sapporo")
+        kus = Site(code="KUS", name="Kushiro")
+        s.add_all([sap, kus])
+        s.flush()
+        for role in ROLES:
+            users.create_user(
+                None,
+                s,
+                username=role,
+                display_name=f"{role.title()} One",
+                role=role,
+                site=sap,
+                password_hash=CHEAP_HASH,
+            )
+        users.create_user(
+            None,
+            s,
+            username="investigator2",
+            display_name="Investigator Two",
+            role="investigator",
+            site=sap,
+            password_hash=CHEAP_HASH,
+        )
+        users.create_user(
+            None,
+            s,
+            username="kus_investigator",
+            display_name="Kushiro Inv",
+            role="investigator",
+            site=kus,
+            password_hash=CHEAP_HASH,
+        )
+        inv = w.user(s, "investigator")
+        enrol(s, inv, sap, w.patient, w.injury_date)
+        enrol(s, inv, sap, w.other_patient, w.injury_date)
+        enrol(s, w.user(s, "kus_investigator"), kus, w.remote_patient, w.injury_date)
+    return w
+
+
+def harvest_of(s, patient: Patient):
+    from cordtrial.store.models import MarrowHarvest
+
+    return s.scalar(select(MarrowHarvest).where(MarrowHarvest.patient_id == patient.id))
+
+
+def make_lot(
+    w: World,
+    s,
+    number: str,
+    patient_code: str | None = None,
+    *,
+    status: str = "released",
+    failing: tuple[str, ...] = (),
+    skip: tuple[str, ...] = (),
+) -> Lot:
+    """A lot for a patient taken as far as ``status`` (in_process, quarantine, released)."""
+    cp, qa = w.user(s, "cell_processing"), w.user(s, "qa")
+    p = w.pat(s, patient_code)
+    start = w.injury_date + timedelta(days=21)
+    lot = mf.create_lot(
+        cp, s, p, lot_number=number, harvest=harvest_of(s, p), culture_started_on=start
+    )
+    seeded = 2.0e4
+    for n in range(3):
+        mf.record_passage(
+            cp,
+            s,
+            lot,
+            passage_number=n,
+            seeded_on=start + timedelta(days=5 * n),
+            harvested_on=start + timedelta(days=5 * n + 5),
+            cells_seeded=seeded,
+            cells_harvested=seeded * 20,
+            viability_pct=94.0,
+            operator="CP",
+        )
+        seeded *= 20
+    if status == "in_process":
+        return lot
+    mf.finish_culture(
+        cp,
+        s,
+        lot,
+        cryopreserved_on=start + timedelta(days=15),
+        total_viable_cells=1.6e8,
+        volume_ml=20.0,
+        storage_location="LN2 tank 1",
+    )
+    for spec in default_protocol().release_tests:
+        if spec.code in skip:
+            continue
+        kw: dict = {}
+        if spec.numeric:
+            good = (
+                1.6e8
+                if spec.code == "total_viable_cells"
+                else (spec.min if spec.min is not None else spec.max)
+            )
+            bad = (spec.min - 1) if spec.min is not None else (spec.max + 1)
+            kw["value"] = bad if spec.code in failing else good
+        else:
+            kw["text_result"] = "growth" if spec.code in failing else spec.expected
+        mf.record_release_test(
+            cp,
+            s,
+            lot,
+            test_code=spec.code,
+            method="SOP-1",
+            tested_on=start + timedelta(days=16),
+            analyst="Analyst",
+            **kw,
+        )
+    if status == "quarantine":
+        return lot
+    mf.release_lot(qa, s, lot, password=PASSWORD, today=start + timedelta(days=17))
+    return lot
+
+
+def infusion_input(w: World, patient_code: str, lot_number: str, **over) -> InfusionInput:
+    day = w.injury_date + timedelta(days=45)
+    start = datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC)
+    base = dict(
+        infused_on=day,
+        weight_kg=60.0,
+        weight_measured_on=day,
+        cells_total=1.5e8,
+        product_volume_ml=20.0,
+        diluent_volume_ml=40.0,
+        rate_ml_per_min=0.8,
+        started_at=start,
+        stopped_at=start + timedelta(minutes=75),
+        vitals={"before": {"sbp": 120}, "after": {"sbp": 118}},
+        wristband_code=patient_code,
+        label_code=lot_number,
+    )
+    base.update(over)
+    return InfusionInput(**base)
