@@ -19,7 +19,6 @@ from .exam import Exam, ExamSide
 from .levels import INDEX, INT, KEY_MUSCLES
 from .motor_level import muscle
 from .values import YES, Answer, binary, motor_at_least_3, motor_present
-from .walk import all_of
 
 KEY_INDICES = [INDEX[m] for m in KEY_MUSCLES]
 
@@ -106,25 +105,23 @@ def asia_impairment_scale(
         if value == "C":
             grades.append(("A", star))
     incomplete = [star for value, star in complete.items if value == "I"]
-    if incomplete:
-        i_star = incomplete[0]
-        # E: normal everywhere, which needs both motor levels intact too (they require VAC).
-        if all(INT in motor_levels[side].values for side in ("right", "left")):
-            for level, star in nli.items:
-                if level >= INT:
-                    grades.append(("E", star))
-        if any(level < INT for level in nli):
-            for a in motor_incomplete(exam, motor_levels):
-                if not a.yes:
-                    grades.append(("B", i_star or a.star))
-                    continue
-                for level, _ in nli.items:
-                    if level >= INT:
-                        continue
-                    total, counts = grades_at_least_3_below(exam, level)
-                    for count, star in counts:
-                        grade = "D" if 2 * count >= total else "C"
-                        grades.append((grade, i_star or a.star or star))
+    if not incomplete:
+        return Candidates.of(grades, order="ABCDE".index)
+    i_star = incomplete[0]
+    motor = motor_incomplete(exam, motor_levels)
+    # E: normal everywhere, which needs both motor levels intact too (they require VAC).
+    intact_motor = all(INT in motor_levels[side].values for side in ("right", "left"))
+    for level, star in nli.items:
+        if level >= INT and intact_motor:
+            grades.append(("E", star))
+        for a in motor:
+            if not a.yes:
+                grades.append(("B", i_star or a.star))
+            elif level < INT:
+                total, counts = grades_at_least_3_below(exam, level)
+                for count, c_star in counts:
+                    grade = "D" if 2 * count >= total else "C"
+                    grades.append((grade, i_star or a.star or c_star))
     return Candidates.of(grades, order="ABCDE".index)
 
 

@@ -7,6 +7,7 @@ across ISNCSCI tools; see docs/isncsci.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,9 +130,11 @@ class Exam:
             sides[side] = (lt, pp, motor, _read_non_key(data, side, errors))
         vac = read(VAC_KEY, BINARY_VALUES, "voluntary anal contraction")
         dap = read(DAP_KEY, BINARY_VALUES, "deep anal pressure")
-        unknown = [k for k in data if k not in _KNOWN_KEYS and k not in METADATA_KEYS]
+        # Other metadata (notes, tags) may travel with an exam; only a key that looks like a
+        # worksheet cell but names no real one is an error (e.g. ``c9RightTouch``).
+        unknown = [k for k in data if k not in _KNOWN_KEYS and _CELL_LIKE.match(str(k))]
         for key in unknown:
-            errors.append(FieldError(key, data[key], "a known RHI field name"))
+            errors.append(FieldError(key, data[key], "no such worksheet cell; cells are c2..s4_5 Touch/Prick and c5..t1, l2..s1 Motor"))
         if errors:
             raise ExamValidationError(errors, exam_id)
         built = {
@@ -177,6 +180,7 @@ def _read_non_key(data: Mapping[str, Any], side: str, errors: list[FieldError]) 
     return index
 
 
+_CELL_LIKE = re.compile(r"^[a-zA-Z]\d+(_\d+)?(Right|Left)(Touch|Prick|Motor)$")
 _KNOWN_KEYS = frozenset(CELL_KEYS) | {VAC_KEY, DAP_KEY, non_key_key("right"), non_key_key("left")}
 
 __all__ = [
