@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -23,13 +23,13 @@ app = typer.Typer(
 err = Console(stderr=True)
 
 
-class InputFormat(str, Enum):
+class InputFormat(StrEnum):
     auto = "auto"
     native = "native"
     rhi = "rhi"
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     native = "native"
     rhi = "rhi"
 

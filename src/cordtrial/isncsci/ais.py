@@ -64,7 +64,7 @@ def motor_incomplete(exam: Exam, motor_levels: dict[str, Candidates]) -> set[Ans
     sides = []
     for name, side in (("right", exam.right), ("left", exam.left)):
         answers: set[Answer] = set()
-        for level, star in motor_levels[name].items:
+        for level in motor_levels[name].values:
             answers |= {Answer(a.yes, a.star) for a in function_far_below(side, level)}
         sides.append(answers)
     # Function far below on the right OR on the left, OR voluntary anal contraction.
