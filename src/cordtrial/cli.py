@@ -7,7 +7,6 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from . import __version__
 from .instruments.commands import register as register_instruments
@@ -20,7 +19,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
 
 
 class InputFormat(StrEnum):
@@ -100,7 +98,7 @@ def classify(
             )
         records = read_records(text, suffix)
     except (InputError, OSError, UnicodeDecodeError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 
     results, failed = [], 0
@@ -108,7 +106,7 @@ def classify(
         if outcome.error is not None:
             failed += 1
             for line in error_lines(outcome, records[outcome.index]):
-                err.print(line, highlight=False, markup=False)
+                typer.echo(line, err=True)
         else:
             results.append(outcome.result)
 
@@ -121,7 +119,7 @@ def classify(
     else:
         output.write_text(text_out, encoding="utf-8")
     if failed:
-        err.print(f"{len(results)} exams classified, {failed} failed", highlight=False)
+        typer.echo(f"{len(results)} exams classified, {failed} failed", err=True)
         raise typer.Exit(1)
 
 

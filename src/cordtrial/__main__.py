@@ -1,0 +1,5 @@
+"""``python -m cordtrial`` runs the command line."""
+
+from .cli import app
+
+app()
