@@ -7,18 +7,25 @@ normal as well the side is intact (INT).
 
 from __future__ import annotations
 
+from functools import cache
+
 from .candidates import Candidates
 from .exam import ExamSide
 from .levels import INDEX, INT
-from .values import sensory_normal
+from .values import Cell, sensory_normal
 from .walk import all_of, walk
 
 S4_5 = INDEX["S4_5"]
 
 
-def dermatome_normal(side: ExamSide, level: int):
+def dermatome_normal(side: ExamSide, level: int) -> frozenset:
     """Answers to "is dermatome ``level`` normal on this side?" (both modalities)."""
-    return all_of(sensory_normal(side.light_touch[level - 1]), sensory_normal(side.pin_prick[level - 1]))
+    return _both_normal(side.light_touch[level - 1], side.pin_prick[level - 1])
+
+
+@cache
+def _both_normal(light_touch: Cell, pin_prick: Cell) -> frozenset:
+    return frozenset(all_of(sensory_normal(light_touch), sensory_normal(pin_prick)))
 
 
 def ends_to_levels(ends: list[tuple[int, bool]]) -> list[tuple[int, bool]]:

@@ -15,6 +15,7 @@ with ``*``. ``Answer`` holds the possible answers with that mark.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import NamedTuple
 
 SENSORY_VALUES: tuple[str, ...] = (
@@ -28,6 +29,8 @@ MOTOR_VALUES: tuple[str, ...] = (
 BINARY_VALUES: tuple[str, ...] = ("Yes", "No", "NT")
 
 NONE, NOT_NORMAL, CONSIDER_NORMAL = 0, 1, 2
+
+# The vocabulary is small, so every question about a cell is answered once and cached.
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,7 @@ class Cell:
         return self.grade is not None
 
 
+@cache
 def parse_cell(text: str) -> Cell:
     """Parse a validated cell string (see ``SENSORY_VALUES``/``MOTOR_VALUES``)."""
     flag = len(text) - len(text.rstrip("*"))
@@ -66,6 +70,7 @@ NO = (Answer(False),)
 EITHER = (Answer(True), Answer(False))
 
 
+@cache
 def sensory_normal(cell: Cell) -> tuple[Answer, ...]:
     """Is this dermatome normal (2) for the purpose of the sensory level?"""
     if cell.flag == CONSIDER_NORMAL:
@@ -78,6 +83,7 @@ def sensory_normal(cell: Cell) -> tuple[Answer, ...]:
     return YES if cell.grade == 2 else NO
 
 
+@cache
 def motor_at_least_3(cell: Cell) -> tuple[Answer, ...]:
     """Is this key muscle graded >= 3 (enough to be the motor level)?"""
     if cell.flag == CONSIDER_NORMAL:
@@ -94,6 +100,7 @@ def motor_at_least_3(cell: Cell) -> tuple[Answer, ...]:
     return YES if cell.grade >= 3 else NO
 
 
+@cache
 def motor_normal(cell: Cell) -> tuple[Answer, ...]:
     """Is this key muscle normal (5), so that the motor level may lie further caudal?"""
     if cell.flag == CONSIDER_NORMAL:
@@ -105,6 +112,7 @@ def motor_normal(cell: Cell) -> tuple[Answer, ...]:
     return YES if cell.grade == 5 else NO
 
 
+@cache
 def sensation_present(cell: Cell) -> tuple[Answer, ...]:
     """Is any sensation (grade > 0) preserved in this dermatome? Used for sacral sparing and the
     sensory zone of partial preservation."""
@@ -121,6 +129,7 @@ def sensation_present(cell: Cell) -> tuple[Answer, ...]:
     return NO
 
 
+@cache
 def motor_present(cell: Cell) -> tuple[Answer, ...]:
     """Is any motor function (grade > 0) present in this key muscle? (motor ZPP)"""
     if cell.grade is None:

@@ -48,6 +48,14 @@ def all_of(*questions: Iterable[Answer]) -> set[Answer]:
     Yes rests on a flag when any part does; no rests on a flag only when every failing part
     does (a plain failing part decides on its own).
     """
+    questions = [tuple(q) for q in questions]
+    if all(len(q) == 1 for q in questions):
+        # Fast path, the usual case: every part has one answer (no NT cell involved).
+        parts = [q[0] for q in questions]
+        failing = [a for a in parts if not a.yes]
+        if failing:
+            return {Answer(False, all(a.star for a in failing))}
+        return {Answer(True, any(a.star for a in parts))}
     outcomes = {Answer(True, False)}
     for answers in questions:
         combined = set()
