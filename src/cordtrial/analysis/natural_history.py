@@ -117,6 +117,7 @@ def reference_rate(source_id: str, outcome: str = "ge1_grade") -> ReferenceRate:
     )
 
 
+@lru_cache(maxsize=64)
 def _curve(score: str, population: str, ais: str) -> tuple[np.ndarray, np.ndarray]:
     m = motor_means_table()
     rows = m[(m["score"] == score) & (m["population"] == population) & (m["ais"] == ais)]

@@ -115,7 +115,11 @@ def summarise_rates(rates: pd.DataFrame, after_days: float | None = 7) -> RateSu
     n = len(both)
     p = np.nan
     if n >= 2 and not np.allclose(both["rate_after"] - both["rate_before"], 0):
-        p = float(stats.wilcoxon(both["rate_after"], both["rate_before"]).pvalue)
+        diff = (both["rate_after"] - both["rate_before"]).to_numpy()
+        # Exact null only without zeros or ties; otherwise the normal approximation (scipy would
+        # fall back to a slow permutation test).
+        ties = (diff == 0).any() or len(np.unique(np.abs(diff))) < len(diff)
+        p = float(stats.wilcoxon(diff, method="approx" if ties else "exact").pvalue)
     measure = str(rates["measure"].iloc[0]) if len(rates) else ""
     return RateSummary(
         measure=measure,
@@ -212,7 +216,7 @@ def segmented_model(
             warnings.simplefilter("ignore")
             try:
                 model = smf.mixedlm(formula, data, groups=data["patient"], re_formula=re_formula)
-                cand = model.fit(reml=True)
+                cand = model.fit(reml=True, method=["lbfgs"])
             except (np.linalg.LinAlgError, ValueError):
                 continue
         ci = cand.conf_int()
