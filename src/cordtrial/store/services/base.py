@@ -7,6 +7,9 @@ monitors and statisticians read, they never change trial data.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, NoReturn
@@ -45,6 +48,8 @@ READ_ROLES = (
 )
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
+_SIGNING_KEY = "cordtrial_signing_key"
+_SIGNING_SEEN = "cordtrial_signing_seen"
 
 
 def act(session: Session, user: User) -> None:
@@ -98,7 +103,14 @@ def check(session: Session, user: User, ok: bool, field: str, value: Any, allowe
 
 
 def reauthenticate(session: Session, user: User, password: str, purpose: str) -> None:
-    """Check a signer's password (Part 11 §11.200: signing needs the signer's own credentials)."""
+    """Check a signer's password (21 CFR 11.200(a): signing uses the signer's own credentials).
+
+    Within one continuous session (one unit of work), 11.200(a)(1)(i) allows later signings by
+    the same person to be checked more lightly: after a full Argon2 check, the password is
+    remembered as an HMAC under a key that lives only in this session, so a series of signatures
+    (e.g. seeding, batch release) does not pay the deliberately slow hash each time, while a
+    wrong password is still refused.
+    """
     now = utcnow()
     if user.locked_until is not None and user.locked_until > now:
         deny(
@@ -107,6 +119,13 @@ def reauthenticate(session: Session, user: User, password: str, purpose: str) ->
             "account_locked",
             f"{purpose}: account {user.username!r} is locked until {user.locked_until:%H:%M} UTC",
         )
+    key = session.info.setdefault(_SIGNING_KEY, secrets.token_bytes(32))
+    seen = session.info.setdefault(_SIGNING_SEEN, {})
+    tag = hmac.new(
+        key, f"{user.id}\0{user.password_hash}\0{password}".encode(), hashlib.sha256
+    ).digest()
+    if seen.get(user.id) is not None and hmac.compare_digest(seen[user.id], tag):
+        return
     if not verify_password(user.password_hash, password):
         deny(
             session,
@@ -115,3 +134,4 @@ def reauthenticate(session: Session, user: User, password: str, purpose: str) ->
             f"{purpose}: wrong password for {user.username!r}",
             purpose=purpose,
         )
+    seen[user.id] = tag
