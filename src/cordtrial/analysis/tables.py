@@ -143,23 +143,34 @@ def _check_kind(table: str, col: str, s: pd.Series, kind: str) -> None:
             raise TableContractError(table, col, "must be boolean", bad, "True/False")
         return
     if base == "int":
+        # Accept integer dtypes, and object/float columns whose every value is a whole number
+        # (database drivers and CSV readers produce both).
         if not pd.api.types.is_integer_dtype(s):
             bad = _first_bad(
                 s,
                 lambda v: (
                     not _is_missing(v)
+                    and not isinstance(v, bool | np.bool_)
                     and isinstance(v, int | float | np.integer | np.floating)
                     and float(v).is_integer()
                 ),
             )
-            shown = bad if bad is not _SENTINEL else str(s.dtype)
-            raise TableContractError(table, col, "must be integer", shown, "integers")
+            if bad is not _SENTINEL:
+                raise TableContractError(table, col, "must be a whole number", bad, "integers")
         return
     if base == "float":
         if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-            bad = _first_bad(s, lambda v: isinstance(v, int | float | np.number) or _is_missing(v))
-            shown = bad if bad is not _SENTINEL else str(s.dtype)
-            raise TableContractError(table, col, "must be numeric (NaN if missing)", shown, "float")
+            bad = _first_bad(
+                s,
+                lambda v: (
+                    (isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_))
+                    or _is_missing(v)
+                ),
+            )
+            if bad is not _SENTINEL:
+                raise TableContractError(
+                    table, col, "must be numeric (NaN if missing)", bad, "numbers or NaN"
+                )
         return
     if base == "str":
         bad = _first_bad(s, lambda v: isinstance(v, str) or (nullable and _is_missing(v)))
