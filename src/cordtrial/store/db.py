@@ -107,6 +107,17 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+def reset(url: str | None = None) -> None:
+    """Drop every store table (schema downgrade to base). Destroys all data."""
+    engine = get_engine(url)
+    if not inspect(engine).has_table("alembic_version"):
+        return
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+
+
 def current_revision(url: str | None = None) -> str | None:
     from alembic.runtime.migration import MigrationContext
 

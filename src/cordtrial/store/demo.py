@@ -595,13 +595,16 @@ def _seed_patient(
     rate = float(round(rng.uniform(0.75, 1.0), 2))
     diluent = float(rng.choice((40.0, 60.0)))
     minutes = (20.0 + diluent) / rate
-    vit = lambda: {
-        "sbp": int(rng.integers(105, 135)),
-        "dbp": int(rng.integers(60, 85)),  # noqa: E731
-        "hr": int(rng.integers(58, 90)),
-        "temp_c": float(round(rng.uniform(36.2, 37.1), 1)),
-        "spo2": int(rng.integers(95, 100)),
-    }
+
+    def vit():
+        return {
+            "sbp": int(rng.integers(105, 135)),
+            "dbp": int(rng.integers(60, 85)),
+            "hr": int(rng.integers(58, 90)),
+            "temp_c": float(round(rng.uniform(36.2, 37.1), 1)),
+            "spo2": int(rng.integers(95, 100)),
+        }
+
     infusions.record_infusion(
         inv,
         session,

@@ -1,0 +1,228 @@
+"""Store commands for the ``cordtrial`` CLI; the CLI calls :func:`register`.
+
+    cordtrial db upgrade
+    cordtrial import exams FILE --user USERNAME
+    cordtrial export --format csv|parquet [--out DIR] [--identified]
+    cordtrial backup FILE / cordtrial restore FILE
+    cordtrial demo-data [--seed N] [--reset]
+    cordtrial audit verify
+
+Every command takes ``--database-url`` (default: CORDTRIAL_DATABASE_URL, else
+./cordtrial.sqlite).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from . import audit, db
+from .config import ConfigError, redact
+from .refusals import Refusal
+
+DB_URL = typer.Option(
+    None,
+    "--database-url",
+    envvar="CORDTRIAL_DATABASE_URL",
+    help="Database URL (default ./cordtrial.sqlite).",
+)
+console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _url(url: str | None) -> str:
+    try:
+        return db.database_url(url)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _ready(url: str) -> None:
+    if not db.is_initialised(url):
+        _fail(f"no cordtrial store at {redact(url)}; run `cordtrial db upgrade` first")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the store's commands to the application."""
+    db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+    import_app = typer.Typer(help="Import data files.", no_args_is_help=True)
+    audit_app = typer.Typer(help="Audit trail.", no_args_is_help=True)
+    app.add_typer(db_app, name="db")
+    app.add_typer(import_app, name="import")
+    app.add_typer(audit_app, name="audit")
+
+    @db_app.command("upgrade")
+    def db_upgrade(database_url: str | None = DB_URL) -> None:
+        """Create the store or bring its schema up to date (SQLite file created on first use)."""
+        url = _url(database_url)
+        db.upgrade(url)
+        typer.echo(f"store at {redact(url)} is at schema revision {db.current_revision(url)}")
+
+    @import_app.command("exams")
+    def import_exams(
+        file: Path = typer.Argument(
+            ..., exists=True, dir_okay=False, help="RHI exams, .csv or .json"
+        ),
+        user: str = typer.Option(
+            ...,
+            "--user",
+            envvar="CORDTRIAL_USER",
+            help="Importing user (assessor or investigator).",
+        ),
+        database_url: str | None = DB_URL,
+    ) -> None:
+        """Import ISNCSCI exams: all rows or none, with a report of bad rows."""
+        from .importer import ImportFileError
+        from .importer import import_exams as run
+        from .models import User
+
+        url = _url(database_url)
+        _ready(url)
+        tasks: dict[str, int] = {}
+        try:
+            with _progress() as prog, db.session_scope(url) as s:
+                acting = s.scalar(select(User).where(User.username == user))
+                if acting is None:
+                    _fail(f"--user: no user {user!r} in the store")
+
+                def step(phase: str, done: int, total: int) -> None:
+                    if phase not in tasks:
+                        tasks[phase] = prog.add_task(f"{phase} {file.name}", total=total)
+                    prog.update(tasks[phase], completed=done)
+                    if not console.is_terminal and done % 100 == 0:
+                        console.print(f"{phase} {done}/{total}", highlight=False)
+
+                report = run(s, acting, file, progress=step)
+                if not report.ok:
+                    s.rollback()
+        except ImportFileError as exc:
+            _fail(str(exc))
+        except Refusal as exc:
+            _fail(exc.message)
+        if not report.ok:
+            console.print(report.summary(), highlight=False, markup=False)
+            raise typer.Exit(2)
+        typer.echo(report.summary())
+
+    @app.command("export")
+    def export(
+        format: str = typer.Option("csv", "--format", help="csv or parquet"),
+        out: Path = typer.Option(Path("export"), "--out", help="Output folder."),
+        identified: bool = typer.Option(
+            False, "--identified", help="Include identifying data and the audit trail."
+        ),
+        database_url: str | None = DB_URL,
+    ) -> None:
+        """Export one table per entity, de-identified by default."""
+        from .export import FORMATS, export_tables
+
+        if format not in FORMATS:
+            _fail(f"--format: got {format!r}; allowed: {', '.join(FORMATS)}")
+        url = _url(database_url)
+        _ready(url)
+        with db.session_scope(url) as s:
+            paths = export_tables(s, out, format, identified=identified)
+        kind = "identified" if identified else "de-identified"
+        typer.echo(f"wrote {len(paths)} {kind} {format} tables to {out}")
+
+    @app.command("backup")
+    def backup(
+        file: Path = typer.Argument(..., help="Backup file to write (.zip)."),
+        database_url: str | None = DB_URL,
+    ) -> None:
+        """Write a consistent, checksummed backup of the whole store."""
+        from .backup import write_backup
+
+        url = _url(database_url)
+        _ready(url)
+        with db.session_scope(url) as s:
+            manifest = write_backup(s, file, db.current_revision(url))
+        rows = sum(t["rows"] for t in manifest["tables"].values())
+        typer.echo(f"backed up {rows} rows from {len(manifest['tables'])} tables to {file}")
+
+    @app.command("restore")
+    def restore(
+        file: Path = typer.Argument(..., exists=True, dir_okay=False),
+        database_url: str | None = DB_URL,
+    ) -> None:
+        """Restore a backup into an empty store (upgraded here if new)."""
+        from .backup import BackupError, restore_backup
+
+        url = _url(database_url)
+        db.upgrade(url)
+        try:
+            with db.session_scope(url) as s:
+                report = restore_backup(s, file, db.current_revision(url))
+                if not report.ok:
+                    s.rollback()
+        except BackupError as exc:
+            _fail(str(exc))
+        if not report.ok:
+            _fail(
+                "restored data fail the audit check; nothing restored:\n  "
+                + "\n  ".join(report.problems)
+            )
+        typer.echo(f"restored {report.rows} rows; audit trail verified ({report.entries} entries)")
+
+    @app.command("demo-data")
+    def demo_data(
+        seed: int = typer.Option(2021, "--seed", help="Random seed (same seed, same trial)."),
+        reset: bool = typer.Option(False, "--reset", help="Drop EVERYTHING in the store first."),
+        database_url: str | None = DB_URL,
+    ) -> None:
+        """Seed a SYNTHETIC 13-patient demo trial (natural-history recovery, no real data)."""
+        from .demo import DemoError, demo_usernames, seed_demo
+
+        url = _url(database_url)
+        if reset:
+            db.reset(url)
+        db.upgrade(url)
+        try:
+            with _progress() as prog, db.session_scope(url) as s:
+                task = prog.add_task("seeding synthetic trial", total=13)
+                passwords = seed_demo(s, seed=seed, progress=lambda _msg: prog.advance(task))
+        except DemoError as exc:
+            _fail(str(exc))
+        table = Table(title="Demo accounts (SYNTHETIC trial; shown once)")
+        for col in ("role", "usernames", "password"):
+            table.add_column(col)
+        for role, names in demo_usernames().items():
+            table.add_row(role, ", ".join(names), passwords[role])
+        Console().print(table)
+
+    @audit_app.command("verify")
+    def audit_verify(database_url: str | None = DB_URL) -> None:
+        """Check the hash chain and every table against the audit trail."""
+        url = _url(database_url)
+        _ready(url)
+        with db.session_scope(url) as s:
+            report = audit.verify(s)
+        if report.ok:
+            typer.echo(f"audit trail OK: {report.entries} entries, {report.rows} rows checked")
+            return
+        console.print(
+            f"[red]audit trail FAILED[/red] ({report.entries} entries, {report.rows} rows):",
+            highlight=False,
+        )
+        for p in report.problems:
+            console.print(f"  {p}", highlight=False, markup=False)
+        raise typer.Exit(3)
