@@ -1,0 +1,231 @@
+"""The web application factory.
+
+`create_app()` wires the pieces: server-side sessions and CSRF (security.py), the store (every
+write goes through cordtrial.store services, so domain rules, audit and refusals live there),
+Jinja2 pages and the versioned JSON API under /api/v1 (its OpenAPI document at
+/api/v1/openapi.json). Static assets are served from the package: the app needs no network.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cordtrial.store.refusals import Refusal
+
+from . import layout
+from .errors import FormInvalid, NotAuthenticated, WebError
+from .security import CredentialCache, LoginThrottle, SessionStore
+
+HERE = Path(__file__).parent
+API_PREFIX = "/api/v1"
+
+SECURITY_HEADERS = {
+    # Everything is served by the app itself: no CDN, no inline script, no framing.
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def create_app(
+    database_url: str | None = None,
+    *,
+    secret_key: str | None = None,
+    cookie_secure: bool = True,
+    session_idle_minutes: float = 30,
+    max_login_failures: int = 5,
+    lockout_minutes: float = 15,
+    demo_notice: str | None = None,
+) -> FastAPI:
+    """Build the app over the store at `database_url` (None: the store's default, the embedded
+    SQLite file or CORDTRIAL_DATABASE_URL). The schema must exist (see `cordtrial serve`)."""
+    from cordtrial.store.config import database_url as resolve_url
+
+    app = FastAPI(
+        title="cordtrial",
+        version="1.0.0",
+        summary="Trial store, ISNCSCI classification and cell-product chain for autologous "
+        "MSC therapy in spinal cord injury.",
+        description=API_DESCRIPTION,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        # The interactive Swagger page loads its assets from a CDN; the app serves its own
+        # API reference page (routers/apidocs.py) instead, so it works offline.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.database_url = resolve_url(database_url)
+    secret_key = secret_key or secrets.token_urlsafe(32)
+    app.state.sessions = SessionStore(secret_key, idle_timeout=session_idle_minutes * 60)
+    app.state.credentials = CredentialCache(secret_key)
+    app.state.throttle = LoginThrottle(
+        max_failures=max_login_failures, lockout=lockout_minutes * 60
+    )
+    app.state.cookie_secure = cookie_secure
+    app.state.demo_notice = demo_notice
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals.update(L=layout, demo_notice=demo_notice)
+    templates.env.filters["sci"] = _sci
+    app.state.templates = templates
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    from .routers import register_routers
+
+    register_routers(app)
+    _install_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            if key == "Cache-Control" and request.url.path.startswith("/static/"):
+                continue
+            response.headers.setdefault(key, value)
+        return response
+
+    return app
+
+
+API_DESCRIPTION = """
+Versioned JSON API (v1). Authenticate either with the browser session cookie (then send the
+session's CSRF token in the `X-CSRF-Token` header on POST) or with HTTP Basic credentials of a
+cordtrial account (no CSRF token needed). Every call checks the caller's role and site.
+Invalid input is answered with 422 and `errors: [{field, value, allowed}]`; a refusal by a domain
+rule with 409 and its stable `code`.
+"""
+
+
+def _sci(value: float | None, digits: int = 2) -> str:
+    """1.23e+08 -> "1.23 × 10⁸" for cell counts."""
+    if value is None:
+        return "–"
+    mantissa, exponent = f"{value:.{digits}e}".split("e")
+    sup = str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"{mantissa} × 10{sup}"
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX + "/")
+
+
+def _install_handlers(app: FastAPI) -> None:
+    from .render import render_error
+
+    @app.exception_handler(WebError)
+    async def web_error(request: Request, exc: WebError) -> Response:
+        if isinstance(exc, NotAuthenticated) and not wants_json(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+        if wants_json(request):
+            body: dict[str, object] = {"detail": exc.message}
+            if isinstance(exc, FormInvalid):
+                body["errors"] = exc.errors
+            headers = {}
+            if isinstance(exc, NotAuthenticated):
+                headers["WWW-Authenticate"] = 'Basic realm="cordtrial-api"'
+            return JSONResponse(_encode(body), status_code=exc.status, headers=headers)
+        return render_error(request, exc.status, exc.message)
+
+    @app.exception_handler(Refusal)
+    async def refusal(request: Request, exc: Refusal) -> Response:
+        status = refusal_status(exc.code)
+        if wants_json(request):
+            body: dict[str, object] = {"detail": exc.message, "code": exc.code}
+            errors = refusal_errors(exc)
+            if errors:
+                body["errors"] = errors
+            return JSONResponse(_encode(body), status_code=status)
+        return render_error(request, status, exc.message, code=exc.code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = [_pydantic_error(e) for e in exc.errors()]
+        if wants_json(request):
+            return JSONResponse(_encode({"detail": "invalid input", "errors": errors}), 422)
+        return render_error(
+            request, 422, "; ".join(f"{e['field']}: {e['allowed']}" for e in errors)
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_json(request) or request.url.path.startswith("/static/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return render_error(request, exc.status_code, str(exc.detail))
+
+
+def _encode(body: dict) -> object:
+    try:
+        return jsonable_encoder(body)
+    except (TypeError, ValueError):
+        return jsonable_encoder(body, custom_encoder={object: str})
+
+
+def refusal_status(code: str) -> int:
+    """HTTP status for a store refusal code."""
+    if code == "not_found":
+        return 404
+    if code.startswith("invalid_"):
+        return 422
+    if code.startswith("account_") or code == "authentication_failed":
+        return 403
+    if any(word in code for word in ("role", "site", "permission", "forbidden", "not_allowed")):
+        return 403
+    return 409
+
+
+def refusal_errors(exc: Refusal) -> list[dict[str, object]]:
+    """Field errors carried by a refusal: [{field, value, allowed}] (empty if none)."""
+    ctx = exc.context
+    if isinstance(ctx.get("errors"), list) and ctx["errors"]:
+        return list(ctx["errors"])
+    if "field" in ctx:
+        return [
+            {
+                "field": ctx["field"],
+                "value": ctx.get("value"),
+                "allowed": ctx.get("allowed", exc.message),
+            }
+        ]
+    return []
+
+
+def _pydantic_error(err: dict) -> dict[str, object]:
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
+    field = ".".join(loc) or "body"
+    value = err.get("input")
+    if isinstance(value, dict | list):
+        value = None if err.get("type") == "missing" else "(structured value)"
+    allowed = err.get("msg", "a valid value")
+    ctx = err.get("ctx") or {}
+    if "expected" in ctx:
+        allowed = f"one of {ctx['expected']}"
+    if err.get("type") == "missing":
+        allowed = "a value is required"
+    if err.get("type") == "extra_forbidden":
+        allowed = "no such field"
+    return {"field": field, "value": value, "allowed": allowed}
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="/")
+
+
+def html(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+    from .render import render
+
+    return render(request, template, status_code=status_code, **context)

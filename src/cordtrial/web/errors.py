@@ -1,0 +1,45 @@
+"""Errors the web layer raises, and how each becomes a page or a JSON answer."""
+
+from __future__ import annotations
+
+
+class WebError(Exception):
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotAuthenticated(WebError):
+    status = 401
+
+
+class Forbidden(WebError):
+    status = 403
+
+
+class NotFound(WebError):
+    status = 404
+
+
+class CsrfFailed(WebError):
+    status = 403
+
+
+class FormInvalid(WebError):
+    """Field-level validation errors: [{field, value, allowed}]; nothing was saved."""
+
+    status = 422
+
+    def __init__(self, errors: list[dict[str, object]], message: str = "invalid input"):
+        super().__init__(message)
+        self.errors = errors
+
+    def by_field(self) -> dict[str, str]:
+        return {
+            str(e["field"]): f"{e['value']!r} not allowed: {e['allowed']}"
+            if e.get("value") not in (None, "")
+            else f"required: {e['allowed']}"
+            for e in self.errors
+        }

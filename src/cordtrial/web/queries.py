@@ -1,0 +1,270 @@
+"""Read-side queries for pages and the API, scoped to what the caller may see.
+
+Reads only: every change goes through cordtrial.store services. Another site's record is
+answered as "not found", so its existence is not revealed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from cordtrial.store import models as m
+
+from .errors import NotFound
+from .principal import Principal
+
+# Stages of a patient's path through the trial, in order (study.md, cell-product.md).
+STAGES: tuple[tuple[str, str], ...] = (
+    ("screening", "Screening"),
+    ("enrolled", "Consented"),
+    ("harvested", "Raw material collected"),
+    ("culture", "Cell culture"),
+    ("released", "Lot released"),
+    ("infused", "Infused, follow-up"),
+    ("withdrawn", "Withdrawn"),
+)
+STAGE_LABELS = dict(STAGES)
+
+
+def visible_patients(db: DbSession, who: Principal) -> list[m.Patient]:
+    q = select(m.Patient).order_by(m.Patient.study_code)
+    if who.site_id is not None:
+        q = q.where(m.Patient.site_id == who.site_id)
+    return list(db.scalars(q))
+
+
+def get_patient(db: DbSession, who: Principal, patient_id: int) -> m.Patient:
+    patient = db.get(m.Patient, patient_id)
+    if patient is None or not who.sees_site(patient.site_id):
+        raise NotFound(f"no patient with id {patient_id}")
+    return patient
+
+
+def get_patient_by_code(db: DbSession, who: Principal, code: str) -> m.Patient:
+    patient = db.scalar(select(m.Patient).where(m.Patient.study_code == code))
+    if patient is None or not who.sees_site(patient.site_id):
+        raise NotFound(f"no patient with study code {code!r}")
+    return patient
+
+
+def get_lot(db: DbSession, who: Principal, lot_id: int) -> m.Lot:
+    lot = db.get(m.Lot, lot_id)
+    if lot is None or not who.sees_site(lot.patient.site_id):
+        raise NotFound(f"no lot with id {lot_id}")
+    return lot
+
+
+def visible_lots(db: DbSession, who: Principal) -> list[m.Lot]:
+    q = select(m.Lot).join(m.Patient).order_by(m.Lot.lot_number)
+    if who.site_id is not None:
+        q = q.where(m.Patient.site_id == who.site_id)
+    return list(db.scalars(q))
+
+
+def patient_lots(db: DbSession, patient: m.Patient) -> list[m.Lot]:
+    return list(db.scalars(select(m.Lot).where(m.Lot.patient_id == patient.id).order_by(m.Lot.id)))
+
+
+def patient_infusions(db: DbSession, patient: m.Patient) -> list[m.Infusion]:
+    q = select(m.Infusion).where(m.Infusion.patient_id == patient.id)
+    return list(db.scalars(q.order_by(m.Infusion.infusion_number)))
+
+
+def patient_assessments(db: DbSession, patient: m.Patient, kind: str | None = None):
+    q = select(m.Assessment).where(m.Assessment.patient_id == patient.id)
+    if kind:
+        q = q.where(m.Assessment.kind == kind)
+    return list(db.scalars(q.order_by(m.Assessment.assessed_on, m.Assessment.id)))
+
+
+def patient_adverse_events(db: DbSession, patient: m.Patient) -> list[m.AdverseEvent]:
+    q = select(m.AdverseEvent).where(m.AdverseEvent.patient_id == patient.id)
+    return list(db.scalars(q.order_by(m.AdverseEvent.onset_date, m.AdverseEvent.id)))
+
+
+def visible_adverse_events(db: DbSession, who: Principal) -> list[tuple[m.AdverseEvent, m.Patient]]:
+    q = select(m.AdverseEvent, m.Patient).join(m.Patient)
+    if who.site_id is not None:
+        q = q.where(m.Patient.site_id == who.site_id)
+    rows = db.execute(q.order_by(m.AdverseEvent.onset_date.desc(), m.AdverseEvent.id.desc()))
+    return [(ae, p) for ae, p in rows]
+
+
+def lot_signatures(db: DbSession, lot: m.Lot) -> list[m.Signature]:
+    q = select(m.Signature).where(
+        m.Signature.record_table == "lots", m.Signature.record_id == lot.id
+    )
+    return list(db.scalars(q.order_by(m.Signature.signed_at)))
+
+
+def stage_of(db: DbSession, patient: m.Patient) -> str:
+    """Derive the stage from the recorded facts (not from a free status field)."""
+    consents = list(db.scalars(select(m.Consent).where(m.Consent.patient_id == patient.id)))
+    if any(c.withdrawn_on for c in consents):
+        return "withdrawn"
+    if db.scalar(select(m.Infusion.id).where(m.Infusion.patient_id == patient.id).limit(1)):
+        return "infused"
+    statuses = set(db.scalars(select(m.Lot.status).where(m.Lot.patient_id == patient.id)))
+    if statuses & {"released", "dispensed"}:
+        return "released"
+    if statuses & {"in_process", "quarantine"}:
+        return "culture"
+    harvested = db.scalar(
+        select(m.MarrowHarvest.id).where(m.MarrowHarvest.patient_id == patient.id).limit(1)
+    ) or db.scalar(select(m.BloodDraw.id).where(m.BloodDraw.patient_id == patient.id).limit(1))
+    if harvested:
+        return "harvested"
+    if consents:
+        return "enrolled"
+    return "screening"
+
+
+@dataclass
+class Event:
+    on: date
+    kind: str
+    title: str
+    detail: str = ""
+    link: str | None = None
+    badges: list[tuple[str, str]] = field(default_factory=list)  # (text, css class)
+
+
+def _day(d: date | datetime) -> date:
+    return d.date() if isinstance(d, datetime) else d
+
+
+def timeline(db: DbSession, patient: m.Patient) -> list[Event]:
+    """Everything that happened to one patient, in date order."""
+    pid = patient.id
+    events: list[Event] = []
+    if patient.injury is not None:
+        inj = patient.injury
+        events.append(Event(inj.injury_date, "injury", f"Injury at {inj.level}", inj.mechanism))
+    for e in db.scalars(select(m.Eligibility).where(m.Eligibility.patient_id == pid)):
+        badge = ("eligible", "ok") if e.eligible else ("not eligible", "bad")
+        events.append(Event(e.assessed_on, "eligibility", "Eligibility assessed", badges=[badge]))
+    for c in db.scalars(select(m.Consent).where(m.Consent.patient_id == pid)):
+        events.append(Event(c.consent_date, "consent", "Consent", f"form {c.form_version}"))
+        if c.withdrawn_on:
+            events.append(Event(c.withdrawn_on, "consent", "Consent withdrawn"))
+    for b in db.scalars(select(m.BloodDraw).where(m.BloodDraw.patient_id == pid)):
+        events.append(
+            Event(b.drawn_on, "blood_draw", "Blood draw (autologous serum)", f"{b.volume_ml:g} mL")
+        )
+    for h in db.scalars(select(m.MarrowHarvest).where(m.MarrowHarvest.patient_id == pid)):
+        detail = f"{h.volume_ml:g} mL, {h.anatomical_site}"
+        if h.complications:
+            detail += f"; {h.complications}"
+        events.append(Event(h.harvested_on, "harvest", "Bone-marrow harvest", detail))
+    for lot in patient_lots(db, patient):
+        link = f"/lots/{lot.id}"
+        events.append(
+            Event(
+                lot.culture_started_on,
+                "culture",
+                f"Culture started, lot {lot.lot_number}",
+                link=link,
+                badges=[(lot.status, "")],
+            )
+        )
+        for p in lot.passages:
+            events.append(
+                Event(
+                    p.harvested_on,
+                    "culture",
+                    f"Passage {p.passage_number} harvested",
+                    f"PD {p.population_doublings:.2f}, viability {p.viability_pct:g}%",
+                    link,
+                )
+            )
+        for s in lot_signatures(db, lot):
+            events.append(
+                Event(
+                    _day(s.signed_at),
+                    "release",
+                    f"Lot {lot.lot_number}: {s.meaning}",
+                    f"signed by {s.signer_name}",
+                    link,
+                    [("signed", "ok")],
+                )
+            )
+    for inf in patient_infusions(db, patient):
+        events.append(
+            Event(
+                inf.infused_on,
+                "infusion",
+                f"Infusion #{inf.infusion_number}",
+                f"{inf.cells_total:.3g} cells ({inf.cells_per_kg:.3g}/kg)",
+                f"/infusions/{inf.id}",
+            )
+        )
+    for a in patient_assessments(db, patient):
+        events.append(_assessment_event(a))
+    for ae in patient_adverse_events(db, patient):
+        badges = [(f"grade {ae.grade}", "warn" if ae.grade < 3 else "bad")]
+        if ae.serious:
+            badges.append(("SAE", "bad"))
+        events.append(
+            Event(
+                ae.onset_date,
+                "adverse_event",
+                f"Adverse event: {ae.term}",
+                f"product: {ae.related_product}; outcome: {ae.outcome or 'ongoing'}",
+                f"/adverse-events#ae-{ae.id}",
+                badges,
+            )
+        )
+    order = {
+        k: i
+        for i, k in enumerate(
+            [
+                "injury",
+                "eligibility",
+                "consent",
+                "blood_draw",
+                "harvest",
+                "culture",
+                "release",
+                "infusion",
+                "assessment",
+                "adverse_event",
+            ]
+        )
+    }
+    events.sort(key=lambda e: (e.on, order.get(e.kind, 99)))
+    return events
+
+
+def _assessment_event(a: m.Assessment) -> Event:
+    link = f"/assessments/{a.id}"
+    visit = a.visit_code.replace("_", " ")
+    if a.kind == "isncsci":
+        r = a.result or {}
+        ms = _motor_score(r)
+        detail = (
+            f"NLI {r.get('neurologicalLevelOfInjury', '?')}, UEMS {r.get('upperMotorTotal', '?')}, "
+            f"LEMS {r.get('lowerMotorTotal', '?')}, motor {ms}, LT {r.get('touchTotal', '?')}, "
+            f"PP {r.get('prickTotal', '?')}"
+        )
+        badges = [(f"AIS {r.get('asiaImpairmentScale', '?')}", "ok")]
+        if a.blinded:
+            badges.append(("blinded assessor", ""))
+        return Event(a.assessed_on, "assessment", f"ISNCSCI exam ({visit})", detail, link, badges)
+    names = {"scim3": "SCIM III", "wisci2": "WISCI II", "nbd": "NBD score", "lutf": "Bladder"}
+    summary = ", ".join(
+        f"{k}: {v}" for k, v in (a.result or {}).items() if not isinstance(v, dict | list)
+    )
+    return Event(
+        a.assessed_on, "assessment", f"{names.get(a.kind, a.kind)} ({visit})", summary[:200], link
+    )
+
+
+def _motor_score(result: dict) -> str:
+    try:
+        return str(int(result["upperMotorTotal"]) + int(result["lowerMotorTotal"]))
+    except (KeyError, ValueError, TypeError):
+        return "ND"
