@@ -10,6 +10,8 @@ import typer
 
 from . import __version__
 from .instruments.commands import register as register_instruments
+from .report.commands import register as register_report
+from .store.commands import register as register_store
 from .web.commands import register as register_web
 
 app = typer.Typer(
@@ -124,4 +126,6 @@ def classify(
 
 
 register_instruments(app)
+register_store(app)
+register_report(app)
 register_web(app)
