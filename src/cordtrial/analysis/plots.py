@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import matplotlib
 
@@ -49,7 +50,9 @@ def to_svg(fig: plt.Figure) -> str:
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = buf.getvalue()
-    return text[text.index("<svg") :]  # drop the XML prolog/doctype for inline use
+    text = text[text.index("<svg") :]  # drop the XML prolog/doctype for inline use
+    # drop the RDF metadata block (creator/licence URIs): not needed inline
+    return re.sub(r"<metadata>.*?</metadata>\s*", "", text, count=1, flags=re.S)
 
 
 def _baseline_grade(tables: AnalysisTables) -> dict[str, str | None]:
