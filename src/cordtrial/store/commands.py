@@ -35,7 +35,7 @@ console = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
 
@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
                         tasks[phase] = prog.add_task(f"{phase} {file.name}", total=total)
                     prog.update(tasks[phase], completed=done)
                     if not console.is_terminal and done % 100 == 0:
-                        console.print(f"{phase} {done}/{total}", highlight=False)
+                        typer.echo(f"{phase} {done}/{total}", err=True)
 
                 report = run(s, acting, file, progress=step)
                 if not report.ok:
@@ -119,7 +119,7 @@ def register(app: typer.Typer) -> None:
         except Refusal as exc:
             _fail(exc.message)
         if not report.ok:
-            console.print(report.summary(), highlight=False, markup=False)
+            typer.echo(report.summary(), err=True)
             raise typer.Exit(2)
         typer.echo(report.summary())
 
@@ -219,10 +219,7 @@ def register(app: typer.Typer) -> None:
         if report.ok:
             typer.echo(f"audit trail OK: {report.entries} entries, {report.rows} rows checked")
             return
-        console.print(
-            f"[red]audit trail FAILED[/red] ({report.entries} entries, {report.rows} rows):",
-            highlight=False,
-        )
+        typer.echo(f"audit trail FAILED ({report.entries} entries, {report.rows} rows):", err=True)
         for p in report.problems:
-            console.print(f"  {p}", highlight=False, markup=False)
+            typer.echo(f"  {p}", err=True)
         raise typer.Exit(3)
