@@ -20,6 +20,7 @@ from .base import (
 )
 
 ENROL_ROLES = ("investigator", "admin")
+CLINICAL_ENTRY = ("investigator",)
 _LEVEL = re.compile(r"^(C[1-8]|T([1-9]|1[0-2])|L[1-5]|S[1-5])$")
 STUDY_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 
@@ -145,9 +146,6 @@ def record_injury(
     session.add(injury)
     session.flush()
     return injury
-
-
-CLINICAL_ENTRY = ("investigator",)
 
 
 def record_eligibility(
