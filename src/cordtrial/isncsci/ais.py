@@ -18,7 +18,7 @@ from .candidates import Candidates
 from .exam import Exam, ExamSide
 from .levels import INDEX, INT, KEY_MUSCLES
 from .motor_level import muscle
-from .values import YES, Answer, binary, motor_at_least_3, motor_present
+from .values import CONSIDER_NORMAL, NOT_NORMAL, YES, Answer, binary, motor_present
 
 KEY_INDICES = [INDEX[m] for m in KEY_MUSCLES]
 
@@ -80,18 +80,43 @@ def motor_incomplete(exam: Exam, motor_levels: dict[str, Candidates]) -> set[Ans
     return outcomes
 
 
-def grades_at_least_3_below(exam: Exam, nli: int) -> tuple[int, set[tuple[int, bool]]]:
-    """Number of key muscles below the NLI, and the possible counts of those graded >= 3."""
-    below = [k for k in KEY_INDICES if k > nli]
-    counts = {(0, False)}
-    for k in below:
-        for side in (exam.right, exam.left):
-            nxt = set()
-            for count, star in counts:
-                for a in motor_at_least_3(muscle(side, k)):
-                    nxt.add((count + a.yes, star or a.star))
-            counts = nxt
-    return 2 * len(below), counts
+def _strength_kind(cell) -> str:
+    """How a key muscle below the NLI counts towards "graded >= 3" for C versus D.
+
+    ``yes``/``no``: fixed; ``open``: not testable, either way without a star (``NT*`` too: a
+    non-SCI condition says nothing about the grade); ``assumed``: a recorded grade below 3
+    considered normal (``**``), counted as >= 3; ``flagged``: a recorded grade below 3 from a
+    non-SCI condition (``*``), which may be either.
+    """
+    if cell.grade is not None and cell.grade >= 3:
+        return "yes"
+    if cell.flag == CONSIDER_NORMAL:
+        return "yes" if cell.grade is None else "assumed"
+    if cell.grade is None:
+        return "open"
+    return "flagged" if cell.flag == NOT_NORMAL else "no"
+
+
+def c_or_d(exam: Exam, nli: int) -> list[tuple[str, bool]]:
+    """The possible grades C/D at this NLI: D when at least half of the key muscles below the
+    NLI (both sides) are graded >= 3 (ISNCSCI 2019).
+
+    A grade is starred when it rests on a flagged grade: when, whatever the not-testable
+    muscles are taken to be, the flagged ones (``*`` and ``**`` below 3) could change it. This
+    matches the reference: ``0**`` with three 5s and six 0s is ``C`` (four or three of ten, C
+    either way); five ``2**`` is ``D*``; ``2*`` with four 5s is ``C*,D*``; ``NT*`` is plain NT.
+    """
+    cells = [muscle(side, k) for k in KEY_INDICES if k > nli for side in (exam.right, exam.left)]
+    kinds = [_strength_kind(cell) for cell in cells]
+    yes, open_, assumed, flagged = (kinds.count(k) for k in ("yes", "open", "assumed", "flagged"))
+    total = len(cells)
+    lowest, highest = yes + assumed, yes + assumed + open_ + flagged
+    grades = []
+    if 2 * highest >= total:
+        grades.append(("D", 2 * (yes + open_) < total))
+    if 2 * lowest < total:
+        grades.append(("C", 2 * (yes + assumed + flagged) >= total))
+    return grades
 
 
 def asia_impairment_scale(
@@ -118,9 +143,7 @@ def asia_impairment_scale(
             if not a.yes:
                 grades.append(("B", i_star or a.star))
             elif level < INT:
-                total, counts = grades_at_least_3_below(exam, level)
-                for count, c_star in counts:
-                    grade = "D" if 2 * count >= total else "C"
+                for grade, c_star in c_or_d(exam, level):
                     grades.append((grade, i_star or a.star or c_star))
     return Candidates.of(grades, order="ABCDE".index)
 

@@ -59,7 +59,9 @@ def sensory_zpp(exam: Exam, side: ExamSide) -> Candidates:
 
         def present(level: int):
             i = level - 1
-            return _any_of(sensation_present(side.light_touch[i]), sensation_present(side.pin_prick[i]))
+            return _any_of(
+                sensation_present(side.light_touch[i]), sensation_present(side.pin_prick[i])
+            )
 
         # C1 is presumed intact, so a scan that finds nothing below ends there.
         out += scan_up(range(S3, 0, -1), present, floor=(0, False))
@@ -72,19 +74,42 @@ def motor_zpp(
     vac = binary(exam.vac)
     out: list[tuple[int, bool]] = [(NA, False)] if any(a.yes for a in vac) else []
     if any(not a.yes for a in vac):
+        non_key = _non_key_for_zpp(exam, side, complete)
         for level, star in motor_levels.items:
             if level >= INT:
                 continue
             below = [k for k in KEY_INDICES_DESC if k > level]
-            # A non-key muscle with function stands in for the motor level at the end of the
-            # scan when no key muscle below has function; as for the AIS it must lie at a
-            # key-muscle level more than three levels below, in an injury that may be incomplete.
-            floor = (level, star)
-            non_key = side.lowest_non_key_muscle
-            if non_key in below and non_key > level + 3 and "I" in complete.values:
-                floor = (non_key, star)
-            out += scan_up(below, lambda k: motor_present(muscle(side, k)), floor=floor)
+            found = scan_up(below, lambda k: motor_present(muscle(side, k)), floor=(level, star))
+            for zpp, zpp_star in found:
+                # The lowest non-key muscle with function extends the motor ZPP only when it lies
+                # more than three levels below the segment the key muscles give (matches the
+                # reference: ML C4 with C6=1 and non-key C8 -> C6; non-key T1 -> C6; S1 -> S1).
+                if non_key is not None and non_key > zpp + 3:
+                    out.append((non_key, False))
+                else:
+                    out.append((zpp, zpp_star))
     return Candidates.of(out, order=_order)
+
+
+def _non_key_for_zpp(exam: Exam, side: ExamSide, complete: Candidates) -> int | None:
+    """The side's lowest non-key muscle with function, when the motor ZPP may use it.
+
+    ISNCSCI 2019 uses non-key muscle function to tell AIS B from C; the reference extends the
+    motor ZPP with it only when the grade may be C (not in A, B or D only) and the muscle is
+    named at a key-muscle level (C5-T1, L2-S1).
+    """
+    from .ais import asia_impairment_scale
+    from .motor_level import motor_level
+    from .nli import neurological_level
+
+    non_key = side.lowest_non_key_muscle
+    if non_key is None or non_key not in KEY_INDICES_DESC:
+        return None
+    levels = {
+        name: motor_level(s, exam.vac) for name, s in (("right", exam.right), ("left", exam.left))
+    }
+    grades = asia_impairment_scale(exam, complete, neurological_level(exam), levels)
+    return non_key if "C" in grades.values else None
 
 
 def _any_of(*questions) -> set[Answer]:

@@ -1,0 +1,146 @@
+"""Regression tests for rules inferred by probing the reference algorithm (npm isncsci 2.0.6).
+
+Each test is one small hand-built exam: an all-normal exam with a few cells changed. The expected
+values are the reference's answers for that exam (see docs/isncsci-differential.md).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cordtrial.isncsci import Exam, classify
+from cordtrial.isncsci.exam import DAP_KEY, VAC_KEY, motor_key, non_key_key, sensory_key
+from cordtrial.isncsci.levels import KEY_MUSCLES, SENSORY_LEVELS, SIDES
+
+LOWER = ("L2", "L3", "L4", "L5", "S1")
+
+
+def normal_exam() -> dict[str, str]:
+    exam = {VAC_KEY: "Yes", DAP_KEY: "Yes"}
+    for side in SIDES:
+        for level in SENSORY_LEVELS:
+            exam[sensory_key(level, side, "Touch")] = "2"
+            exam[sensory_key(level, side, "Prick")] = "2"
+        for level in KEY_MUSCLES:
+            exam[motor_key(level, side)] = "5"
+    return exam
+
+
+def injured(first_lost: str, sides=SIDES, vac="No", dap="No") -> dict[str, str]:
+    """Sensation 0 and key muscles 0 from ``first_lost`` down on ``sides``."""
+    exam = normal_exam()
+    exam.update({VAC_KEY: vac, DAP_KEY: dap})
+    start = SENSORY_LEVELS.index(first_lost)
+    for side in sides:
+        for level in SENSORY_LEVELS[start:]:
+            exam[sensory_key(level, side, "Touch")] = "0"
+            exam[sensory_key(level, side, "Prick")] = "0"
+        for level in KEY_MUSCLES:
+            if SENSORY_LEVELS.index(level) >= start:
+                exam[motor_key(level, side)] = "0"
+    return exam
+
+
+def result(exam: dict[str, str]) -> dict[str, str]:
+    return classify(Exam.from_rhi(exam)).to_rhi()
+
+
+# --- motor ZPP and the lowest non-key muscle with motor function -----------------------------
+
+
+def c4_sensory_incomplete(**changes: str) -> dict[str, str]:
+    """Motor and sensory level C4 on both sides, right S4-5 light touch 1 (sacral sparing)."""
+    exam = injured("C5")
+    exam[sensory_key("S4_5", "right", "Touch")] = "1"
+    exam.update(changes)
+    return exam
+
+
+@pytest.mark.parametrize(
+    ("key_muscle", "non_key", "zpp"),
+    [
+        ("C6", "L4", "L4"),  # far below the C6 function: the non-key muscle extends the ZPP
+        ("C6", "C8", "C6"),  # only two levels below C6: ignored
+        ("C6", "T1", "C6"),  # three levels below C6: ignored
+        ("C5", "T1", "T1"),  # four levels below C5: used
+        ("L2", "L5", "L2"),
+        ("L2", "S1", "S1"),
+    ],
+)
+def test_non_key_muscle_extends_motor_zpp_beyond_three_levels_below_key_function(
+    key_muscle: str, non_key: str, zpp: str
+) -> None:
+    exam = c4_sensory_incomplete(
+        **{motor_key(key_muscle, "right"): "1", non_key_key("right"): non_key}
+    )
+    out = result(exam)
+    assert out["asiaImpairmentScale"] == "C"
+    assert out["rightMotorZpp"] == zpp
+    assert out["leftMotorZpp"] == "C4"
+
+
+def test_non_key_muscle_without_key_function_below_compares_with_the_motor_level() -> None:
+    assert (
+        result(c4_sensory_incomplete(rightLowestNonKeyMuscleWithMotorFunction="C8"))[
+            "rightMotorZpp"
+        ]
+        == "C8"
+    )
+    out = result(c4_sensory_incomplete(rightLowestNonKeyMuscleWithMotorFunction="C7"))
+    assert (out["rightMotorZpp"], out["asiaImpairmentScale"]) == ("C4", "B")
+
+
+def test_non_key_muscle_is_ignored_for_the_zpp_in_a_complete_injury() -> None:
+    exam = injured("C5")
+    exam.update({motor_key("C6", "right"): "1", non_key_key("right"): "L4"})
+    out = result(exam)
+    assert (out["asiaImpairmentScale"], out["rightMotorZpp"]) == ("A", "C6")
+
+
+def test_non_key_muscle_is_ignored_for_the_zpp_when_the_grade_is_d() -> None:
+    # Right side injured below C4, left side normal: AIS D (10 of 20 key muscles >= 3).
+    exam = injured("C5", sides=("right",), dap="Yes")
+    exam.update({motor_key("C6", "right"): "1", non_key_key("right"): "L4"})
+    out = result(exam)
+    assert (out["asiaImpairmentScale"], out["rightMotorZpp"]) == ("D", "C6")
+
+
+def test_non_key_muscle_is_used_for_the_zpp_when_the_grade_may_be_c() -> None:
+    exam = injured("C5", sides=("right",), dap="Yes")
+    exam.update(
+        {motor_key("C6", "right"): "1", non_key_key("right"): "L4", motor_key("C5", "left"): "NT"}
+    )
+    out = result(exam)
+    assert (out["asiaImpairmentScale"], out["rightMotorZpp"]) == ("C,D", "L4")
+
+
+# --- star on AIS C / D -----------------------------------------------------------------------
+
+
+def t2_lower_limbs(right: str, left: str) -> dict[str, str]:
+    """NLI T2 (right T3 pin prick 0), VAC present, L2-S1 grades given per side."""
+    exam = normal_exam()
+    exam[sensory_key("T3", "right", "Prick")] = "0"
+    for side, grades in (("right", right), ("left", left)):
+        for level, grade in zip(LOWER, grades.split(), strict=True):
+            exam[motor_key(level, side)] = grade
+    return exam
+
+
+@pytest.mark.parametrize(
+    ("right", "left", "ais"),
+    [
+        ("5 5 5 5 5", "5 5 2** 5 5", "D"),  # D with or without the assumption
+        ("2** 2** 2** 0 0", "0 0 0 0 0", "C"),  # C either way
+        ("2** 2** 2** 5 5", "0 0 0 0 0", "D*"),  # D only by considering 2** normal
+        ("2* 5 5 5 5", "0 0 0 0 0", "C*,D*"),  # the flagged grade decides both ways
+        ("2* 5 5 5 5", "5 0 0 0 0", "D"),  # D whatever the flagged grade
+        ("0** 5 5 5 0", "0 0 0 0 NT", "C,D*"),  # C without the assumption, D only with it
+        ("NT* 5 5 5 0", "0 0 0 0 NT", "C,D"),  # NT* counts as plain NT here
+        ("NT** 5 5 5 5", "0 0 0 0 0", "D"),  # NT** counts as >= 3 without a star
+    ],
+)
+def test_star_on_c_or_d_only_when_a_flagged_grade_could_change_it(
+    right: str, left: str, ais: str
+) -> None:
+    assert result(t2_lower_limbs(right, left))["asiaImpairmentScale"] == ais
