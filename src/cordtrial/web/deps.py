@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,7 +16,7 @@ from cordtrial.store.db import session_scope
 from . import accounts
 from .errors import CsrfFailed, Forbidden, NotAuthenticated
 from .principal import Principal
-from .security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_matches
+from .security import CSRF_FIELD, CSRF_HEADER, PRINCIPAL_TTL, SESSION_COOKIE, csrf_matches
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -55,8 +56,13 @@ async def current_principal(request: Request) -> Principal:
     session = app.state.sessions.get(request.cookies.get(SESSION_COOKIE))
     principal: Principal | None = None
     if session is not None:
-        with unit_of_work(request) as db:
-            principal = accounts.load_principal(db, session.user_id)
+        now = time.monotonic()
+        if session.principal is not None and now - session.principal_read_at < PRINCIPAL_TTL:
+            principal = session.principal
+        else:
+            with unit_of_work(request) as db:
+                principal = accounts.load_principal(db, session.user_id)
+            session.principal, session.principal_read_at = principal, now
         if principal is None:  # account deactivated since login
             app.state.sessions.destroy(session)
         else:

@@ -34,6 +34,14 @@ class Session:
     last_seen: float
     # One-shot messages shown on the next page (post/redirect/get).
     messages: list[tuple[str, str]] = field(default_factory=list)
+    # The account as last read from the store, re-read every PRINCIPAL_TTL seconds so a
+    # deactivated account or changed role takes effect within that time without a database
+    # round trip on every keystroke of the live worksheet.
+    principal: object | None = None
+    principal_read_at: float = 0.0
+
+
+PRINCIPAL_TTL = 30.0
 
 
 @dataclass
