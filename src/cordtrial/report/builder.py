@@ -235,7 +235,9 @@ def _comparator_section(t: AnalysisTables, rep: Report, draws: int) -> Section:
         )
         rep.key_findings.append(line)
         s.note(_esc(line), "info")
-        per = res.per_patient
+        per = res.per_patient.copy()
+        if "observed" in per.columns:
+            per["observed"] = per["observed"].astype("Int64")
         cols = [
             "patient",
             "baseline_ais",
@@ -367,6 +369,8 @@ def _self_controlled_section(t: AnalysisTables, rep: Report) -> Section:
         except ValueError as exc:
             seg_rows.append({"measure": m, "note": str(exc)})
             continue
+        # Without repeated pre-infusion values the slope change is pure extrapolation.
+        slope_ok = r.n_with_two_pre >= 3
         seg_rows.append(
             {
                 "measure": m,
@@ -375,8 +379,12 @@ def _self_controlled_section(t: AnalysisTables, rep: Report) -> Section:
                 "patients with >= 2 pre-infusion values": r.n_with_two_pre,
                 "step at infusion": r.step,
                 "step 95% CI": f"{r.step_ci[0]:.2f} to {r.step_ci[1]:.2f}",
-                "slope change": r.slope_change,
-                "slope change 95% CI": f"{r.slope_change_ci[0]:.2f} to {r.slope_change_ci[1]:.2f}",
+                "slope change": r.slope_change if slope_ok else np.nan,
+                "slope change 95% CI": (
+                    f"{r.slope_change_ci[0]:.2f} to {r.slope_change_ci[1]:.2f}"
+                    if slope_ok
+                    else "not identified (< 3 patients with 2 pre-infusion values)"
+                ),
                 "random effects": r.random_effects,
                 "converged": r.converged,
             }
@@ -453,8 +461,8 @@ def _walking_section(t: AnalysisTables, rep: Report) -> Section:
     )
     s.table(
         "Observed vs expected walkers",
-        summ,
-        source="van Middendorp 2011; Hicks 2017 [V]",
+        summ.drop(columns=["caveat", "citation"]),
+        source="; ".join(dict.fromkeys(summ["citation"])) + " [V]",
         assumptions="Poisson-binomial over per-patient predicted probabilities; prediction "
         "horizon is 1 year after injury.",
     )
@@ -500,7 +508,6 @@ def _power_section(t: AnalysisTables, rep: Report) -> Section:
         "should not be the only planning value.",
     )
     eff = rep.series_effect
-    rows = []
     scenarios: list[tuple[str, float, float]] = [
         ("10 points more responders than control 0.50", 0.60, 0.50),
         ("15 points more than control 0.50", 0.65, 0.50),
@@ -508,35 +515,52 @@ def _power_section(t: AnalysisTables, rep: Report) -> Section:
     ]
     if eff is not None and abs(eff.p_treated - eff.p_control) >= 0.05:
         scenarios.insert(0, (f"as seen in the series ({eff.source})", eff.p_treated, eff.p_control))
+    elif eff is not None:
+        s.note(
+            f"The series shows no usable binary effect ({_esc(eff.source)}): a difference under "
+            "5 percentage points cannot be planned for with a trial of realistic size.",
+            "caveat",
+        )
+    rows = []
     for label, p1, p0 in scenarios:
+        n_normal = power.n_two_proportions(p1, p0)
+        # the exact search costs O(n^2) per candidate n: skipped for very large trials
+        n_exact = power.n_two_proportions_exact(p1, p0) if n_normal <= 250 else None
         rows.append(
             {
                 "binary end point": label,
                 "treated": p1,
                 "control": p0,
-                "n/arm normal (Fleiss, cc)": power.n_two_proportions(p1, p0),
-                "n/arm exact (Fisher)": power.n_two_proportions_exact(p1, p0)
-                if abs(p1 - p0) >= 0.1
-                else np.nan,
+                "n/arm normal (Fleiss, cc)": n_normal,
+                "n/arm exact (Fisher)": n_exact,
             }
         )
+    df = pd.DataFrame(rows)
+    df["n/arm exact (Fisher)"] = df["n/arm exact (Fisher)"].astype("Int64")
     s.table(
         "Binary end point (e.g. >= 1 AIS grade at 6 months)",
-        pd.DataFrame(rows),
+        df,
         source="Fleiss 1981 with continuity correction; exact power of the two-sided Fisher "
         "test by enumeration",
-        digits=2,
+        assumptions="'-' in the exact column: not searched when the normal n exceeds 250.",
     )
     cont = [("UEMS +3 points, SD 6.5", 3.0, 6.5), ("UEMS +5 points, SD 6.5", 5.0, 6.5)]
-    if (
+    usable = (
         eff is not None
         and np.isfinite(eff.mean_difference)
         and np.isfinite(eff.sd)
         and abs(eff.mean_difference) > 0.5
         and eff.sd > 0
-    ):
+    )
+    if usable:
         cont.insert(
             0, ("UEMS excess over natural history seen in the series", eff.mean_difference, eff.sd)
+        )
+    elif eff is not None and np.isfinite(eff.mean_difference):
+        s.note(
+            f"The series' mean UEMS gain over natural history is {eff.mean_difference:.2f} "
+            "points: too small to plan a trial on.",
+            "caveat",
         )
     crow = []
     for label, dlt, sd in cont:
@@ -561,9 +585,9 @@ def _power_section(t: AnalysisTables, rep: Report) -> Section:
         "change SD); other populations differ.",
     )
     s.figure(
-        "Exact power against patients per arm (control 0.50)",
+        "Power against patients per arm (control 0.50)",
         plots.power_curve(0.5, [0.6, 0.65, 0.7], list(range(10, 401, 15))),
-        source="exact power of the two-sided Fisher test",
+        source="normal approximation (uncorrected Fleiss formula, inverted)",
         assumptions="Control responder rate 0.50 (a round value inside the natural-history "
         "range for a mixed A/B/C cohort).",
     )
