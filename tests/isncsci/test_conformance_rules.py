@@ -144,3 +144,27 @@ def test_star_on_c_or_d_only_when_a_flagged_grade_could_change_it(
     right: str, left: str, ais: str
 ) -> None:
     assert result(t2_lower_limbs(right, left))["asiaImpairmentScale"] == ais
+
+
+def test_star_on_c_when_a_flag_moves_the_nli_and_the_literal_nli_gives_d() -> None:
+    # Left C4 light touch 0** considered normal: left sensory level T12*, NLI T12*, 4 of 10
+    # lower-limb key muscles >= 3 (C). Read literally the NLI is C3 and the grade D.
+    exam = normal_exam()
+    exam.update(
+        {sensory_key("C4", "left", "Touch"): "0**", sensory_key("L1", "left", "Touch"): "1"}
+    )
+    for side, grades in (("right", "5 0 1 1 5"), ("left", "3 5 1 1 1")):
+        for level, grade in zip(LOWER, grades.split(), strict=True):
+            exam[motor_key(level, side)] = grade
+    out = result(exam)
+    assert (out["neurologicalLevelOfInjury"], out["asiaImpairmentScale"]) == ("T12*", "C*")
+    # NT** instead: the literal NLI may be T12 too, so C does not rest on the flag.
+    exam[sensory_key("C4", "left", "Touch")] = "NT**"
+    assert result(exam)["asiaImpairmentScale"] == "C"
+
+
+def test_no_b_when_only_an_untested_vac_could_make_the_injury_incomplete() -> None:
+    # No S4-5 sensation, no DAP, VAC NT: without VAC the injury is complete (A), with VAC it
+    # is motor incomplete (C), so B (sensory incomplete, motor complete) is impossible.
+    assert result(injured("C5", vac="NT"))["asiaImpairmentScale"] == "A,C"
+    assert result(injured("C5", vac="NT", dap="NT"))["asiaImpairmentScale"] == "A,B,C"

@@ -14,11 +14,15 @@ below the motor level on that side.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .candidates import Candidates
+from .completeness import sacral_sensory_sparing
 from .exam import Exam, ExamSide
 from .levels import INDEX, INT, KEY_MUSCLES
 from .motor_level import muscle
-from .values import CONSIDER_NORMAL, NOT_NORMAL, YES, Answer, binary, motor_present
+from .nli import neurological_level
+from .values import CONSIDER_NORMAL, NOT_NORMAL, YES, Answer, Cell, binary, motor_present
 
 KEY_INDICES = [INDEX[m] for m in KEY_MUSCLES]
 
@@ -134,6 +138,8 @@ def asia_impairment_scale(
         return Candidates.of(grades, order="ABCDE".index)
     i_star = incomplete[0]
     motor = motor_incomplete(exam, motor_levels)
+    # B is sensory incomplete without VAC: S4-5 sensation or DAP must be preserved.
+    sparing = [a.star for a in sacral_sensory_sparing(exam) if a.yes]
     # E: normal everywhere, which needs both motor levels intact too (they require VAC).
     intact_motor = all(INT in motor_levels[side].values for side in ("right", "left"))
     for level, star in nli.items:
@@ -141,11 +147,47 @@ def asia_impairment_scale(
             grades.append(("E", star))
         for a in motor:
             if not a.yes:
-                grades.append(("B", i_star or a.star))
+                if sparing:
+                    grades.append(("B", min(sparing) or a.star))
             elif level < INT:
                 for grade, c_star in c_or_d(exam, level):
                     grades.append((grade, i_star or a.star or c_star))
-    return Candidates.of(grades, order="ABCDE".index)
+    return _star_where_literal_differs(exam, Candidates.of(grades, order="ABCDE".index))
+
+
+def _star_where_literal_differs(exam: Exam, grades: Candidates) -> Candidates:
+    """Star C or D when the exam read literally (flags dropped) cannot give it at its NLI.
+
+    A flag can move the NLI and so the key muscles counted: ``0**`` at C4 taken as normal gives
+    NLI T12* and C where the literal NLI C3 gives D, so C rests on the flag; the reference marks
+    it ``C*``. A flag that moves the NLI without changing the grade leaves it unstarred
+    (reference case 108). Only the C/D count is checked so: a flag that moves a motor level
+    and so decides B against C leaves B unstarred in the reference (case 117).
+    """
+    literal = strip_flags(exam)
+    if literal == exam or not any(g in "CD" and not star for g, star in grades.items):
+        return grades
+    possible = {
+        grade
+        for level in neurological_level(literal)
+        if level < INT
+        for grade, _ in c_or_d(literal, level)
+    }
+    return Candidates(
+        tuple((g, star or (g in "CD" and g not in possible)) for g, star in grades.items)
+    )
+
+
+def strip_flags(exam: Exam) -> Exam:
+    """The exam with every ``*``/``**`` flag dropped (the recorded grades as they are)."""
+
+    def side(s: ExamSide) -> ExamSide:
+        plain = [
+            tuple(Cell(c.grade) for c in cells) for cells in (s.light_touch, s.pin_prick, s.motor)
+        ]
+        return replace(s, light_touch=plain[0], pin_prick=plain[1], motor=plain[2])
+
+    return replace(exam, right=side(exam.right), left=side(exam.left))
 
 
 __all__ = ["YES", "asia_impairment_scale"]

@@ -22,10 +22,15 @@ def sacral_cells(exam: Exam):
         yield side.pin_prick[S4_5_DERMATOME]
 
 
+def sacral_sensory_sparing(exam: Exam) -> set:
+    """Answers to "is S4-5 sensation or deep anal pressure preserved?" (sensory incomplete
+    without counting VAC; AIS B needs it, since without VAC only it makes an injury incomplete)."""
+    absent = [negate(sensation_present(cell)) for cell in sacral_cells(exam)]
+    return set(negate(all_of(*absent, negate(binary(exam.dap)))))
+
+
 def injury_complete(exam: Exam) -> Candidates:
     """``C`` and/or ``I``."""
     absent = [negate(sensation_present(cell)) for cell in sacral_cells(exam)]
     answers = all_of(*absent, negate(binary(exam.dap)), negate(binary(exam.vac)))
-    return Candidates.of(
-        (("C" if a.yes else "I", a.star) for a in answers), order="CI".index
-    )
+    return Candidates.of((("C" if a.yes else "I", a.star) for a in answers), order="CI".index)
