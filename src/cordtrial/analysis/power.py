@@ -101,8 +101,9 @@ def fisher_power(n1: int, n2: int, p1: float, p2: float, alpha: float = 0.05) ->
 def n_two_proportions_exact(
     p1: float, p2: float, alpha: float = 0.05, power: float = 0.8, max_n: int = 2000
 ) -> int:
-    """Smallest per-group n whose exact Fisher power reaches ``power`` (power is not monotone in n;
-    this is the first n that reaches it)."""
+    """First per-group n, searching upward from the uncorrected normal answer minus 3, whose
+    exact Fisher power reaches ``power``. Exact power is saw-toothed in n, so a slightly larger n
+    can fall below the target again; report the power at the chosen n alongside it."""
     # Fisher's test is conservative: its n is not below the uncorrected normal answer (minus a
     # small margin for the saw-tooth), so start the search there.
     start = max(2, n_two_proportions(p1, p2, alpha, power, continuity=False) - 3)

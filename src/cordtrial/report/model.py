@@ -73,8 +73,8 @@ def df_html(df: pd.DataFrame, index: bool = False, digits: int = 2) -> str:
         if isinstance(v, float):
             if v != v:  # NaN
                 return "-"
-            if v != 0 and abs(v) < 10**-digits:
-                return f"{v:.2g}"
+            if v != 0 and (abs(v) < 10**-digits or abs(v) >= 1e5):
+                return f"{v:.3g}"
             return f"{v:.{digits}f}"
         return v
 
