@@ -1,0 +1,204 @@
+"""Classify a table of exams: vectorised for plain rows, the single-exam engine for the rest.
+
+The single-exam path (``classify(Exam.from_rhi(row)).to_rhi()``) is the source of truth. Rows
+that are not plain (``NT``, ``*``/``**`` flags, VAC/DAP ``NT``, a recorded non-key muscle) are
+classified by it one by one, so the batch result equals it by construction there; plain rows,
+the bulk of real archives, are classified column-wise by ``vectorised`` and checked against it
+by the property and equality tests in tests/isncsci/test_batch*.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from ..classification import RESULT_KEYS, classify
+from ..exam import Exam, ExamValidationError, FieldError
+from .columns import INPUT_COLUMNS, METADATA_COLUMNS
+from .validate import validate
+from .vectorised import classify_plain
+
+RESULT_SCHEMA = pa.schema([(key, pa.string()) for key in RESULT_KEYS])
+_KNOWN = frozenset(INPUT_COLUMNS) | METADATA_COLUMNS
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that could not be classified: its 1-based data row number, its ``id`` if the table
+    has one, and every offending field as ``Exam.from_rhi`` reports it."""
+
+    row: int
+    id: Any
+    errors: tuple[FieldError, ...]
+
+    def messages(self) -> list[str]:
+        """One message per field: ``field: value not allowed; allowed: ...``."""
+        return [f"{e.field}: {e.value!r} not allowed; allowed: {e.allowed}" for e in self.errors]
+
+    def lines(self) -> list[str]:
+        """One report line per field: ``row N: field: value not allowed; allowed: ...``."""
+        return [f"row {self.row}: {message}" for message in self.messages()]
+
+
+class UnknownColumnsError(ValueError):
+    """The table has columns that are neither RHI fields nor metadata (``id``, ``group``...)."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = list(columns)
+        allowed = "RHI exam fields (docs/isncsci.md) or metadata: " + ", ".join(
+            sorted(METADATA_COLUMNS)
+        )
+        self.errors = [FieldError(c, None, allowed) for c in self.columns]
+        super().__init__(
+            f"unknown column(s) {', '.join(self.columns)}; allowed: {allowed} "
+            "(or ignore them with unknown_columns='ignore' / --ignore-unknown-columns)"
+        )
+
+
+@dataclass
+class BatchResult:
+    """Outcome of classifying one table."""
+
+    table: pa.Table  # classified rows in input order: carried columns, then RESULT_KEYS
+    positions: np.ndarray  # 0-based input position of each classified row
+    errors: list[RowError] = field(default_factory=list)
+    vectorised: int = 0  # rows classified column-wise
+    single: int = 0  # rows sent to the single-exam engine (including those it rejected)
+
+    @property
+    def classified(self) -> int:
+        return self.table.num_rows
+
+    @property
+    def failed(self) -> int:
+        return len(self.errors)
+
+
+def check_columns(
+    names: Sequence[str], unknown_columns: Literal["error", "ignore"] = "error"
+) -> None:
+    if unknown_columns not in ("error", "ignore"):
+        raise ValueError(
+            f"unknown_columns: {unknown_columns!r} is not allowed; allowed: error, ignore"
+        )
+    unknown = [name for name in names if name not in _KNOWN]
+    if unknown and unknown_columns == "error":
+        raise UnknownColumnsError(unknown)
+
+
+def classify_table(
+    table: pa.Table,
+    *,
+    first_row: int = 1,
+    row_numbers: np.ndarray | None = None,
+    keep: Sequence[str] = ("id",),
+    row_column: str | None = None,
+    unknown_columns: Literal["error", "ignore"] = "error",
+) -> BatchResult:
+    """Classify every row of an Arrow table of exams in the RHI naming.
+
+    ``first_row`` is the data row number of the table's first row (for error reports of a
+    chunk), or ``row_numbers`` gives each row's number; ``keep`` names input columns copied to the output when present; ``row_column``, if
+    given, adds the data row number under that name as the first output column.
+    """
+    check_columns(table.column_names, unknown_columns)
+    n = table.num_rows
+    numbers = (
+        np.arange(first_row, first_row + n, dtype=np.int64)
+        if row_numbers is None
+        else np.asarray(row_numbers, dtype=np.int64)
+    )
+    if len(numbers) != n:
+        raise ValueError(f"row_numbers: {len(numbers)} numbers for {n} rows; expected one per row")
+    checked = validate(table)
+    plain_rows = np.flatnonzero(checked.plain)
+    plain_codes = (
+        checked.codes if len(plain_rows) == n else np.take(checked.codes, plain_rows, axis=1)
+    )
+    results, reroute = classify_plain(plain_codes)
+    vector_rows = plain_rows[~reroute]
+
+    single_rows = np.flatnonzero(~checked.plain & ~checked.bad)
+    single_rows = np.sort(np.concatenate([single_rows, plain_rows[reroute]]))
+    row_errors = {pos: tuple(errs) for pos, errs in checked.errors.items()}
+    single_ok, single_results = _classify_one_by_one(table, single_rows, row_errors)
+
+    positions = np.sort(np.concatenate([vector_rows, single_ok]))
+    vector_slots = np.searchsorted(positions, vector_rows)
+    single_slots = np.searchsorted(positions, single_ok)
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {}
+    if row_column is not None:
+        columns[row_column] = pa.array(numbers[positions], pa.int64())
+    everything = len(positions) == n
+    for name in keep:
+        if name in table.column_names:
+            column = table.column(name)
+            columns[name] = column if everything else column.take(pa.array(positions))
+    keep_plain = ~reroute
+    for key in RESULT_KEYS:
+        index, names = results[key]
+        columns[key] = _merge(
+            index if keep_plain.all() else index[keep_plain],
+            names,
+            vector_slots,
+            [r[key] for r in single_results],
+            single_slots,
+        )
+    ids = table.column("id") if "id" in table.column_names else None
+    errors = [
+        RowError(int(numbers[pos]), ids[pos].as_py() if ids is not None else None, errs)
+        for pos, errs in sorted(row_errors.items())
+    ]
+    return BatchResult(
+        table=pa.table(columns),
+        positions=positions,
+        errors=errors,
+        vectorised=len(vector_rows),
+        single=len(single_rows),
+    )
+
+
+def _classify_one_by_one(
+    table: pa.Table, rows: np.ndarray, row_errors: dict[int, tuple[FieldError, ...]]
+) -> tuple[np.ndarray, list[dict[str, str]]]:
+    """The single-exam engine on ``rows``: (positions classified, their results); rejected
+    rows are added to ``row_errors``."""
+    done: list[int] = []
+    results: list[dict[str, str]] = []
+    if len(rows) == 0:
+        return np.asarray(done, dtype=np.int64), results
+    used = [c for c in table.column_names if c in _KNOWN and c != "totals"]
+    records = table.select(used).take(pa.array(rows)).to_pylist()
+    for pos, record in zip(rows.tolist(), records, strict=True):
+        try:
+            results.append(classify(Exam.from_rhi(record)).to_rhi())
+        except ExamValidationError as exc:
+            row_errors[pos] = tuple(exc.errors)
+            continue
+        done.append(pos)
+    return np.asarray(done, dtype=np.int64), results
+
+
+def _merge(
+    index: np.ndarray,
+    names: tuple[str, ...],
+    slots: np.ndarray,
+    single: list[str],
+    single_slots: np.ndarray,
+) -> pa.Array:
+    """One result column: vectorised values (``names[index]``) at ``slots`` and single-path
+    strings at ``single_slots``, decoded in a single Arrow take."""
+    if single:
+        known = {name: i for i, name in enumerate(names)}
+        extra = sorted(set(single) - known.keys())
+        known.update({name: len(names) + i for i, name in enumerate(extra)})
+        names = (*names, *extra)
+    combined = np.empty(len(slots) + len(single_slots), dtype=np.int32)
+    combined[slots] = index
+    if single:
+        combined[single_slots] = np.fromiter((known[v] for v in single), np.int32, len(single))
+    return pa.array(names, pa.string()).take(pa.array(combined))

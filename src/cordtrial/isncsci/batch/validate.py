@@ -1,0 +1,213 @@
+"""Vectorised validation of an exam table: value membership per column.
+
+Every cell column is encoded against the engine's value vocabulary
+(``cordtrial.isncsci.values``) into one row of an int8 code matrix. The code of a plain value
+is its grade (sensory ``0``-``2``, motor ``0``-``5``) or, for VAC/DAP, 0 for ``Yes`` and 1 for
+``No``, because the vocabularies list those values first. A row (exam) is
+
+- *plain* when every cell holds a plain value and no non-key muscle is recorded: the vectorised
+  classifier takes it;
+- *bad* when any field is missing or not allowed: it gets the ``FieldError`` list that
+  ``Exam.from_rhi`` would raise (same fields, values, allowed text and order; tested);
+- otherwise valid but special (``NT``, flags, VAC/DAP ``NT``, a non-key muscle): it goes to the
+  single-exam engine.
+
+Encoding avoids per-value Python work: a column of one-character strings (the usual case) is
+mapped byte by byte through a 256-entry table; other text columns are dictionary-encoded and
+only their few distinct values are looked up; integer columns are read as numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..exam import FieldError
+from ..levels import INDEX, level_name
+from ..values import BINARY_VALUES, MOTOR_VALUES, SENSORY_VALUES
+from .columns import (
+    CELL_ORDER,
+    DAP_KEY,
+    INPUT_COLUMNS,
+    MOTOR,
+    NON_KEY_COLUMNS,
+    PRICK,
+    TOUCH,
+    VAC_KEY,
+)
+
+INVALID = -1
+
+# (vocabulary, number of plain values at its start, the kind named in error messages); the kind
+# and allowed text follow Exam.from_rhi so that batch and single errors read the same.
+_SENSORY = (SENSORY_VALUES, 3, "sensory")
+_MOTOR = (MOTOR_VALUES, 6, "motor")
+_VAC = (BINARY_VALUES, 2, "voluntary anal contraction")
+_DAP = (BINARY_VALUES, 2, "deep anal pressure")
+
+#: Vocabulary of every cell column.
+CELL_VOCABULARY: dict[str, tuple[tuple[str, ...], int, str]] = {
+    **{key: _SENSORY for side in TOUCH for key in (*TOUCH[side], *PRICK[side])},
+    **{key: _MOTOR for side in MOTOR for key in MOTOR[side]},
+    VAC_KEY: _VAC,
+    DAP_KEY: _DAP,
+}
+
+# A non-key muscle is named by a level from C5 to S1 (as Exam.from_rhi reads it).
+_NON_KEY_NAMES = tuple(level_name(i) for i in range(INDEX["C5"], INDEX["S1"] + 1))
+_NON_KEY_ALLOWED = f"a level {', '.join(_NON_KEY_NAMES)} or empty"
+_NON_KEY_EMPTY = ("", "None", "null")
+
+
+def _allowed(column: str) -> str:
+    vocabulary, _, kind = CELL_VOCABULARY[column]
+    return f"{kind}: {', '.join(vocabulary)}"
+
+
+def _byte_table(vocabulary: tuple[str, ...]) -> np.ndarray:
+    table = np.full(256, INVALID, dtype=np.int8)
+    for code, value in enumerate(vocabulary):
+        if len(value) == 1:
+            table[ord(value)] = code
+    return table
+
+
+def _digit_table(vocabulary: tuple[str, ...]) -> dict[int, int]:
+    return {int(v): code for code, v in enumerate(vocabulary) if v.isdigit()}
+
+
+_BYTE_TABLES = {id(v): _byte_table(v) for v in (SENSORY_VALUES, MOTOR_VALUES, BINARY_VALUES)}
+
+
+@dataclass
+class Validation:
+    """Codes and row classes of one table (see the module docstring)."""
+
+    codes: np.ndarray  # int8 (len(CELL_ORDER), rows); INVALID where missing or not allowed
+    plain: np.ndarray  # bool per row
+    bad: np.ndarray  # bool per row
+    errors: dict[int, list[FieldError]] = field(default_factory=dict)  # row position -> errors
+
+
+def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return column
+
+
+def _one_byte_codes(array: pa.Array, vocabulary: tuple[str, ...]) -> np.ndarray | None:
+    """Codes of a string column whose values are all one byte long, else None."""
+    if array.null_count or not (
+        pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+    ):
+        return None
+    n = len(array)
+    width = 8 if pa.types.is_large_string(array.type) else 4
+    _, offsets_buffer, data = array.buffers()
+    offsets = np.frombuffer(
+        offsets_buffer, dtype=np.int64 if width == 8 else np.int32, count=n + 1,
+        offset=array.offset * width,
+    )  # fmt: skip
+    if n == 0 or offsets[-1] - offsets[0] != n or not (np.diff(offsets) == 1).all():
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8, count=n, offset=int(offsets[0]))
+    return _BYTE_TABLES[id(vocabulary)][raw]
+
+
+def encode(column: pa.ChunkedArray | pa.Array, vocabulary: tuple[str, ...]) -> np.ndarray:
+    """int8 code of each value of a cell column; INVALID where ``Exam.from_rhi`` would reject
+    ``str(value).strip()`` (missing, not in the vocabulary, ``bool`` or float values)."""
+    array = _array(column)
+    fast = _one_byte_codes(array, vocabulary)
+    if fast is not None:
+        return fast
+    kind = array.type
+    n = len(array)
+    if pa.types.is_integer(kind):
+        values = array.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        out = np.full(n, INVALID, dtype=np.int8)
+        for digit, code in _digit_table(vocabulary).items():
+            out[values == digit] = code
+        return out
+    if not pa.types.is_dictionary(kind):
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            return np.full(n, INVALID, dtype=np.int8)  # null, bool, float and other types
+        array = pc.dictionary_encode(array)
+    dictionary = array.dictionary
+    if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
+        return encode(array.dictionary_decode(), vocabulary)
+    lookup = pc.index_in(
+        pc.utf8_trim_whitespace(dictionary), value_set=pa.array(vocabulary, pa.string())
+    )
+    table = np.append(lookup.fill_null(INVALID).to_numpy(zero_copy_only=False), INVALID)
+    indices = array.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
+    return table.astype(np.int8)[indices]
+
+
+def _non_key(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(empty, invalid) masks of a non-key muscle column, read as Exam.from_rhi reads it."""
+    array = _array(column)
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    n = len(array)
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        text = pc.utf8_trim_whitespace(array)
+    elif pa.types.is_integer(kind):
+        text = pc.cast(array, pa.string())  # str(5) is "5": never a level
+    else:
+        missing = ~array.is_valid().to_numpy(zero_copy_only=False)
+        return missing, ~missing  # null type: empty; bool/float values: rejected
+    empty = pc.or_kleene(
+        pc.is_null(text), pc.is_in(text, value_set=pa.array(_NON_KEY_EMPTY, pa.string()))
+    ).to_numpy(zero_copy_only=False)
+    name = pc.replace_substring(pc.utf8_upper(text), "-", "_")
+    valid = pc.is_in(name, value_set=pa.array(_NON_KEY_NAMES, pa.string()))
+    valid_np = valid.fill_null(False).to_numpy(zero_copy_only=False)
+    assert len(empty) == n
+    return empty, ~empty & ~valid_np
+
+
+def validate(table: pa.Table) -> Validation:
+    """Encode and check every input column of ``table`` (columns it lacks count as missing)."""
+    n = table.num_rows
+    codes = np.empty((len(CELL_ORDER), n), dtype=np.int8)
+    row_of = {column: i for i, column in enumerate(CELL_ORDER)}
+    plain = np.ones(n, dtype=bool)
+    bad = np.zeros(n, dtype=bool)
+    problems: list[tuple[np.ndarray, str]] = []  # (rows, column) in Exam.from_rhi order
+    for column in INPUT_COLUMNS:
+        present = column in table.column_names
+        if column in NON_KEY_COLUMNS:
+            if not present:
+                continue
+            empty, invalid = _non_key(table.column(column))
+            plain &= empty
+        else:
+            vocabulary, plain_count, _ = CELL_VOCABULARY[column]
+            code = codes[row_of[column]]
+            code[:] = encode(table.column(column), vocabulary) if present else INVALID
+            invalid = code < 0
+            plain &= code < plain_count
+        if invalid.any():
+            bad |= invalid
+            problems.append((np.flatnonzero(invalid), column))
+    plain &= ~bad
+    return Validation(codes, plain, bad, _field_errors(table, problems))
+
+
+def _field_errors(
+    table: pa.Table, problems: list[tuple[np.ndarray, str]]
+) -> dict[int, list[FieldError]]:
+    errors: dict[int, list[FieldError]] = {}
+    for rows, column in problems:
+        present = column in table.column_names
+        values = table.column(column).take(pa.array(rows)).to_pylist() if present else None
+        allowed = _NON_KEY_ALLOWED if column in NON_KEY_COLUMNS else _allowed(column)
+        for i, row in enumerate(rows.tolist()):
+            value = values[i] if values is not None else None
+            errors.setdefault(row, []).append(FieldError(column, value, allowed))
+    return errors

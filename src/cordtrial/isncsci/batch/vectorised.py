@@ -1,0 +1,224 @@
+"""ISNCSCI 2019 classification of plain exams, column-wise in NumPy.
+
+"Plain" (see ``validate``): every cell a plain number, VAC and DAP ``Yes``/``No``, no non-key
+muscle. For such an exam every rule of the single-exam engine has exactly one answer and no
+flag, so each result is one value computed for all rows at once. The rules are those of
+``cordtrial.isncsci`` (ISNCSCI, revised 2019, American Spinal Injury Association; each module
+there cites it) restricted to that case:
+
+- a level is "the most caudal level a walk from C1 reaches while every step is allowed": with
+  one boolean vector per level i = 1..28 (C2..S4-5) saying "may the walk enter level i", the
+  level is the number of leading allowed steps, and a walk through S4-5 is ``INT``;
+- totals are sums; completeness, AIS and ZPPs combine those levels with masks.
+
+Arrays are level-major (one contiguous vector of all rows per dermatome or muscle), so every
+operation is a whole-column NumPy operation.
+
+Rows whose result would be unusual for the single path too (an intact NLI with a motor level
+that is not intact, where no AIS grade applies) are handed back to be classified one by one, so
+the two paths agree by construction on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..levels import INDEX, INT, SIDES
+from .columns import DAP_ROW, KEY_LEVELS, LEVEL_NAMES, SIDE_OFFSET, VAC_ROW
+
+N_STEPS = INDEX["S4_5"]  # steps from C1 into C2..S4-5
+S4_5 = INDEX["S4_5"]
+_KEY_COLUMN = {level: j for j, level in enumerate(KEY_LEVELS)}
+# Leaving a key-muscle region into a non-key one (T1 -> T2, S1 -> S2) needs normal sensation
+# through the whole region just left (see motor_level.py).
+_REGION_START = {INDEX["T2"]: INDEX["C5"], INDEX["S2"]: INDEX["L2"]}
+NA = -1
+
+ZPP_NAMES: tuple[str, ...] = ("NA", *LEVEL_NAMES)
+NUMBER_NAMES: tuple[str, ...] = tuple(str(i) for i in range(225))  # totals are 0..224
+
+#: A result column as (index per exam, the strings the indices point to).
+Coded = tuple[np.ndarray, tuple[str, ...]]
+
+
+def walk_end(steps: Iterable[np.ndarray], n: int) -> np.ndarray:
+    """Level index where each row's walk from C1 ends (``steps``: one mask per level C2..S4-5);
+    a walk through S4-5 ends at INT."""
+    alive = np.ones(n, dtype=bool)
+    end = np.zeros(n, dtype=np.int8)
+    for step in steps:
+        alive &= step
+        end += alive
+    np.copyto(end, INT, where=end == S4_5)
+    return end
+
+
+class Side:
+    """The grades of one side, level-major: ``touch[j]`` is dermatome j (level j + 1)."""
+
+    def __init__(self, codes: np.ndarray, side: str) -> None:
+        start = SIDE_OFFSET[side]
+        self.touch = codes[start : start + 28]
+        self.prick = codes[start + 28 : start + 56]
+        self.motor = codes[start + 56 : start + 66]
+        self.normal = (self.touch == 2) & (self.prick == 2)
+
+    def muscle(self, level: int) -> np.ndarray:
+        return self.motor[_KEY_COLUMN[level]]
+
+
+def sensory_level(side: Side) -> np.ndarray:
+    return walk_end(side.normal, side.normal.shape[1])
+
+
+def motor_level(side: Side, vac: np.ndarray) -> np.ndarray:
+    """Key muscle >= 3 with the one above 5; between key regions the motor level follows
+    normal sensation (motor_level.py)."""
+
+    def steps():
+        for level in range(1, N_STEPS + 1):
+            if level in _KEY_COLUMN:
+                ok = side.muscle(level) >= 3
+            elif level in _REGION_START:
+                ok = side.normal[_REGION_START[level] - 1 : level].all(axis=0)
+            else:
+                ok = side.normal[level - 1].copy()
+            if level - 1 in _KEY_COLUMN:
+                ok &= side.muscle(level - 1) == 5
+            if level == S4_5:
+                ok &= vac  # motor-intact past S4-5 needs voluntary anal contraction
+            yield ok
+
+    return walk_end(steps(), vac.shape[0])
+
+
+def neurological_level(right: Side, left: Side) -> np.ndarray:
+    """One walk over both sides: sensation normal on both, key muscles >= 3 on both, the key
+    muscle above graded 5 (nli.py)."""
+
+    def steps():
+        for level in range(1, N_STEPS + 1):
+            ok = right.normal[level - 1] & left.normal[level - 1]
+            for side in (right, left):
+                if level - 1 in _KEY_COLUMN:
+                    ok &= side.muscle(level - 1) == 5
+                if level in _KEY_COLUMN:
+                    ok &= side.muscle(level) >= 3
+            yield ok
+
+    return walk_end(steps(), right.normal.shape[1])
+
+
+def _far_below(side: Side, motor: np.ndarray) -> np.ndarray:
+    """Motor function (grade > 0) in a key muscle more than three levels below the motor level
+    (ais.py; with no non-key muscle recorded)."""
+    far = np.zeros(motor.shape[0], dtype=bool)
+    for j, level in enumerate(KEY_LEVELS):
+        far |= (side.motor[j] > 0) & (motor + 3 < level)
+    return far & (motor < INT)
+
+
+def _motor_zpp(side: Side, motor: np.ndarray, vac: np.ndarray) -> np.ndarray:
+    """Without VAC: the most caudal key muscle below the motor level with function, else the
+    motor level itself (zpp.py); NA with VAC."""
+    zpp = motor.astype(np.int8)
+    for j, level in enumerate(KEY_LEVELS):
+        np.copyto(zpp, level, where=(side.motor[j] > 0) & (motor < level))
+    np.copyto(zpp, NA, where=vac)
+    return zpp
+
+
+def _sensory_zpp(side: Side, dap: np.ndarray) -> np.ndarray:
+    """Most caudal dermatome (C2..S3) with any sensation, C1 when none; NA unless S4-5 has no
+    sensation on this side and DAP is absent (zpp.py)."""
+    lowest = np.zeros(dap.shape[0], dtype=np.int8)
+    for j in range(27):  # C2..S3
+        np.copyto(lowest, j + 1, where=(side.touch[j] > 0) | (side.prick[j] > 0))
+    applies = (side.touch[27] == 0) & (side.prick[27] == 0) & ~dap
+    np.copyto(lowest, NA, where=~applies)
+    return lowest
+
+
+def classify_plain(codes: np.ndarray) -> tuple[dict[str, Coded], np.ndarray]:
+    """Classify plain exams given their code matrix (``validate``, columns = exams): returns
+    (results, reroute), ``results`` mapping each of the 25 result keys to its ``Coded`` values
+    and ``reroute`` marking the exams to classify one by one instead."""
+    n = codes.shape[1]
+    right, left = (Side(codes, name) for name in SIDES)
+    vac = codes[VAC_ROW] == 0  # "Yes"
+    dap = codes[DAP_ROW] == 0
+
+    out: dict[str, Coded] = {}
+    totals = {}
+    for name, side in (("right", right), ("left", left)):
+        upper = side.motor[:5].sum(axis=0, dtype=np.int16)
+        lower = side.motor[5:].sum(axis=0, dtype=np.int16)
+        touch = side.touch.sum(axis=0, dtype=np.int16)
+        prick = side.prick.sum(axis=0, dtype=np.int16)
+        totals[name] = (upper, lower, touch, prick)
+        out[f"{name}UpperMotorTotal"] = _number(upper)
+        out[f"{name}LowerMotorTotal"] = _number(lower)
+        out[f"{name}MotorTotal"] = _number(upper + lower)
+        out[f"{name}TouchTotal"] = _number(touch)
+        out[f"{name}PrickTotal"] = _number(prick)
+    r, lt = totals["right"], totals["left"]
+    out["upperMotorTotal"] = _number(r[0] + lt[0])
+    out["lowerMotorTotal"] = _number(r[1] + lt[1])
+    out["touchTotal"] = _number(r[2] + lt[2])
+    out["prickTotal"] = _number(r[3] + lt[3])
+
+    motor = {}
+    for name, side in (("right", right), ("left", left)):
+        out[f"{name}Sensory"] = _level(sensory_level(side))
+        motor[name] = motor_level(side, vac)
+        out[f"{name}Motor"] = _level(motor[name])
+    nli = neurological_level(right, left)
+    out["neurologicalLevelOfInjury"] = _level(nli)
+
+    # Complete: no sacral sparing (no S4-5 sensation on either side, no DAP, no VAC).
+    complete = ~dap & ~vac
+    for side in (right, left):
+        complete &= (side.touch[27] == 0) & (side.prick[27] == 0)
+    out["injuryComplete"] = _letter(np.where(complete, 0, 1), "CI")
+
+    # AIS: A complete; E intact; B without motor incompleteness (VAC, or function more than
+    # three levels below the motor level); else D when at least half of the key muscles below
+    # the NLI are >= 3, C otherwise (ais.py).
+    motor_incomplete = vac | _far_below(right, motor["right"]) | _far_below(left, motor["left"])
+    strong = np.zeros(n, dtype=np.int8)
+    below = np.zeros(n, dtype=np.int8)
+    for j, level in enumerate(KEY_LEVELS):
+        under = nli < level
+        strong += under & (right.motor[j] >= 3)
+        strong += under & (left.motor[j] >= 3)
+        below += 2 * under
+    grade = np.select(
+        [complete, nli >= INT, ~motor_incomplete, 2 * strong.astype(np.int16) >= below],
+        [0, 4, 1, 3],
+        default=2,
+    )
+    out["asiaImpairmentScale"] = _letter(grade, "ABCDE")
+    reroute = ~complete & (nli >= INT) & ((motor["right"] < INT) | (motor["left"] < INT))
+
+    for name, side in (("right", right), ("left", left)):
+        out[f"{name}SensoryZpp"] = _zpp(_sensory_zpp(side, dap))
+        out[f"{name}MotorZpp"] = _zpp(_motor_zpp(side, motor[name], vac))
+    return out, reroute
+
+
+def _number(values: np.ndarray) -> Coded:
+    return values, NUMBER_NAMES
+
+
+def _level(index: np.ndarray) -> Coded:
+    return index, LEVEL_NAMES
+
+
+def _zpp(index: np.ndarray) -> Coded:
+    return index.astype(np.int16) + 1, ZPP_NAMES  # NA (-1) is entry 0
+
+
+def _letter(index: np.ndarray, letters: str) -> Coded:
+    return index, tuple(letters)

@@ -1,0 +1,108 @@
+"""``cordtrial classify`` for large inputs: stream a file of exams through the batch path.
+
+The lead's CLI (src/cordtrial/cli.py) calls ``run_stream`` when the input or output is JSON
+Lines or Parquet or when ``--jobs``/``--chunk-size`` are given. Results are written chunk by
+chunk; bad records are reported on stderr as ``row N: field: value not allowed; allowed: ...``
+and skipped, and a summary says how many were classified and how many failed.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+import pyarrow as pa
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .batch.parallel import ROW_COLUMN, classify_chunks
+from .batch.stream import Writer, count_records, format_of, read_chunks
+from .classification import RESULT_KEYS
+
+DEFAULT_CHUNK_SIZE = 50_000
+
+
+def output_format(input_path: str, output_path: str | None) -> str:
+    """Format of the output: from its suffix, else CSV for CSV input and JSON Lines otherwise
+    (stdout)."""
+    if output_path is not None:
+        return format_of(output_path)
+    return "csv" if format_of(input_path) == "csv" else "jsonl"
+
+
+def run_stream(
+    input_path: str,
+    output_path: str | None,
+    *,
+    jobs: int = 1,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: bool = True,
+    console: Console | None = None,
+    ignore_unknown_columns: bool = False,
+    errors: TextIO | None = None,
+) -> tuple[int, int]:
+    """Classify every exam of ``input_path`` (CSV, JSON Lines or Parquet, by suffix) into
+    ``output_path`` (same formats; None: stdout). Returns (classified, failed).
+
+    Each output row has ``row`` (the input record number), ``id`` when the input has one, and
+    the 25 result fields. ``progress`` shows a Rich progress bar when ``console`` is a terminal;
+    the summary goes to ``console`` (give one on stderr when the output is stdout), bad-record
+    lines to ``errors`` (default stderr). Raises ``UnknownColumnsError`` for columns that are
+    neither RHI fields nor metadata unless ``ignore_unknown_columns``, and ``ValueError`` for a
+    bad path, format, ``jobs`` or ``chunk_size``.
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs: {jobs!r} is not allowed; expected an integer >= 1")
+    console = console or Console(stderr=True)
+    show_bar = progress and console.is_terminal
+    out_format = output_format(input_path, output_path)
+    total = count_records(input_path)
+    chunks = read_chunks(input_path, chunk_size)
+    writer = Writer(output_path, out_format)
+    classified = failed = vectorised = single = 0
+    unknown = "ignore" if ignore_unknown_columns else "error"
+    bar = Progress(
+        TextColumn("classifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not show_bar,
+        redirect_stdout=False,  # results may be going to stdout
+        redirect_stderr=False,
+    )
+
+    def report(line: str) -> None:
+        if errors is not None:
+            print(line, file=errors)
+        elif show_bar and console.stderr:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)  # above the bar
+        else:
+            print(line, file=sys.stderr)
+
+    try:
+        with bar:
+            task = bar.add_task("exams", total=total)
+            for result in classify_chunks(chunks, jobs=jobs, unknown_columns=unknown):
+                writer.write(result.table)
+                for row_error in result.errors:
+                    for line in row_error.lines():
+                        report(line)
+                classified += result.table.num_rows
+                failed += len(result.errors)
+                vectorised += result.vectorised
+                single += result.single
+                bar.advance(task, result.rows)
+    finally:
+        writer.close(empty_schema=_empty_schema())
+    console.print(
+        f"classified {classified:,} exam(s), failed {failed:,} "
+        f"(vectorised {vectorised:,}, single-exam path {single:,})",
+        highlight=False,
+    )
+    return classified, failed
+
+
+def _empty_schema() -> pa.Schema:
+    return pa.schema([(ROW_COLUMN, pa.int64()), *((k, pa.string()) for k in RESULT_KEYS)])

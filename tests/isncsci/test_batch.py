@@ -1,0 +1,234 @@
+"""The batch path (`classify_batch`) gives, row by row, what the single-exam path gives."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cordtrial.isncsci import RESULT_KEYS, Exam, ExamValidationError, classify
+from cordtrial.isncsci.batch import (
+    BatchValidationError,
+    UnknownColumnsError,
+    classify_batch,
+    classify_table,
+)
+from cordtrial.isncsci.batch.frame import STATS_KEY, to_arrow
+from cordtrial.isncsci.strategies import arbitrary_rhi_exams, rhi_exams
+from cordtrial.isncsci.synthetic import generate_exams
+
+PLAIN = {"nt_rate": 0.0, "flag_rate": 0.0, "nonkey_rate": 0.0, "anal_nt_rate": 0.0}
+
+
+def table_of(exams: list[dict]) -> pa.Table:
+    """Exams as a table with a column for every key of any exam (pa.Table.from_pylist would
+    take the columns of the first exam only), null where an exam lacks the key."""
+    columns = list(dict.fromkeys(k for exam in exams for k in exam))
+    return pa.table({c: pa.array([e.get(c) for e in exams], pa.string()) for c in columns})
+
+
+def single(exam: dict) -> dict[str, str]:
+    return classify(Exam.from_rhi(exam)).to_rhi()
+
+
+def assert_same_as_single(exams: list[dict], frame: pd.DataFrame) -> None:
+    assert list(frame.columns[-len(RESULT_KEYS) :]) == list(RESULT_KEYS)
+    assert len(frame) == len(exams)
+    for i, exam in enumerate(exams):
+        got = {key: frame[key].iloc[i] for key in RESULT_KEYS}
+        assert got == single(exam), f"row {i}: {exam}"
+
+
+# --- equality with the single-exam path -----------------------------------------------------
+
+exam_lists = st.lists(
+    st.one_of(
+        rhi_exams(),  # NT, flags, non-key muscles: mostly the single path
+        rhi_exams(nt_rate=0, flag_rate=0, nonkey_rate=0, anal_nt_rate=0),  # plain: vectorised
+        arbitrary_rhi_exams(nt=False, flags=False),  # plain but of any shape
+        arbitrary_rhi_exams(),  # anything valid
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(exam_lists)
+def test_batch_equals_single_path_for_generated_exams(exams):
+    out = classify_batch(pd.DataFrame(exams))
+    assert_same_as_single(exams, out)
+    stats = out.attrs[STATS_KEY]
+    assert stats["vectorised"] + stats["single"] == len(exams)
+    assert stats["failed"] == 0
+
+
+def _without_non_key(exam: dict) -> dict:
+    return {k: v for k, v in exam.items() if "NonKey" not in k}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(arbitrary_rhi_exams(nt=False, flags=False).map(_without_non_key), max_size=6))
+def test_plain_exams_take_the_vectorised_path(exams):
+    result = classify_table(table_of(exams))
+    # Only the documented corner (intact NLI, motor level not intact) is handed back.
+    assert result.vectorised + result.single == len(exams)
+    assert result.vectorised >= 1 or all(
+        single(e)["neurologicalLevelOfInjury"] == "INT" for e in exams
+    )
+    for i, exam in enumerate(exams):
+        assert {k: result.table.column(k)[i].as_py() for k in RESULT_KEYS} == single(exam)
+
+
+@pytest.mark.slow
+def test_batch_equals_single_path_on_20000_seeded_exams():
+    # Half plain (the vectorised path), half the default test mix (mostly the single path).
+    exams = generate_exams(10_000, 20_260, **PLAIN) + generate_exams(10_000, 20_261)
+    result = classify_table(table_of(exams))
+    assert result.failed == 0
+    assert result.vectorised > 10_000
+    columns = {key: result.table.column(key).to_pylist() for key in RESULT_KEYS}
+    ids = result.table.column("id").to_pylist()
+    for i, exam in enumerate(exams):
+        assert ids[i] == exam["id"]
+        assert {key: columns[key][i] for key in RESULT_KEYS} == single(exam), exam["id"]
+
+
+def test_every_ais_grade_comes_from_the_vectorised_path():
+    exams = generate_exams(400, 11, **PLAIN)
+    result = classify_table(table_of(exams))
+    vector_only = set(result.table.column("asiaImpairmentScale").to_pylist())
+    assert {"A", "B", "C", "D", "E"} <= vector_only
+    assert result.vectorised >= 390
+
+
+# --- table shapes and types -----------------------------------------------------------------
+
+
+def test_arrow_in_arrow_out_keeps_id_and_order():
+    exams = generate_exams(30, 5)
+    out = classify_batch(table_of(exams))
+    assert isinstance(out, pa.Table)
+    assert out.column_names == ["id", *RESULT_KEYS]
+    assert out.column("id").to_pylist() == [e["id"] for e in exams]
+    assert STATS_KEY.encode() in out.schema.metadata
+    for i, exam in enumerate(exams):
+        assert out.slice(i, 1).to_pylist()[0] | {"id": None} == {"id": None, **single(exam)}
+
+
+def test_integer_columns_read_like_their_text():
+    exams = generate_exams(20, 9, **PLAIN)
+    frame = pd.DataFrame(exams)
+    numeric = frame.apply(lambda c: pd.to_numeric(c) if c.str.isdigit().all() else c)
+    assert any(pd.api.types.is_integer_dtype(t) for t in numeric.dtypes)
+    out = classify_batch(numeric)
+    assert_same_as_single(exams, out)
+
+
+def test_dictionary_and_padded_text_columns():
+    exams = generate_exams(20, 13)
+    table = table_of([{k: f" {v} " if k != "id" else v for k, v in e.items()} for e in exams])
+    table = pa.table({name: table.column(name).dictionary_encode() for name in table.column_names})
+    out = classify_batch(table)
+    for i, exam in enumerate(exams):
+        assert {k: out.column(k)[i].as_py() for k in RESULT_KEYS} == single(exam)
+
+
+def test_empty_table():
+    exams = generate_exams(1, 1)
+    out = classify_batch(table_of(exams).slice(0, 0))
+    assert out.num_rows == 0
+
+
+def test_unknown_columns_are_refused_or_ignored():
+    frame = pd.DataFrame(generate_exams(3, 2)).assign(site="Sapporo")
+    with pytest.raises(UnknownColumnsError) as info:
+        classify_batch(frame)
+    assert info.value.columns == ["site"]
+    assert "site" in str(info.value)
+    out = classify_batch(frame, unknown_columns="ignore", keep=("id",))
+    assert len(out) == 3
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="errors"):
+        classify_batch(pd.DataFrame(generate_exams(1, 1)), errors="ignore")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="list"):
+        classify_batch(generate_exams(1, 1))  # type: ignore[arg-type]
+
+
+# --- bad rows -------------------------------------------------------------------------------
+
+BAD_VALUES = st.sampled_from(["7", "", " ", "x", "2.5", "N T", "5*", "2*", "yes", "C9", None,
+                              3.0, True, -1, 12, "c5", "S4-5", "t3"])  # fmt: skip
+
+
+@st.composite
+def corrupted_exams(draw):
+    exam = dict(draw(arbitrary_rhi_exams()))
+    fields = [k for k in exam if k != "id"] + [
+        "rightLowestNonKeyMuscleWithMotorFunction",
+        "leftLowestNonKeyMuscleWithMotorFunction",
+    ]
+    for field in draw(st.lists(st.sampled_from(fields), min_size=1, max_size=4, unique=True)):
+        if draw(st.booleans()) and field in exam:
+            del exam[field]
+        else:
+            exam[field] = draw(BAD_VALUES)
+    return exam
+
+
+@settings(max_examples=40, deadline=None)
+@given(corrupted_exams(), arbitrary_rhi_exams())
+def test_bad_rows_get_the_single_path_errors_and_good_rows_still_classify(bad, good):
+    rows = [good, bad, good]
+    columns = sorted({k for row in rows for k in row})
+    # One object column per field, None where a row lacks it (as in a table).
+    frame = pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object) for c in columns})
+    try:
+        Exam.from_rhi({k: v for k, v in bad.items() if v is not None})
+        expected = None
+    except ExamValidationError as exc:
+        expected = exc.errors
+    out = classify_batch(frame, errors="skip")
+    stats = out.attrs[STATS_KEY]
+    if expected is None:  # the corruption happened to be allowed (e.g. a valid level)
+        assert stats["failed"] == 0
+        return
+    assert list(out.index) == [0, 2]
+    assert_same_as_single([good, good], out)
+    result = classify_table(to_arrow(frame))
+    (error,) = result.errors
+    assert error.row == 2
+    assert [(e.field, e.allowed) for e in error.errors] == [(e.field, e.allowed) for e in expected]
+    assert [_same_value(e.value) for e in error.errors] == [_same_value(e.value) for e in expected]
+    with pytest.raises(BatchValidationError, match="row 2"):
+        classify_batch(frame)
+
+
+def _same_value(value):
+    # A table cell holds None where a mapping lacks the key; both mean "missing".
+    return None if value is None else str(value)
+
+
+def test_error_report_lines_name_row_field_value_and_allowed():
+    exams = generate_exams(3, 4, **PLAIN)
+    exams[1]["c5RightTouch"] = "7"
+    exams[2]["analContraction"] = "maybe"
+    result = classify_table(table_of(exams), first_row=101)
+    assert result.classified == 1 and result.failed == 2
+    lines = [line for e in result.errors for line in e.lines()]
+    assert lines[0].startswith("row 102: c5RightTouch: '7' not allowed; allowed: sensory: 0, 1, 2")
+    assert lines[1].startswith("row 103: analContraction: 'maybe' not allowed; allowed: ")
+    assert result.errors[0].id == exams[1]["id"]
+
+
+def test_a_missing_column_fails_every_row_with_that_field():
+    exams = generate_exams(2, 4, **PLAIN)
+    for exam in exams:
+        del exam["s1LeftMotor"]
+    result = classify_table(table_of(exams))
+    assert result.classified == 0
+    assert [[e.field for e in r.errors] for r in result.errors] == [["s1LeftMotor"]] * 2
