@@ -131,3 +131,16 @@ def test_runs_on_a_store_shaped_subset(example) -> None:
     res = comparator.compare(sub, "ais_1_grade", draws=100)
     assert res.evaluable == 2
     assert isinstance(res.per_patient, pd.DataFrame)
+
+
+def test_paraplegia_and_era_change_the_reference(example) -> None:
+    pts = example.patients.copy()
+    pts.loc[pts["patient"] == "SYN-01", "tetraplegia"] = False
+    t = replace(example, patients=pts)
+    per = comparator.compare(t, "ais_1_grade", draws=100).per_patient.set_index("patient")
+    assert per.loc["SYN-01", "reference"] == "marino2020_A_thoracic"
+    assert per.loc["SYN-02", "reference"] == "vanmiddendorp2009_A"
+    assert per.loc["SYN-01", "uems_expected_gain"] == 0.0  # arms unaffected in paraplegia
+    modern = comparator.compare(example, "ais_1_grade", reference_set="modern_cervical", draws=100)
+    default = comparator.compare(example, "ais_1_grade", draws=100)
+    assert modern.expected > default.expected  # 50% vs 26% for cervical AIS A

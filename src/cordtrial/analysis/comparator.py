@@ -54,16 +54,24 @@ def _outcome_for(threshold: float) -> str:
     raise ValueError(f"no natural-history figures for a gain of {threshold} AIS grades (have 1, 2)")
 
 
-def _reference_for(grade: str, outcome: str, reference: dict[str, str]) -> nh.ReferenceRate:
-    """The reference set's figure; if it lacks this outcome, the first table row that has it."""
-    try:
-        return nh.reference_rate(reference[grade], outcome)
-    except KeyError:
-        t = nh.conversion_table()
-        rows = t[(t["baseline_ais"] == grade) & (t["outcome"] == outcome)]
-        if rows.empty:
-            raise KeyError(f"no natural-history figure for AIS {grade} / {outcome}") from None
-        return nh.reference_rate(str(rows.iloc[0]["id"]), outcome)
+def _reference_for(
+    grade: str, outcome: str, reference: dict[str, str], tetraplegia: bool = True
+) -> nh.ReferenceRate:
+    """The reference set's figure for this grade (a "<grade>:paraplegia" entry first for
+    patients without tetraplegia); if that source lacks the outcome, the first table row for the
+    grade that has it."""
+    keys = ([] if tetraplegia else [f"{grade}:paraplegia"]) + [grade]
+    for key in keys:
+        if key in reference:
+            try:
+                return nh.reference_rate(reference[key], outcome)
+            except KeyError:
+                continue
+    t = nh.conversion_table()
+    rows = t[(t["baseline_ais"] == grade) & (t["outcome"] == outcome)]
+    if rows.empty:
+        raise KeyError(f"no natural-history figure for AIS {grade} / {outcome}")
+    return nh.reference_rate(str(rows.iloc[0]["id"]), outcome)
 
 
 def compare(
@@ -97,10 +105,10 @@ def compare(
             rows.append(row)
             continue
         grade = nh.best_grade(r["baseline_ais"])
-        ref = _reference_for(grade, _outcome_for(r["threshold"]), ref_map)
+        ref = _reference_for(grade, _outcome_for(r["threshold"]), ref_map, row["tetraplegia"])
         used[ref.id + "/" + ref.outcome] = ref
         b, e = float(r["baseline_day"]), float(r["end_day"])
-        if condition_on_baseline_day and grade in nh.DEFAULT_REFERENCE:
+        if condition_on_baseline_day and grade in nh.CURVE_GRADES:
             p = nh.conditional_rate(
                 ref.rate, grade, b, min(e, nh.ONE_YEAR_DAYS), nh.reference_day(ref)
             )
@@ -188,7 +196,7 @@ def _beta_interval(ev, used, k, conditioned, draws, seed) -> tuple[float, float,
         grade = nh.best_grade(r["baseline_ais"])
         ref = nh.reference_rate(r["reference"], _outcome_for(r["threshold"]))
         rate = sampled[ref.id + "/" + ref.outcome]
-        if conditioned and grade in nh.DEFAULT_REFERENCE:
+        if conditioned and grade in nh.CURVE_GRADES:
             rd = nh.reference_day(ref)
             fb = nh.recovery_fraction(r["baseline_day"], grade, rd)
             fe = nh.recovery_fraction(min(r["end_day"], nh.ONE_YEAR_DAYS), grade, rd)

@@ -59,12 +59,16 @@ DEFAULT_REFERENCE: dict[str, str] = {
     "C": "vanmiddendorp2009_C",
     "D": "vanmiddendorp2009_D",
 }
+# Paraplegia: thoracic AIS A converts far less (Marino 2020: T1-9, 90.9% stay A). A key
+# "<grade>:paraplegia" overrides the grade's source for patients without tetraplegia.
+DEFAULT_REFERENCE["A:paraplegia"] = "marino2020_A_thoracic"
 # Modern-era reference for cervical AIS A (Marino 2020, 2013-15); B-D unchanged.
 MODERN_REFERENCE: dict[str, str] = {**DEFAULT_REFERENCE, "A": "marino2020_A_2013"}
 REFERENCE_SETS: dict[str, dict[str, str]] = {
     "emsci_2009": DEFAULT_REFERENCE,
     "modern_cervical": MODERN_REFERENCE,
 }
+CURVE_GRADES = ("A", "B", "C", "D")
 # Prior pseudo-sample size used when a source does not report n (stated as an assumption).
 ASSUMED_N_WHEN_NOT_REPORTED = 50
 
@@ -133,7 +137,7 @@ def recovery_fraction(day: float, ais: str, start_day: float = 14.0) -> float:
     Uses the EMSCI tetraplegia UEMS means of the grade (section 3), linear in log(day); clipped
     to [0, 1] (no extrapolation before week 2 or after week 52).
     """
-    if ais not in DEFAULT_REFERENCE:
+    if ais not in CURVE_GRADES:
         raise KeyError(f"no recovery curve for AIS {ais!r}; allowed: A, B, C, D")
     days, means = _curve("uems", "tetraplegia", ais)
 

@@ -86,7 +86,7 @@ def spaghetti(tables: AnalysisTables, measure: str, reference_curve: bool = True
             ax.plot([inf[pid]], [y], marker="v", color="black", ms=5, zorder=3)
     if reference_curve and measure in ("uems", "lems"):
         m = nh.motor_means_table()
-        for grade in sorted({g for g in grades.values() if g in nh.DEFAULT_REFERENCE}):
+        for grade in sorted({g for g in grades.values() if g in nh.CURVE_GRADES}):
             r = m[
                 (m["score"] == measure) & (m["population"] == "tetraplegia") & (m["ais"] == grade)
             ]

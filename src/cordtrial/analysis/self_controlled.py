@@ -179,7 +179,7 @@ def segmented_model(
     """Fit the segmented mixed model (SEGMENTED_NOTE); the step at infusion with its 95% CI."""
     import statsmodels.formula.api as smf
 
-    from .natural_history import DEFAULT_REFERENCE, recovery_fraction
+    from .natural_history import CURVE_GRADES, recovery_fraction
 
     if curve not in CURVES:
         raise ValueError(f"curve {curve!r} not allowed; allowed: {CURVES}")
@@ -188,7 +188,7 @@ def segmented_model(
     data = data[data["patient"].isin(inf.index) & (data["days_since_injury"] > 0)].copy()
     if curve == "reference":
         grades = _baseline_grades(tables)
-        data = data[data["patient"].map(grades).isin(list(DEFAULT_REFERENCE))].copy()
+        data = data[data["patient"].map(grades).isin(list(CURVE_GRADES))].copy()
 
         def shape(pid: str, day: float) -> float:
             return recovery_fraction(day, grades[pid], 14.0)

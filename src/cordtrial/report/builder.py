@@ -313,6 +313,34 @@ def _comparator_section(t: AnalysisTables, rep: Report, draws: int) -> Section:
             rep.series_effect = power.effect_from_series(
                 res.observed, res.evaluable, res.expected, list(ev["uems_observed_minus_expected"])
             )
+    era_rows = []
+    for name in ("ais_1_grade", "regulator_preset"):
+        for ref_set in nh.REFERENCE_SETS:
+            r = comparator.compare(t, name, reference_set=ref_set, draws=min(draws, 1000))
+            if r.evaluable == 0:
+                continue
+            era_rows.append(
+                {
+                    "definition": name,
+                    "reference set": ref_set,
+                    "observed": f"{r.observed}/{r.evaluable}",
+                    "expected": r.expected,
+                    "P(>= observed)": r.p_at_least_observed,
+                    "2.5%": r.p_interval[0],
+                    "97.5%": r.p_interval[2],
+                }
+            )
+    if era_rows:
+        s.table(
+            "Sensitivity to the reference era",
+            pd.DataFrame(era_rows),
+            source=NH_SOURCE,
+            assumptions="emsci_2009: van Middendorp 2009 (EMSCI 2001-08) for every grade; "
+            "modern_cervical: cervical AIS A from Marino 2020 (SCIMS 2013-15, 50% convert; n not "
+            "in the reference, so n = 50 is assumed for its Beta). Paraplegic AIS A: Marino 2020 "
+            "thoracic T1-9 in both.",
+            digits=3,
+        )
     # Reproduce the reference's section-6 table so readers can see the case-mix sensitivity.
     mixes = [
         {"A": 6, "B": 2, "C": 5},
