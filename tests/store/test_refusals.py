@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from cordtrial.store import db, signatures
 from cordtrial.store.models import Infusion, Injury
+from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import infusions, patients, records
 from cordtrial.store.services import manufacturing as mf
 
@@ -355,3 +356,38 @@ def test_bad_input_names_field_value_and_allowed(world):
         world.url, "invalid_input", _infuse(world, world.patient, "LOT-1", rate_ml_per_min=2.0)
     )
     assert "rate_ml_per_min" in r.message and "0.7-1" in r.message
+
+
+def test_caught_refusal_still_rolls_back_the_unit_of_work(world):
+    """A caller that catches a refusal and carries on cannot commit part of the refused action."""
+    with db.session_scope(world.url) as s:
+        make_lot(world, s, "LOT-1", status="in_process")
+    with db.session_scope(world.url) as s:
+        patients.record_consent(
+            world.user(s, "investigator"),
+            s,
+            world.pat(s),
+            consent_date=date(2026, 1, 20),
+            form_version="2.0",
+        )
+        lot = world.lot(s, "LOT-1")
+        mf.transition(world.user(s, "cell_processing"), s, lot, "quarantine")
+        try:
+            mf.finish_culture(
+                world.user(s, "cell_processing"),
+                s,
+                lot,
+                cryopreserved_on=date(2026, 2, 1),
+                total_viable_cells=1e8,
+                volume_ml=20,
+                storage_location="X",
+            )
+        except Refusal as r:
+            assert r.code == "lot_transition"
+    with db.session_scope(world.url) as s:
+        assert world.lot(s, "LOT-1").status == "in_process"
+        assert world.lot(s, "LOT-1").storage_location is None
+        from cordtrial.store.models import Consent, RefusalLog
+
+        assert s.scalar(select(func.count()).select_from(Consent)) == 3
+        assert s.scalars(select(RefusalLog)).all()[-1].code == "lot_transition"

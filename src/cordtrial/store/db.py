@@ -6,6 +6,7 @@ a busy timeout and ``synchronous=FULL`` (a committed transaction survives a cras
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import audit
 from .config import database_url
-from .refusals import Refusal, flush_refusals
+from .refusals import flush_refusals, pending
 
+log = logging.getLogger("cordtrial.store.db")
 MIGRATIONS = Path(__file__).parent / "migrations"
 _engines: dict[str, Engine] = {}
 _lock = Lock()
@@ -71,20 +73,28 @@ def session_factory(url: str | None = None) -> sessionmaker[Session]:
 
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on error; log refusals either way."""
+    """One unit of work: commit on success, roll back on error.
+
+    A unit of work in which a domain rule refused something is never committed, even when the
+    caller caught the :class:`Refusal` and carried on: a refused action must not leave part of
+    itself behind. Refusals are then logged in a transaction of their own, in every case.
+    """
     session = session_factory(url)()
     try:
         yield session
-        session.commit()
-    except Refusal:
-        session.rollback()
-        flush_refusals(session)
-        raise
+        if pending(session):
+            session.rollback()
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
+        try:
+            flush_refusals(session)
+        except Exception:  # never mask the original error; the refusal went to the log
+            log.exception("could not store the refusal log entry")
         raise
     else:
-        flush_refusals(session)  # refusals the caller caught and went on from
+        flush_refusals(session)
     finally:
         session.close()
 

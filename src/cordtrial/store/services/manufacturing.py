@@ -269,6 +269,15 @@ def finish_culture(
     require_site(session, user, _lot_patient(session, lot), "finish culture")
     check(session, user, total_viable_cells > 0, "total_viable_cells", total_viable_cells, "> 0")
     check(session, user, volume_ml > 0, "volume_ml", volume_ml, "> 0")
+    if "quarantine" not in TRANSITIONS[lot.status]:
+        deny(
+            session,
+            user,
+            "lot_transition",
+            f"lot {lot.lot_number} is {lot.status!r}: culture can only finish 'in_process'",
+            lot=lot.lot_number,
+            status=lot.status,
+        )
     lot.cryopreserved_on = cryopreserved_on
     lot.expiry_date = cryopreserved_on + timedelta(days=protocol.lot_shelf_life_days)
     lot.total_viable_cells = total_viable_cells
