@@ -181,3 +181,33 @@ def test_transition_table_is_closed():
         assert set(targets) <= set(TRANSITIONS)
     for final in ("rejected", "infused", "expired"):
         assert TRANSITIONS[final] == ()
+
+
+def test_visit_schedule_follows_protocol_windows(world):
+    from cordtrial.store.services import patients
+
+    infusion = world.injury_date + timedelta(days=45)
+    with db.session_scope(world.url) as s:
+        inv = world.user(s, "investigator")
+        visits = {
+            v.code: v
+            for v in patients.schedule_visits(inv, s, world.pat(s), planned_infusion=infusion)
+        }
+        assert visits["screening"].window_end == world.injury_date + timedelta(days=14)
+        assert visits["week1"].target_date == infusion + timedelta(days=7)
+        m6 = visits["month6"]  # anchored to the injury: 180 +/- 30 days (jRCT2053210130)
+        assert (m6.window_start, m6.window_end) == (
+            world.injury_date + timedelta(days=150),
+            world.injury_date + timedelta(days=210),
+        )
+        assert patients.days_outside_window(m6, m6.target_date) == 0
+        assert patients.days_outside_window(m6, m6.window_end + timedelta(days=3)) == 3
+        assert patients.days_outside_window(m6, m6.window_start - timedelta(days=2)) == -2
+        # re-planning the infusion moves the infusion-anchored visits, not the others
+        later = patients.schedule_visits(
+            inv, s, world.pat(s), planned_infusion=infusion + timedelta(days=5)
+        )
+        moved = {v.code: v.target_date for v in later}
+        assert moved["week1"] == infusion + timedelta(days=12)
+        assert moved["month6"] == m6.target_date
+        assert len(patients.visits_of(inv, s, world.pat(s))) == 9

@@ -138,9 +138,15 @@ def build_exam(
             vals = _distribute(upper_pts, within, None) + [0] * (len(below) - within)
         else:
             strong_max = half - 1 if grade == "C" else None
-            upper = _distribute(upper_pts, n_upper_below, strong_max)
-            used = sum(v >= 3 for v in upper)
-            lower = _distribute(lower_pts, 5, None if strong_max is None else strong_max - used)
+            if strong_max is None:
+                upper = _distribute(upper_pts, n_upper_below, None)
+                lower = _distribute(lower_pts, 5, None)
+            else:
+                # AIS C: fewer than half the key muscles below the NLI at >= 3. Legs get their
+                # share of strong muscles first so LEMS does not fall as arms recover.
+                lower = _distribute(lower_pts, 5, min(strong_max, math.ceil(lower_pts / 5)))
+                used = sum(v >= 3 for v in lower)
+                upper = _distribute(upper_pts, n_upper_below, strong_max - used)
             vals = upper + lower
             if grade == "D":
                 i = len(vals) - 1

@@ -257,3 +257,16 @@ def visits_of(user: User, session: Session, patient: Patient) -> list[Visit]:
             select(Visit).where(Visit.patient_id == patient.id).order_by(Visit.target_date)
         )
     )
+
+
+def days_outside_window(visit: Visit, on: date) -> int:
+    """0 inside the visit's window; days early (negative) or late (positive) otherwise.
+
+    An assessment outside its window is a protocol deviation to report, not a refusal: the
+    exam still happened and is stored as done.
+    """
+    if on < visit.window_start:
+        return (on - visit.window_start).days
+    if on > visit.window_end:
+        return (on - visit.window_end).days
+    return 0
