@@ -26,6 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # for tests.isncsci.oracle
 
 from tests.isncsci.oracle import (  # noqa: E402
+    Disagreement,
     compare,
     engine_classify,
     oracle_classify,
@@ -48,6 +49,26 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not allowed; expected an integer >= 1")
     return value
+
+
+def kind_of_field(field: str) -> str:
+    """A result field without its side: rightSensoryZpp -> sensoryZpp."""
+    for side in ("right", "left"):
+        if field.startswith(side):
+            rest = field[len(side) :]
+            return rest[0].lower() + rest[1:]
+    return field
+
+
+def kind_of(d: Disagreement) -> tuple[str, str]:
+    """Group disagreements: the field without its side, and whether only `*` marks differ."""
+
+    def unstarred(text: str) -> set[str]:
+        return {v.rstrip("*") for v in text.split(",")}
+
+    return kind_of_field(d.field), "stars only" if unstarred(d.ours) == unstarred(
+        d.oracle
+    ) else "values"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -110,33 +131,38 @@ def main(argv: list[str] | None = None) -> int:
                         "fields": {d.field: {"ours": d.ours, "oracle": d.oracle} for d in diff},
                         "exam": exam,
                     }
-                    kinds[tuple(sorted(d.field for d in diff))].append(record)
+                    for d in diff:
+                        kinds[kind_of(d)].append(record)
                     out.write(json.dumps(record) + "\n")
                 bar.advance(task)
 
     table = Table(title=f"{disagreeing} of {args.n} exams disagree (seed {args.seed})")
-    table.add_column("fields that differ")
+    table.add_column("field (either side): kind")
     table.add_column("exams", justify="right")
     table.add_column("first exam")
     table.add_column("ours -> oracle")
-    for fields, records in sorted(kinds.items(), key=lambda kv: -len(kv[1])):
+    for kind, records in sorted(kinds.items(), key=lambda kv: -len(kv[1])):
         first = records[0]
         values = "; ".join(f"{f}: {v['ours']} -> {v['oracle']}" for f, v in first["fields"].items())
-        table.add_row(", ".join(fields), str(len(records)), str(first["id"]), values)
+        table.add_row(": ".join(kind), str(len(records)), str(first["id"]), values)
     console.print(table)
 
     if args.shrink and kinds:
         shrunk_path = args.out.with_suffix(".shrunk.jsonl")
         with shrunk_path.open("w", encoding="utf-8") as out:
-            for fields, records in list(kinds.items())[: args.shrink]:
-                console.print(f"shrinking {records[0]['id']} ({', '.join(fields)}) ...")
-                small = shrink(records[0]["exam"], fields)
+            for kind, records in list(kinds.items())[: args.shrink]:
+                console.print(f"shrinking {records[0]['id']} ({': '.join(kind)}) ...")
+                small = shrink(
+                    records[0]["exam"],
+                    lambda diff, kind=kind: any(kind_of(d) == kind for d in diff),
+                )
                 diff = compare(small.get("id"), engine_classify(small), oracle_classify([small])[0])
                 unusual = {k: v for k, v in small.items() if v not in ("2", "5", "Yes")}
                 out.write(
                     json.dumps(
                         {
                             "id": records[0]["id"],
+                            "kind": list(kind),
                             "fields": {d.field: {"ours": d.ours, "oracle": d.oracle} for d in diff},
                             "non_normal_cells": unusual,
                             "exam": small,

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,34 +174,61 @@ def _candidates(key: str, value: str) -> list[str]:
     return [normal, "0", value.rstrip("*")]
 
 
-def shrink(exam: Mapping[str, object], fields: Iterable[str], max_rounds: int = 400) -> dict:
-    """Greedily simplify `exam` while the engines still disagree on one of `fields`.
+def shrink(
+    exam: Mapping[str, object],
+    keep: Callable[[list[Disagreement]], bool],
+    max_rounds: int = 200,
+) -> dict:
+    """Greedily simplify `exam` while `keep(disagreements)` holds, e.g. while the engines still
+    disagree on a given field.
 
     Each round tries every single-cell simplification (to the normal grade, to 0, without its
-    flag, or dropping a non-key muscle) in one oracle call and keeps the first that still
-    disagrees, until none does. The result is a local minimum, small enough to read.
+    flag, or dropping a non-key muscle) in one oracle call; it then tries all the surviving
+    ones together and keeps that if it still disagrees, else the first survivor. It stops when
+    nothing survives: a local minimum, small enough to read.
     """
-    wanted = set(fields)
+
+    def still(trial: Mapping[str, object], answer: Mapping) -> bool:
+        return keep(compare(trial.get("id"), engine_classify(trial), answer))
+
     current = {k: str(v) for k, v in exam.items()}
     for _ in range(max_rounds):
-        trials: list[dict] = []
+        changes: list[tuple[str, str | None]] = []  # (key, new value or None to drop it)
         for key, value in current.items():
             if key == "id":
                 continue
             if key.endswith("WithMotorFunction"):
-                trials.append({k: v for k, v in current.items() if k != key})
+                changes.append((key, None))
                 continue
             for candidate in _candidates(key, value):
                 if _simplicity(key, candidate) < _simplicity(key, value):
-                    trials.append({**current, key: candidate})
+                    changes.append((key, candidate))
+        trials = [_apply(current, [change]) for change in changes]
         if not trials:
             break
         answers = oracle_classify(trials)
-        for trial, answer in zip(trials, answers, strict=True):
-            diff = compare(trial.get("id"), engine_classify(trial), answer)
-            if any(d.field in wanted for d in diff):
-                current = trial
-                break
-        else:
+        survivors = [
+            change
+            for change, trial, answer in zip(changes, trials, answers, strict=True)
+            if still(trial, answer)
+        ]
+        if not survivors:
             break
+        # One change per key: the first listed is the simplest candidate for that key.
+        firsts = list({key: (key, value) for key, value in reversed(survivors)}.values())
+        combined = _apply(current, firsts)
+        if len(firsts) > 1 and still(combined, oracle_classify([combined])[0]):
+            current = combined
+        else:
+            current = _apply(current, survivors[:1])
     return current
+
+
+def _apply(exam: Mapping[str, str], changes: Iterable[tuple[str, str | None]]) -> dict:
+    out = dict(exam)
+    for key, value in changes:
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
