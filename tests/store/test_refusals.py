@@ -391,3 +391,103 @@ def test_caught_refusal_still_rolls_back_the_unit_of_work(world):
 
         assert s.scalar(select(func.count()).select_from(Consent)) == 3
         assert s.scalars(select(RefusalLog)).all()[-1].code == "lot_transition"
+
+
+def test_dose_out_of_range(world):
+    with db.session_scope(world.url) as s:
+        make_lot(world, s, "LOT-1")
+    r = assert_refused(
+        world.url, "dose_out_of_range", _infuse(world, world.patient, "LOT-1", cells_total=0.4e8)
+    )
+    assert "0.5e+08" in r.message or "5e+07" in r.message
+    # more than the lot holds (1.6e8 viable cells), though within the label range
+    assert_refused(
+        world.url,
+        "dose_out_of_range",
+        _infuse(world, world.patient, "LOT-1", cells_total=1.8e8, weight_kg=80.0),
+    )
+
+
+def test_locked_and_inactive_accounts_cannot_sign(world):
+    from cordtrial.store.models import User
+    from cordtrial.store.types import utcnow
+
+    with db.session_scope(world.url) as s:
+        make_lot(world, s, "LOT-1")
+        cp = s.scalar(select(User).where(User.username == "cell_processing"))
+        cp.locked_until = utcnow() + timedelta(minutes=10)
+    assert_refused(world.url, "account_locked", _infuse(world, world.patient, "LOT-1"))
+    with db.session_scope(world.url) as s:
+        inv = s.scalar(select(User).where(User.username == "investigator"))
+        inv.active = False
+    assert_refused(world.url, "account_inactive", _infuse(world, world.patient, "LOT-1"))
+
+
+def test_unknown_patient_and_unamendable_record(world):
+    assert_refused(
+        world.url,
+        "not_found",
+        lambda s: patients.get_for(world.user(s, "investigator"), s, "SAP-404"),
+    )
+
+    def amend_patient(s):
+        records.amend(world.user(s, "investigator"), s, world.pat(s), {"sex": "F"}, "typo")
+
+    assert_refused(world.url, "not_amendable", amend_patient)
+
+    def amend_other_field(s):
+        inj = s.scalar(select(Injury))
+        records.amend(world.user(s, "investigator"), s, inj, {"patient_id": 2}, "x")
+
+    r = assert_refused(world.url, "invalid_input", amend_other_field)
+    assert r.message.startswith("field: got 'patient_id'; allowed: injury_date, level")
+
+
+def test_visits_need_the_injury_first(world):
+    def action(s):
+        from cordtrial.store.models import Site
+
+        inv = world.user(s, "investigator")
+        p = patients.register(
+            inv,
+            s,
+            site=s.scalar(select(Site).where(Site.code == "SAP")),
+            study_code="SAP-010",
+            sex=None,
+            age_at_injury=50,
+        )
+        patients.schedule_visits(inv, s, p, planned_infusion=date(2026, 3, 1))
+
+    assert_refused(world.url, "injury_missing", action)
+
+
+def _refusal_codes_in_source() -> set[str]:
+    """Every refusal code the services can raise, read from their source."""
+    import ast
+    from pathlib import Path
+
+    import cordtrial.store as store
+
+    codes = set()
+    for path in Path(store.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("deny", "refuse"):
+                arg = node.args[2] if len(node.args) > 2 else None
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    codes.add(arg.value)
+                elif isinstance(arg, ast.JoinedStr):  # f"invalid_{...}" in corrections
+                    codes |= {"invalid_exam", "invalid_instrument"}
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check":
+                codes.add("invalid_input")
+    return codes
+
+
+def test_every_refusal_code_has_a_test():
+    import re
+    from pathlib import Path
+
+    tests = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    tested = set(re.findall(r'assert_refused\(\s*[^,]+,\s*"([a-z_]+)"', tests))
+    codes = _refusal_codes_in_source()
+    assert len(codes) >= 20
+    assert codes <= tested, f"refusals without a test: {sorted(codes - tested)}"
