@@ -185,8 +185,11 @@ def evaluate(tables: AnalysisTables, definition: ResponderDefinition | str) -> p
     scim = tables.instruments[
         (tables.instruments["instrument"] == "scim3") & (tables.instruments["measure"] == "total")
     ]
+    by_patient = {pid: g for pid, g in exams.groupby("patient")}
+    scim_by_patient = {pid: g for pid, g in scim.groupby("patient")}
+    empty_exams, empty_scim = exams.iloc[0:0], scim.iloc[0:0]
     for pid in tables.patients["patient"]:
-        ex = exams[exams["patient"] == pid]
+        ex = by_patient.get(pid, empty_exams)
         infd = inf_day.get(pid)
         pre = ex
         if d.baseline_before_infusion and infd is not None:
@@ -227,7 +230,7 @@ def evaluate(tables: AnalysisTables, definition: ResponderDefinition | str) -> p
                     gains.append(level_index(e[side], "rostral") - level_index(b[side], "caudal"))
                 change = float(np.mean(gains))
             else:
-                s = scim[scim["patient"] == pid]
+                s = scim_by_patient.get(pid, empty_scim)
                 # SCIM assessments nearest to (and not after) each chosen exam day.
                 sb = _nearest_before(s, b["days_since_injury"], tolerance=14)
                 se = _nearest_before(s, e["days_since_injury"], tolerance=30, after_ok=True)

@@ -69,7 +69,9 @@ def df_html(df: pd.DataFrame, index: bool = False, digits: int = 2) -> str:
     if df.empty:
         return '<p class="empty">No rows.</p>'
 
-    def fmt(v: object) -> str:
+    def fmt(v: object) -> object:
+        if v is pd.NA or v is None:
+            return "-"
         if isinstance(v, float):
             if v != v:  # NaN
                 return "-"
@@ -80,6 +82,5 @@ def df_html(df: pd.DataFrame, index: bool = False, digits: int = 2) -> str:
 
     shown = df.copy()
     for c in shown.columns:
-        if shown[c].dtype.kind == "f" or shown[c].dtype == object:
-            shown[c] = [fmt(v) for v in shown[c]]
+        shown[c] = [fmt(v) for v in shown[c].astype(object)]
     return shown.to_html(index=index, na_rep="-", border=0, classes="data", escape=True)
