@@ -105,13 +105,24 @@ def test_non_key_muscle_is_ignored_for_the_zpp_when_the_grade_is_d() -> None:
     assert (out["asiaImpairmentScale"], out["rightMotorZpp"]) == ("D", "C6")
 
 
-def test_non_key_muscle_is_used_for_the_zpp_when_the_grade_may_be_c() -> None:
+def test_non_key_muscle_zpp_lists_both_zpps_when_the_grade_may_be_c_or_d() -> None:
+    # Deliberate deviation (docs/isncsci-differential.md): the reference answers "L4" only, but
+    # with left C5 graded >= 3 the grade is D and the ZPP C6, so both are possible.
     exam = injured("C5", sides=("right",), dap="Yes")
     exam.update(
         {motor_key("C6", "right"): "1", non_key_key("right"): "L4", motor_key("C5", "left"): "NT"}
     )
     out = result(exam)
-    assert (out["asiaImpairmentScale"], out["rightMotorZpp"]) == ("C,D", "L4")
+    assert (out["asiaImpairmentScale"], out["rightMotorZpp"]) == ("C,D", "C6,L4")
+
+
+def test_non_key_muscle_zpp_consults_the_grade_without_vac_when_vac_is_untested() -> None:
+    # Deliberate deviation: the reference answers "NA,C5", but with VAC the ZPP is NA and
+    # without it the injury is complete (A), where the non-key muscle does not count: "NA,C1".
+    exam = injured("C2", vac="NT")
+    exam[non_key_key("left")] = "C5"
+    out = result(exam)
+    assert (out["asiaImpairmentScale"], out["leftMotorZpp"]) == ("A,C", "NA,C1")
 
 
 # --- star on AIS C / D -----------------------------------------------------------------------
@@ -168,3 +179,59 @@ def test_no_b_when_only_an_untested_vac_could_make_the_injury_incomplete() -> No
     # is motor incomplete (C), so B (sensory incomplete, motor complete) is impossible.
     assert result(injured("C5", vac="NT"))["asiaImpairmentScale"] == "A,C"
     assert result(injured("C5", vac="NT", dap="NT"))["asiaImpairmentScale"] == "A,B,C"
+
+
+# --- stars on the zones of partial preservation ----------------------------------------------
+
+
+def test_sensory_zpp_counts_a_dermatome_considered_normal_without_a_star() -> None:
+    exam = injured("T12")
+    exam[sensory_key("T12", "right", "Prick")] = "0**"
+    assert result(exam)["rightSensoryZpp"] == "T12"
+    exam[sensory_key("T12", "right", "Prick")] = "0*"  # may or may not be present: both starred
+    assert result(exam)["rightSensoryZpp"] == "T11*,T12*"
+
+
+def test_motor_zpp_unstarred_when_the_literal_exam_gives_the_same_zpp() -> None:
+    # Left L3 3** considered normal moves the motor level to S1*, but S1 (graded 5) is the
+    # most caudal key muscle with function either way.
+    exam = normal_exam()
+    exam.update({VAC_KEY: "No", motor_key("L3", "left"): "3**"})
+    exam[sensory_key("S2", "left", "Prick")] = "0"
+    out = result(exam)
+    assert (out["leftMotor"], out["leftMotorZpp"]) == ("S1*", "S1")
+
+
+# --- stars on AIS from the sacral and motor-incompleteness steps -----------------------------
+
+
+def test_star_on_incompleteness_alone_does_not_carry_to_c() -> None:
+    exam = injured("T12")
+    exam.update(
+        {
+            sensory_key("S4_5", "right", "Touch"): "0*",
+            motor_key("L2", "right"): "1",
+            motor_key("L3", "right"): "1",
+        }
+    )
+    out = result(exam)
+    assert (out["injuryComplete"], out["asiaImpairmentScale"]) == ("C*,I*", "A*,C")
+
+
+@pytest.mark.parametrize(
+    ("changes", "ais"),
+    [
+        ({motor_key("L4", "left"): "1", motor_key("L4", "right"): "0**"}, "C*"),
+        ({motor_key("L4", "right"): "1", motor_key("L4", "left"): "0**"}, "C*"),
+        ({non_key_key("left"): "L4", motor_key("L4", "right"): "0**"}, "C*"),
+        ({non_key_key("right"): "L5", motor_key("L4", "right"): "0**"}, "C*"),
+        ({motor_key("L4", "right"): "1", motor_key("L5", "right"): "0**"}, "C"),
+        ({motor_key("L4", "right"): "0**", VAC_KEY: "Yes"}, "C"),
+    ],
+)
+def test_flagged_function_far_below_stars_motor_incompleteness(
+    changes: dict[str, str], ais: str
+) -> None:
+    exam = injured("C5", dap="Yes")
+    exam.update(changes)
+    assert result(exam)["asiaImpairmentScale"] == ais

@@ -41,11 +41,6 @@ def function_far_below(side: ExamSide, motor_level: int) -> set[Answer]:
     if motor_level >= INT:
         return {Answer(False)}
     limit = motor_level + 3
-    non_key = side.lowest_non_key_muscle
-    # The 2019 rule counts non-key muscle function; like the reference, only a non-key muscle
-    # named at a key-muscle level is compared.
-    if non_key is not None and non_key > limit and non_key in KEY_INDICES:
-        return {Answer(True)}
     outcomes = {Answer(False)}
     for k in KEY_INDICES:
         if k <= limit:
@@ -60,6 +55,12 @@ def function_far_below(side: ExamSide, motor_level: int) -> set[Answer]:
                 else:
                     combined.add(Answer(False, acc.star or a.star))
         outcomes = combined
+    non_key = side.lowest_non_key_muscle
+    # The 2019 rule counts non-key muscle function; like the reference, only a non-key muscle
+    # named at a key-muscle level is compared, and only where the key muscles show no function
+    # (so a flagged ``0**`` key muscle far below keeps its star even with a non-key muscle).
+    if non_key is not None and non_key > limit and non_key in KEY_INDICES:
+        outcomes = {a if a.yes else Answer(True) for a in outcomes}
     return outcomes
 
 
@@ -76,9 +77,13 @@ def motor_incomplete(exam: Exam, motor_levels: dict[str, Candidates]) -> set[Ans
     for r in sides[0]:
         for left in sides[1]:
             for vac in binary(exam.vac):
-                yes = [a for a in (r, left, vac) if a.yes]
-                if yes:
-                    outcomes.add(Answer(True, all(a.star for a in yes)))
+                if vac.yes:
+                    outcomes.add(Answer(True, vac.star))
+                elif r.yes or left.yes:
+                    # A side whose function far below rests on a flag (``0**``) stars the
+                    # result even when the other side has plain function far below, as the
+                    # reference does (symmetrically); VAC decides without a star.
+                    outcomes.add(Answer(True, (r.yes and r.star) or (left.yes and left.star)))
                 else:
                     outcomes.add(Answer(False, r.star or left.star))
     return outcomes
@@ -136,7 +141,6 @@ def asia_impairment_scale(
     incomplete = [star for value, star in complete.items if value == "I"]
     if not incomplete:
         return Candidates.of(grades, order="ABCDE".index)
-    i_star = incomplete[0]
     motor = motor_incomplete(exam, motor_levels)
     # B is sensory incomplete without VAC: S4-5 sensation or DAP must be preserved.
     sparing = [a.star for a in sacral_sensory_sparing(exam) if a.yes]
@@ -150,8 +154,10 @@ def asia_impairment_scale(
                 if sparing:
                     grades.append(("B", min(sparing) or a.star))
             elif level < INT:
+                # Motor incomplete implies incomplete: a star on "incomplete" alone does not
+                # carry to C/D (reference: S4-5 ``0*`` with function far below gives A*,C).
                 for grade, c_star in c_or_d(exam, level):
-                    grades.append((grade, i_star or a.star or c_star))
+                    grades.append((grade, a.star or c_star))
     return _star_where_literal_differs(exam, Candidates.of(grades, order="ABCDE".index))
 
 

@@ -9,11 +9,13 @@ the motor level; with none, it is the motor level itself. Where the ZPP does not
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .candidates import Candidates
 from .exam import Exam, ExamSide
 from .levels import INDEX, INT, KEY_MUSCLES
 from .motor_level import muscle
-from .values import Answer, binary, motor_present, negate, sensation_present
+from .values import CONSIDER_NORMAL, YES, Answer, binary, motor_present, negate, sensation_present
 from .walk import all_of
 
 NA = -1  # sorts before every level, as the reference lists it first
@@ -59,22 +61,46 @@ def sensory_zpp(exam: Exam, side: ExamSide) -> Candidates:
 
         def present(level: int):
             i = level - 1
-            return _any_of(
-                sensation_present(side.light_touch[i]), sensation_present(side.pin_prick[i])
-            )
+            return _any_of(_zpp_sensation(side.light_touch[i]), _zpp_sensation(side.pin_prick[i]))
 
         # C1 is presumed intact, so a scan that finds nothing below ends there.
         out += scan_up(range(S3, 0, -1), present, floor=(0, False))
     return Candidates.of(out, order=_order)
 
 
+def _zpp_sensation(cell):
+    """Sensation present, for the ZPP scan: a cell considered normal (``**``) is present
+    without a star, as in the reference (T12 pin prick ``0**`` below T11 gives ZPP T12)."""
+    return YES if cell.flag == CONSIDER_NORMAL else sensation_present(cell)
+
+
 def motor_zpp(
     exam: Exam, side: ExamSide, motor_levels: Candidates, complete: Candidates
 ) -> Candidates:
+    """Motor ZPP candidates. A candidate reached only through a flagged cell keeps its star
+    only if the exam read literally (flags dropped) cannot give it: ``3**`` at L3 considered
+    normal gives motor level S1* but the ZPP is S1 either way (the reference's ``S1``), while
+    ``2**`` at T1 moves the ZPP from T1 to T12* (reference case 117)."""
+    del complete  # the non-key rule consults the grade with VAC absent (_non_key_for_zpp)
+    result = _motor_zpp(exam, side, motor_levels)
+    if not result.starred:
+        return result
+    from .ais import strip_flags
+    from .motor_level import motor_level
+
+    literal = strip_flags(exam)
+    plain_side = literal.right if side is exam.right else literal.left
+    plain = _motor_zpp(
+        literal, plain_side, motor_level(plain_side, literal.vac, flagged_stops=False)
+    ).values
+    return Candidates(tuple((z, star and z not in plain) for z, star in result.items))
+
+
+def _motor_zpp(exam: Exam, side: ExamSide, motor_levels: Candidates) -> Candidates:
     vac = binary(exam.vac)
     out: list[tuple[int, bool]] = [(NA, False)] if any(a.yes for a in vac) else []
     if any(not a.yes for a in vac):
-        non_key = _non_key_for_zpp(exam, side, complete)
+        non_key, key_zpp_too = _non_key_for_zpp(exam, side)
         for level, star in motor_levels.items:
             if level >= INT:
                 continue
@@ -86,30 +112,41 @@ def motor_zpp(
                 # reference: ML C4 with C6=1 and non-key C8 -> C6; non-key T1 -> C6; S1 -> S1).
                 if non_key is not None and non_key > zpp + 3:
                     out.append((non_key, False))
+                    if key_zpp_too:
+                        out.append((zpp, zpp_star))
                 else:
                     out.append((zpp, zpp_star))
     return Candidates.of(out, order=_order)
 
 
-def _non_key_for_zpp(exam: Exam, side: ExamSide, complete: Candidates) -> int | None:
-    """The side's lowest non-key muscle with function, when the motor ZPP may use it.
+def _non_key_for_zpp(exam: Exam, side: ExamSide) -> tuple[int | None, bool]:
+    """The side's lowest non-key muscle with function when the motor ZPP may use it, and
+    whether the key-muscle ZPP remains possible too.
 
     ISNCSCI 2019 uses non-key muscle function to tell AIS B from C; the reference extends the
     motor ZPP with it only when the grade may be C (not in A, B or D only) and the muscle is
-    named at a key-muscle level (C5-T1, L2-S1).
+    named at a key-muscle level (C5-T1, L2-S1). The motor ZPP applies only without VAC, so the
+    grade consulted is the one with VAC absent. Where not-testable cells leave the grade open
+    between C and another grade, both ZPPs are possible and both are listed (the reference
+    lists only the non-key one; see docs/isncsci-differential.md).
     """
     from .ais import asia_impairment_scale
+    from .completeness import injury_complete
     from .motor_level import motor_level
     from .nli import neurological_level
 
     non_key = side.lowest_non_key_muscle
     if non_key is None or non_key not in KEY_INDICES_DESC:
-        return None
-    levels = {
-        name: motor_level(s, exam.vac) for name, s in (("right", exam.right), ("left", exam.left))
-    }
-    grades = asia_impairment_scale(exam, complete, neurological_level(exam), levels)
-    return non_key if "C" in grades.values else None
+        return None, True
+    if exam.vac == "NT":
+        exam = replace(exam, vac="No")
+    levels = {name: motor_level(exam.side(name), exam.vac) for name in ("right", "left")}
+    grades = asia_impairment_scale(
+        exam, injury_complete(exam), neurological_level(exam), levels
+    ).values
+    if "C" not in grades:
+        return None, True
+    return non_key, len(grades) > 1
 
 
 def _any_of(*questions) -> set[Answer]:
