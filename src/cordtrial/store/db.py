@@ -1,7 +1,8 @@
 """Engines, sessions and schema upgrades.
 
-SQLite connections get WAL journaling (readers do not block the writer), enforced foreign keys,
-a busy timeout and ``synchronous=FULL`` (a committed transaction survives a crash or power loss).
+SQLite connections get WAL journaling, enforced foreign keys, a busy timeout,
+``synchronous=FULL`` (a committed transaction survives a crash or power loss) and
+``BEGIN IMMEDIATE`` transactions (see ``_sqlite_begin``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # IMMEDIATE: take the write lock at the start of a unit of work. SQLite allows one writer;
+    # a deferred transaction that read first and writes later fails ("database is locked")
+    # when another writer committed in between. Units of work on one SQLite file therefore
+    # run one after another (waiting up to busy_timeout); PostgreSQL is for concurrent use.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def get_engine(url: str | None = None) -> Engine:
