@@ -91,3 +91,24 @@ def test_numeric_spec_passes_exactly_within_limits(value):
 def test_qualitative_spec_is_case_insensitive():
     spec = LABEL.release_spec("sterility")
     assert spec.passes(None, "No Growth") and not spec.passes(None, "growth")
+
+
+@given(
+    cells=st.floats(1e6, 1e9),
+    weight=st.floats(20, 200),
+    lot=st.one_of(st.none(), st.floats(1e6, 1e9)),
+)
+def test_dose_rule(cells, weight, lot):
+    """Property: a dose is accepted exactly when cells/kg, total and lot content are in range."""
+    from cordtrial.store.services.infusions import dose_problem
+
+    d = LABEL.dose
+    ok = (
+        cells / weight <= d.max_cells_per_kg
+        and d.min_cells_total <= cells <= d.max_cells_total
+        and (lot is None or cells <= lot)
+    )
+    problem = dose_problem(d, cells, weight, lot)
+    assert (problem is None) == ok
+    if cells / weight > d.max_cells_per_kg:
+        assert problem[0] == "dose_above_maximum"

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Infusion, Injury, Lot, Patient, User
-from ..protocol import Protocol, default_protocol
+from ..protocol import DoseLimits, Protocol, default_protocol
 from ..signatures import add_signature
 from .base import check, deny, reauthenticate, require_role, require_site
 from .manufacturing import ensure_lot_usable, transition
@@ -42,6 +42,32 @@ class InfusionInput:
     label_code: str
     thawed_at: datetime | None = None
     reaction: str | None = None
+
+
+def dose_problem(
+    limits: DoseLimits, cells_total: float, weight_kg: float, lot_cells: float | None
+) -> tuple[str, str] | None:
+    """(refusal code, message) when a dose breaks the protocol's limits, else None. Pure."""
+    per_kg = cells_total / weight_kg
+    if per_kg > limits.max_cells_per_kg:
+        return (
+            "dose_above_maximum",
+            f"dose {per_kg:.3g} cells/kg is above the protocol maximum "
+            f"{limits.max_cells_per_kg:.3g} cells/kg ({cells_total:.3g} cells, "
+            f"{weight_kg:g} kg)",
+        )
+    if not limits.min_cells_total <= cells_total <= limits.max_cells_total:
+        return (
+            "dose_out_of_range",
+            f"total dose {cells_total:.3g} cells is outside the protocol range "
+            f"{limits.min_cells_total:.3g}-{limits.max_cells_total:.3g}",
+        )
+    if lot_cells is not None and cells_total > lot_cells:
+        return (
+            "dose_out_of_range",
+            f"dose {cells_total:.3g} cells exceeds the lot's {lot_cells:.3g} viable cells",
+        )
+    return None
 
 
 def record_infusion(
@@ -130,32 +156,15 @@ def record_infusion(
         "within 7 days of the infusion (dose per kg uses the weight nearest infusion)",
     )
     per_kg = data.cells_total / data.weight_kg
-    if per_kg > limits.max_cells_per_kg:
+    problem = dose_problem(limits, data.cells_total, data.weight_kg, lot.total_viable_cells)
+    if problem is not None:
         deny(
             session,
             user,
-            "dose_above_maximum",
-            f"dose {per_kg:.3g} cells/kg is above the protocol maximum "
-            f"{limits.max_cells_per_kg:.3g} cells/kg ({data.cells_total:.3g} cells, "
-            f"{data.weight_kg:g} kg)",
+            problem[0],
+            problem[1],
             cells_per_kg=per_kg,
             maximum=limits.max_cells_per_kg,
-        )
-    if not limits.min_cells_total <= data.cells_total <= limits.max_cells_total:
-        deny(
-            session,
-            user,
-            "dose_out_of_range",
-            f"total dose {data.cells_total:.3g} cells is outside the protocol range "
-            f"{limits.min_cells_total:.3g}-{limits.max_cells_total:.3g}",
-        )
-    if lot.total_viable_cells is not None and data.cells_total > lot.total_viable_cells:
-        deny(
-            session,
-            user,
-            "dose_out_of_range",
-            f"dose {data.cells_total:.3g} cells exceeds the lot's "
-            f"{lot.total_viable_cells:.3g} viable cells",
         )
     check(
         session,
