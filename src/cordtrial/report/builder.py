@@ -69,7 +69,7 @@ def build(
     )
     if tables.patients.empty or tables.exams.empty:
         rep.warnings.append("No patients or no exams in the data: nothing to analyse.")
-        rep.sections.append(_methods_section())
+        rep.sections.append(_methods_section(None))
         return rep
     builders = [
         ("patients", _patients_section),
@@ -92,7 +92,7 @@ def build(
             rep.sections.append(s)
             rep.warnings.append(f"{name}: {exc}")
     step("methods and limitations")
-    rep.sections.append(_methods_section())
+    rep.sections.append(_methods_section(tables))
     rep.sections.append(_sources_section())
     return rep
 
@@ -627,7 +627,7 @@ def _power_section(t: AnalysisTables, rep: Report) -> Section:
     return s
 
 
-def _methods_section() -> Section:
+def _methods_section(t: AnalysisTables | None) -> Section:
     s = Section("methods", "Methods and limitations")
     s.note(
         "<p><strong>What a single-arm, unblinded series can show.</strong> Feasibility, the "
@@ -649,6 +649,48 @@ def _methods_section() -> Section:
         "is shown only to reproduce the published analysis and is labelled biased.</p>",
         "caveat",
     )
+    assumptions = [
+        comparator.TIMING_ASSUMPTION,
+        comparator.MOTOR_ASSUMPTION,
+        "Patients are independent; each either reaches the responder threshold or not.",
+        "Reference uncertainty: Beta(x + 1/2, n - x + 1/2) per source; n = "
+        f"{nh.ASSUMED_N_WHEN_NOT_REPORTED} assumed where a source gives none.",
+        "Indeterminate AIS grades count against improvement (best candidate before, worst after).",
+        "Walking rules use the better side of each item ([R] unverified for van Middendorp).",
+    ]
+    s.note(
+        "<p><strong>Assumptions used throughout.</strong></p><ul>"
+        + "".join(f"<li>{_esc(a)}</li>" for a in assumptions)
+        + "</ul>"
+    )
+    if t is not None and len(t.exams):
+        facts = []
+        blinded = t.exams["blinded"].astype(bool)
+        facts.append(
+            f"{int(blinded.sum())} of {len(blinded)} exams ({blinded.mean():.0%}) had a blinded "
+            "assessor."
+        )
+        for name in ("ais_1_grade", "regulator_preset"):
+            r = responders.evaluate(t, name)
+            facts.append(
+                f"{responders.DEFINITIONS[name].label}: {int(r['responder'].notna().sum())} of "
+                f"{len(r)} patients evaluable."
+            )
+        p = sc.plateau_check(t, "uems", run_in_days=14)
+        facts.append(
+            f"Pre-infusion plateau (14-day run-in) assessable in {int(p['plateau'].notna().sum())}"
+            f" of {len(p)} patients."
+        )
+        if t.patients["synthetic"].any():
+            facts.append(
+                f"{int(t.patients['synthetic'].sum())} of {len(t.patients)} patients are SYNTHETIC."
+            )
+        s.note(
+            "<p><strong>Limits of these data.</strong></p><ul>"
+            + "".join(f"<li>{_esc(f)}</li>" for f in facts)
+            + "</ul>",
+            "warning",
+        )
     return s
 
 

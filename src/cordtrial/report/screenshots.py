@@ -23,6 +23,9 @@ SHOTS: dict[str, str | None] = {
 }
 
 
+HEIGHTS = {"methods": 1000, "power": 1150}
+
+
 def only_section(html: str, section_id: str) -> str:
     """The report with everything but one section hidden (CSS only; content unchanged)."""
     style = (
@@ -43,7 +46,8 @@ def main(argv: list[str]) -> int:
         for name, sid in SHOTS.items():
             page = Path(tmp) / f"{name}.html"
             page.write_text(html if sid is None else only_section(html, sid), encoding="utf-8")
-            html_to_png(page, outdir / f"report-{name}.png", width=1100, height=1500)
+            height = HEIGHTS.get(name, 1500)
+            html_to_png(page, outdir / f"report-{name}.png", width=1100, height=height)
             print(outdir / f"report-{name}.png")
     return 0
 
