@@ -235,3 +235,23 @@ def test_flagged_function_far_below_stars_motor_incompleteness(
     exam = injured("C5", dap="Yes")
     exam.update(changes)
     assert result(exam)["asiaImpairmentScale"] == ais
+
+
+def test_motor_zpp_star_from_the_motor_level_only_for_the_most_rostral_candidate() -> None:
+    # C7 4** considered normal: motor level L1*; with T5 not testable also T4*.
+    exam = injured("L2", dap="Yes")
+    exam[motor_key("C7", "right")] = "4**"
+    assert result(exam)["rightMotorZpp"] == "L1*"
+    exam[sensory_key("T5", "right", "Touch")] = "NT"
+    exam[sensory_key("T5", "right", "Prick")] = "NT"
+    out = result(exam)
+    assert (out["rightMotor"], out["rightMotorZpp"]) == ("T4*,L1*", "T4*,L1")
+
+
+def test_completeness_unstarred_when_an_anal_observation_is_not_testable() -> None:
+    exam = injured("T12")
+    exam[sensory_key("S4_5", "right", "Touch")] = "0*"
+    assert result(exam)["injuryComplete"] == "C*,I*"
+    exam[VAC_KEY] = "NT"
+    out = result(exam)
+    assert (out["injuryComplete"], out["asiaImpairmentScale"]) == ("C,I", "A,B*,C")

@@ -33,4 +33,11 @@ def injury_complete(exam: Exam) -> Candidates:
     """``C`` and/or ``I``."""
     absent = [negate(sensation_present(cell)) for cell in sacral_cells(exam)]
     answers = all_of(*absent, negate(binary(exam.dap)), negate(binary(exam.vac)))
-    return Candidates.of((("C" if a.yes else "I", a.star) for a in answers), order="CI".index)
+    # With an anal observation not testable the result is open anyway; the reference then
+    # lists C without a star even when it also rests on a flagged S4-5 cell (S4-5 ``0*`` with
+    # VAC NT gives "C,I", with VAC No "C*,I*").
+    open_anal = "NT" in (exam.vac, exam.dap)
+    return Candidates.of(
+        (("C", a.star and not open_anal) if a.yes else ("I", a.star) for a in answers),
+        order="CI".index,
+    )

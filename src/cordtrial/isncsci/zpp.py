@@ -77,35 +77,46 @@ def _zpp_sensation(cell):
 def motor_zpp(
     exam: Exam, side: ExamSide, motor_levels: Candidates, complete: Candidates
 ) -> Candidates:
-    """Motor ZPP candidates. A candidate reached only through a flagged cell keeps its star
-    only if the exam read literally (flags dropped) cannot give it: ``3**`` at L3 considered
-    normal gives motor level S1* but the ZPP is S1 either way (the reference's ``S1``), while
-    ``2**`` at T1 moves the ZPP from T1 to T12* (reference case 117)."""
+    """Motor ZPP candidates.
+
+    Stars follow the reference: a star from the scan (a ``0*`` muscle that may have function)
+    stays; a ZPP that ends at a starred motor level is starred only for the most rostral motor
+    level candidate and only when the exam read literally (flags dropped) cannot give it
+    (``3**`` at L3 considered normal gives motor level S1* but ZPP S1, the most caudal muscle
+    with function either way; ``2**`` at T1 gives T12*, reference case 117). A value reached
+    both with and without a star keeps it (reference case 107: ``L4,L5*``).
+    """
     del complete  # the non-key rule consults the grade with VAC absent (_non_key_for_zpp)
-    result = _motor_zpp(exam, side, motor_levels)
-    if not result.starred:
-        return result
-    from .ais import strip_flags
-    from .motor_level import motor_level
+    plain: frozenset = frozenset()
+    first = motor_levels.items[0] if motor_levels.items else None
+    if first is not None and first[1]:
+        from .ais import strip_flags
+        from .motor_level import motor_level
 
-    literal = strip_flags(exam)
-    plain_side = literal.right if side is exam.right else literal.left
-    plain = _motor_zpp(
-        literal, plain_side, motor_level(plain_side, literal.vac, flagged_stops=False)
-    ).values
-    return Candidates(tuple((z, star and z not in plain) for z, star in result.items))
+        literal = strip_flags(exam)
+        plain_side = literal.right if side is exam.right else literal.left
+        levels = motor_level(plain_side, literal.vac, flagged_stops=False)
+        plain = frozenset(v for v, _ in _motor_zpp(literal, plain_side, levels, frozenset()))
+    merged: dict[object, bool] = {}
+    for value, star in _motor_zpp(exam, side, motor_levels, plain):
+        merged[value] = merged.get(value, False) or star
+    return Candidates(tuple(sorted(merged.items(), key=lambda kv: _order(kv[0]))))
 
 
-def _motor_zpp(exam: Exam, side: ExamSide, motor_levels: Candidates) -> Candidates:
+def _motor_zpp(
+    exam: Exam, side: ExamSide, motor_levels: Candidates, plain: frozenset
+) -> list[tuple[int, bool]]:
+    """(ZPP, star) pairs; ``plain``: the ZPP values of the literal exam (see motor_zpp)."""
     vac = binary(exam.vac)
     out: list[tuple[int, bool]] = [(NA, False)] if any(a.yes for a in vac) else []
     if any(not a.yes for a in vac):
         non_key, key_zpp_too = _non_key_for_zpp(exam, side)
-        for level, star in motor_levels.items:
+        for rank, (level, star) in enumerate(motor_levels.items):
             if level >= INT:
                 continue
             below = [k for k in KEY_INDICES_DESC if k > level]
-            found = scan_up(below, lambda k: motor_present(muscle(side, k)), floor=(level, star))
+            floor = (level, star and rank == 0 and level not in plain)
+            found = scan_up(below, lambda k: motor_present(muscle(side, k)), floor=floor)
             for zpp, zpp_star in found:
                 # The lowest non-key muscle with function extends the motor ZPP only when it lies
                 # more than three levels below the segment the key muscles give (matches the
@@ -116,7 +127,7 @@ def _motor_zpp(exam: Exam, side: ExamSide, motor_levels: Candidates) -> Candidat
                         out.append((zpp, zpp_star))
                 else:
                     out.append((zpp, zpp_star))
-    return Candidates.of(out, order=_order)
+    return out
 
 
 def _non_key_for_zpp(exam: Exam, side: ExamSide) -> tuple[int | None, bool]:
