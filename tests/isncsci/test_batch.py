@@ -73,11 +73,7 @@ def _without_non_key(exam: dict) -> dict:
 @given(st.lists(arbitrary_rhi_exams(nt=False, flags=False).map(_without_non_key), max_size=6))
 def test_plain_exams_take_the_vectorised_path(exams):
     result = classify_table(table_of(exams))
-    # Only the documented corner (intact NLI, motor level not intact) is handed back.
-    assert result.vectorised + result.single == len(exams)
-    assert result.vectorised >= 1 or all(
-        single(e)["neurologicalLevelOfInjury"] == "INT" for e in exams
-    )
+    assert (result.vectorised, result.single) == (len(exams), 0)
     for i, exam in enumerate(exams):
         assert {k: result.table.column(k)[i].as_py() for k in RESULT_KEYS} == single(exam)
 
@@ -102,6 +98,18 @@ def test_every_ais_grade_comes_from_the_vectorised_path():
     vector_only = set(result.table.column("asiaImpairmentScale").to_pylist())
     assert {"A", "B", "C", "D", "E"} <= vector_only
     assert result.vectorised >= 390
+
+
+def test_normal_exam_without_vac_is_vectorised_like_the_single_path():
+    # Intact NLI, motor levels S3 (VAC absent): the plain corner the AIS rules reach via B.
+    normal = generate_exams(1, 1, pattern_weights={"normal": 1.0}, **PLAIN)[0]
+    exams = [dict(normal, id=f"n{i}", analContraction="No", analSensation=dap)
+             for i, dap in enumerate(("Yes", "No"))]  # fmt: skip
+    exams.append(dict(normal, id="vac", analContraction="Yes"))
+    result = classify_table(table_of(exams))
+    assert result.vectorised == 3
+    for i, exam in enumerate(exams):
+        assert {k: result.table.column(k)[i].as_py() for k in RESULT_KEYS} == single(exam)
 
 
 # --- table shapes and types -----------------------------------------------------------------

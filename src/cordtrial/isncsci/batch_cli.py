@@ -100,9 +100,46 @@ def run_stream(
         f"classified {classified:,} exam(s), failed {failed:,} "
         f"(vectorised {vectorised:,}, single-exam path {single:,})",
         highlight=False,
+        soft_wrap=True,
     )
     return classified, failed
 
 
 def _empty_schema() -> pa.Schema:
     return pa.schema([(ROW_COLUMN, pa.int64()), *((k, pa.string()) for k in RESULT_KEYS)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m cordtrial.isncsci.batch_cli INPUT [-o OUTPUT] [--jobs N] [--chunk-size N]``:
+    the streaming classifier without the rest of the CLI (used by benchmarks/bench_batch.py).
+    Exit status 0 when every exam was classified, 1 when some failed, 2 on a usage error."""
+    import argparse
+
+    from .batch.table import UnknownColumnsError
+
+    parser = argparse.ArgumentParser(prog="python -m cordtrial.isncsci.batch_cli")
+    parser.add_argument("input")
+    parser.add_argument("-o", "--output")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--ignore-unknown-columns", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        _, failed = run_stream(
+            args.input,
+            args.output,
+            jobs=args.jobs,
+            chunk_size=args.chunk_size,
+            progress=not args.no_progress,
+            console=Console(stderr=True),
+            ignore_unknown_columns=args.ignore_unknown_columns,
+        )
+    except (UnknownColumnsError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

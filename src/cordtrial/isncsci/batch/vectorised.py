@@ -14,9 +14,9 @@ there cites it) restricted to that case:
 Arrays are level-major (one contiguous vector of all rows per dermatome or muscle), so every
 operation is a whole-column NumPy operation.
 
-Rows whose result would be unusual for the single path too (an intact NLI with a motor level
-that is not intact, where no AIS grade applies) are handed back to be classified one by one, so
-the two paths agree by construction on them.
+Rows where no AIS rule would apply (an intact NLI, a motor level that is not intact and motor
+incompleteness: impossible for a plain exam, guarded all the same) are handed back to be
+classified one by one, so the two paths would agree by construction on them.
 """
 
 from __future__ import annotations
@@ -194,13 +194,23 @@ def classify_plain(codes: np.ndarray) -> tuple[dict[str, Coded], np.ndarray]:
         strong += under & (right.motor[j] >= 3)
         strong += under & (left.motor[j] >= 3)
         below += 2 * under
+    both_intact = (motor["right"] >= INT) & (motor["left"] >= INT)
     grade = np.select(
-        [complete, nli >= INT, ~motor_incomplete, 2 * strong.astype(np.int16) >= below],
+        [
+            complete,
+            (nli >= INT) & both_intact,
+            ~motor_incomplete,
+            2 * strong.astype(np.int16) >= below,
+        ],
         [0, 4, 1, 3],
         default=2,
     )
     out["asiaImpairmentScale"] = _letter(grade, "ABCDE")
-    reroute = ~complete & (nli >= INT) & ((motor["right"] < INT) | (motor["left"] < INT))
+    # An intact NLI with a motor level that is not intact (VAC absent, all else normal) is B
+    # above: not motor incomplete, and sensory incomplete through S4-5 sensation. Were it motor
+    # incomplete no C/D rule would apply; that cannot happen for a plain exam, but such a row
+    # would be left to the single-exam engine.
+    reroute = ~complete & (nli >= INT) & ~both_intact & motor_incomplete
 
     for name, side in (("right", right), ("left", left)):
         out[f"{name}SensoryZpp"] = _zpp(_sensory_zpp(side, dap))

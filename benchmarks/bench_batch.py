@@ -1,0 +1,219 @@
+"""Benchmark: batch ISNCSCI classification against the single-exam path and the reference.
+
+    python benchmarks/bench_batch.py speed [--n 20000] [--runs 5] [--profile registry ...]
+    python benchmarks/bench_batch.py memory [--rows 1000000] [--file /tmp/exams-1m.parquet]
+
+`speed` generates N clinically shaped exams (seeded, `cordtrial.isncsci.synthetic`) per
+profile and, in the same run and on the same exams, times
+
+- the batch path (`classify_table` on an Arrow table of text columns; building the table, like
+  parsing JSON for the reference, is not timed),
+- the single-exam path (`classify(Exam.from_rhi(row)).to_rhi()`, on the first `--single-n`
+  exams: it is slow, and a rate needs no more),
+- where Node.js and tools/oracle/node_modules are present, the reference algorithm (npm
+  `isncsci`, black box) through benchmarks/reference_timing.mjs, which times only its
+  classification loop inside node (no process start, file reading or JSON parsing).
+
+Every timed process is pinned to one CPU core (the batch path also limits Arrow to one thread),
+and each figure is the median of `--runs` runs. It prints exams per second and the ratios.
+
+`memory` writes a Parquet file of exams once (not part of the repository), then runs the
+streaming classifier (`python -m cordtrial.isncsci.batch_cli`) on it in a subprocess under
+`/usr/bin/time -v` and prints the wall time and peak resident memory (max RSS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cordtrial.isncsci import Exam, classify
+from cordtrial.isncsci.batch import classify_table
+from cordtrial.isncsci.synthetic import iter_exams
+
+ROOT = Path(__file__).resolve().parents[1]
+NODE_SCRIPT = ROOT / "benchmarks" / "reference_timing.mjs"
+ORACLE_PACKAGE = ROOT / "tools" / "oracle" / "node_modules" / "isncsci" / "package.json"
+
+#: Generator settings per profile. The share of exams that are not plain (an NT cell, a flag,
+#: VAC/DAP NT or a recorded non-key muscle) decides the batch speed: plain exams are vectorised,
+#: the others go through the single-exam engine. "registry" is an assumption for a curated
+#: archive (about 2 % not plain), "test-mix" is the generator's default mix for differential
+#: testing (about half not plain), "plain" has none.
+PROFILES: dict[str, dict[str, float]] = {
+    "plain": {"nt_rate": 0.0, "flag_rate": 0.0, "nonkey_rate": 0.0, "anal_nt_rate": 0.0},
+    "registry": {"nt_rate": 0.01, "flag_rate": 0.002, "nonkey_rate": 0.002, "anal_nt_rate": 0.002},
+    "test-mix": {},
+}
+
+
+def pin_to_one_core() -> int:
+    """Pin this process to one CPU (children inherit it) and return it."""
+    cpu = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
+    return cpu
+
+
+def table_of(exams: list[dict]) -> pa.Table:
+    columns = list(dict.fromkeys(k for exam in exams for k in exam))
+    return pa.table({c: pa.array([e.get(c) for e in exams], pa.string()) for c in columns})
+
+
+def time_batch(table: pa.Table, runs: int) -> tuple[float, dict[str, int]]:
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = classify_table(table)
+        seconds.append(time.perf_counter() - start)
+    counts = {"vectorised": result.vectorised, "single": result.single, "failed": result.failed}
+    return statistics.median(seconds), counts
+
+
+def time_single(exams: list[dict], runs: int) -> float:
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for exam in exams:
+            classify(Exam.from_rhi(exam)).to_rhi()
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
+def reference_unavailable() -> str | None:
+    if shutil.which("node") is None:
+        return "Node.js not found"
+    if not ORACLE_PACKAGE.is_file():
+        return "npm isncsci not installed: run `npm ci --prefix tools/oracle`"
+    return None
+
+
+def time_reference(exams: list[dict], runs: int) -> float:
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
+        for exam in exams:
+            handle.write(json.dumps(exam) + "\n")
+        path = handle.name
+    try:
+        done = subprocess.run(
+            ["node", str(NODE_SCRIPT), path, str(runs)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        os.unlink(path)
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    if answer["exams"] != len(exams) or answer["errors"]:
+        raise RuntimeError(f"reference run failed: {answer}")
+    return statistics.median(answer["seconds"])
+
+
+def speed(args: argparse.Namespace) -> None:
+    cpu = pin_to_one_core()
+    missing = reference_unavailable()
+    print(f"# batch ISNCSCI benchmark: {args.n:,} exams per profile, seed {args.seed}, "
+          f"median of {args.runs} runs, pinned to CPU {cpu}")  # fmt: skip
+    print(f"# python {platform.python_version()}, pyarrow {pa.__version__}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    if missing:
+        print(f"# reference algorithm not timed: {missing}")
+    header = f"{'profile':<10} {'not plain':>9} {'path':<10} {'exams/s':>12} {'vs reference':>13}"
+    print(header)
+    print("-" * len(header))
+    for name in args.profile:
+        exams = list(iter_exams(args.n, args.seed, **PROFILES[name]))
+        table = table_of(exams)
+        batch_s, counts = time_batch(table, args.runs)
+        single_exams = exams[: args.single_n]
+        single_s = time_single(single_exams, max(1, min(args.runs, 3)))
+        rates = {"batch": args.n / batch_s, "single": len(single_exams) / single_s}
+        if not missing:
+            rates["reference"] = args.n / time_reference(exams, args.runs)
+        share = counts["single"] / args.n
+        for path, rate in rates.items():
+            ratio = f"{rate / rates['reference']:.1f}x" if "reference" in rates else "-"
+            print(f"{name:<10} {share:>8.1%} {path:<10} {rate:>12,.0f} {ratio:>13}")
+        print(f"{'':<10} {'':>9} batch/single: {rates['batch'] / rates['single']:.0f}x; "
+              f"vectorised {counts['vectorised']:,}, single-exam path {counts['single']:,}")  # fmt: skip
+
+
+def write_parquet(path: Path, rows: int, seed: int, distinct: int, profile: str) -> None:
+    """``rows`` exams: ``distinct`` generated exams repeated with unique ids (generating a
+    million exams one by one in Python would take longer than classifying them)."""
+    base = list(iter_exams(min(distinct, rows), seed, **PROFILES[profile], id_prefix=None))
+    template = table_of(base)
+    schema = pa.schema([("id", pa.string()), *template.schema])
+    with pq.ParquetWriter(path, schema) as writer:
+        written = 0
+        while written < rows:
+            part = template.slice(0, min(template.num_rows, rows - written))
+            ids = pa.array([f"exam-{written + i}" for i in range(part.num_rows)], pa.string())
+            writer.write_table(pa.table([ids, *part.columns], schema=schema),
+                               row_group_size=50_000)  # fmt: skip
+            written += part.num_rows
+
+
+def memory(args: argparse.Namespace) -> None:
+    path = Path(args.file)
+    if not path.exists() or pq.ParquetFile(path).metadata.num_rows != args.rows:
+        start = time.perf_counter()
+        write_parquet(path, args.rows, args.seed, args.distinct, args.profile)
+        print(f"# wrote {args.rows:,} exams ({args.profile} profile, {args.distinct:,} distinct) "
+              f"to {path} in {time.perf_counter() - start:.0f} s")  # fmt: skip
+    output = Path(args.output)
+    command = [sys.executable, "-m", "cordtrial.isncsci.batch_cli", str(path), "-o", str(output),
+               "--jobs", str(args.jobs), "--chunk-size", str(args.chunk_size)]  # fmt: skip
+    print("$ /usr/bin/time -v " + " ".join(command))
+    done = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True)
+    summary = [line for line in done.stderr.splitlines() if line.startswith("classified")]
+    print("\n".join(summary) or done.stderr[-2000:])
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    wall = re.search(r"Elapsed \(wall clock\) time.*: (\S+)", done.stderr)
+    if done.returncode != 0 or rss is None:
+        raise SystemExit(f"streaming classify failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    peak = int(rss.group(1)) * 1024
+    print(f"wall time {wall.group(1) if wall else '?'}; peak memory (max RSS of the main "
+          f"process) {peak / 2**20:,.0f} MiB; output {output.stat().st_size / 2**20:,.0f} MiB")  # fmt: skip
+    if args.jobs > 1:
+        print("# note: with --jobs > 1, /usr/bin/time reports the largest single process")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("speed", help="exams per second: batch, single path, reference")
+    s.add_argument("--n", type=int, default=20_000)
+    s.add_argument("--seed", type=int, default=2026)
+    s.add_argument("--runs", type=int, default=5)
+    s.add_argument("--single-n", type=int, default=2_000)
+    s.add_argument("--profile", nargs="+", choices=sorted(PROFILES),
+                   default=["plain", "registry", "test-mix"])  # fmt: skip
+    m = sub.add_parser("memory", help="peak memory of streaming a large Parquet file")
+    m.add_argument("--rows", type=int, default=1_000_000)
+    m.add_argument("--distinct", type=int, default=50_000)
+    m.add_argument("--seed", type=int, default=2026)
+    m.add_argument("--profile", choices=sorted(PROFILES), default="registry")
+    m.add_argument("--file", default="/tmp/cordtrial-exams-1m.parquet")
+    m.add_argument("--output", default="/tmp/cordtrial-classified-1m.parquet")
+    m.add_argument("--jobs", type=int, default=1)
+    m.add_argument("--chunk-size", type=int, default=50_000)
+    args = parser.parse_args(argv)
+    speed(args) if args.command == "speed" else memory(args)
+
+
+if __name__ == "__main__":
+    main()
