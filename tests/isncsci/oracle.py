@@ -232,3 +232,59 @@ def _apply(exam: Mapping[str, str], changes: Iterable[tuple[str, str | None]]) -
         else:
             out[key] = value
     return out
+
+
+# --- explaining a disagreement by the oracle's own answers on completed exams ----------------
+
+# The values a plain NT cell stands for. Flagged NT cells (NT*, NT**) are not expanded: what
+# they stand for is the engines' interpretation, so they cannot explain anything here.
+_NT_VALUES = {"Touch": ("0", "1", "2"), "Prick": ("0", "1", "2"), "Motor": tuple("012345")}
+_LIST_FIELDS = frozenset(RESULT_FIELDS[14:])  # levels, ZPPs, AIS, completeness
+
+
+def nt_completions(exam: Mapping[str, object], limit: int = 4096) -> list[dict] | None:
+    """Every exam obtained by replacing each plain `NT` by one of its values, or None when
+    there are more than `limit` of them (or none)."""
+    slots: list[tuple[str, tuple[str, ...]]] = []
+    for key, value in exam.items():
+        if value != "NT":
+            continue
+        if key in ("analContraction", "analSensation"):
+            slots.append((key, ("Yes", "No")))
+        else:
+            slots.append((key, next(v for k, v in _NT_VALUES.items() if key.endswith(k))))
+    count = 1
+    for _, values in slots:
+        count *= len(values)
+    if not slots or count > limit:
+        return None
+    out = [dict(exam)]
+    for key, values in slots:
+        out = [{**e, key: v} for e in out for v in values]
+    return out
+
+
+def _merge(answers: Iterable[str]) -> set[str]:
+    """Union of candidate lists; a value is starred only if every answer giving it starred it."""
+    starred: dict[str, bool] = {}
+    for answer in answers:
+        for token in answer.split(","):
+            base = token.rstrip("*")
+            starred[base] = starred.get(base, True) and token.endswith("*")
+    return {base + ("*" if s else "") for base, s in starred.items()}
+
+
+def explained_by_completions(exam: Mapping[str, object], d: Disagreement) -> bool:
+    """True when our answer is exactly the union of the oracle's OWN answers for the completed
+    exams (every plain NT replaced by each of its values) and the oracle's answer is not: the
+    oracle then contradicts itself and ours is the consistent NT answer."""
+    if d.field not in _LIST_FIELDS:
+        return False
+    exams = nt_completions(exam)
+    if exams is None:
+        return False
+    answers = oracle_classify(exams)
+    if any("error" in a for a in answers):
+        return False
+    union = _merge(a["totals"][d.field] for a in answers)
+    return union == set(d.ours.split(",")) and union != set(d.oracle.split(","))
