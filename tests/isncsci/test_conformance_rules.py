@@ -255,3 +255,22 @@ def test_completeness_unstarred_when_an_anal_observation_is_not_testable() -> No
     exam[VAC_KEY] = "NT"
     out = result(exam)
     assert (out["injuryComplete"], out["asiaImpairmentScale"]) == ("C,I", "A,B*,C")
+
+
+def test_non_key_muscle_above_a_flagged_key_muscle_decides_without_a_star() -> None:
+    for non_key, ais in (("L2", "C"), ("L4", "C*"), ("L5", "C*")):
+        exam = injured("C5", dap="Yes")
+        exam.update({non_key_key("right"): non_key, motor_key("L4", "right"): "0**"})
+        assert result(exam)["asiaImpairmentScale"] == ais, non_key
+
+
+def test_c_starred_when_starred_at_any_possible_nli() -> None:
+    # Right C7 pin prick NT: NLI C6 or L1. At C6, 7 of 16 key muscles below are >= 3 and the
+    # left L4 0* decides C or D (C*, D*); at L1 the grade is C whatever it is.
+    exam = normal_exam()
+    exam[sensory_key("C7", "right", "Prick")] = "NT"
+    for side, grades in (("right", "5 0 0 0 0"), ("left", "0 0 0* 0 0")):
+        for level, grade in zip(LOWER, grades.split(), strict=True):
+            exam[motor_key(level, side)] = grade
+    out = result(exam)
+    assert (out["neurologicalLevelOfInjury"], out["asiaImpairmentScale"]) == ("C6,L1", "C*,D*")

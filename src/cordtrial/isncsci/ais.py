@@ -37,10 +37,19 @@ def _function_for_grade(cell) -> tuple[Answer, ...]:
 
 
 def function_far_below(side: ExamSide, motor_level: int) -> set[Answer]:
-    """Answers to "is there motor function more than three levels below ``motor_level``?"."""
+    """Answers to "is there motor function more than three levels below ``motor_level``?".
+
+    The 2019 rule counts non-key muscle function too; like the reference, only a non-key muscle
+    named at a key-muscle level is compared. Levels are taken rostral to caudal and the first
+    with function decides, the key muscle before a non-key muscle at the same level: so a
+    flagged ``0**`` key muscle far below stars the answer unless plain function (key or
+    non-key) lies above it (reference: key L4 ``0**`` with non-key L2 -> C, with non-key L4
+    or L5 -> C*).
+    """
     if motor_level >= INT:
         return {Answer(False)}
     limit = motor_level + 3
+    non_key = side.lowest_non_key_muscle
     outcomes = {Answer(False)}
     for k in KEY_INDICES:
         if k <= limit:
@@ -55,12 +64,8 @@ def function_far_below(side: ExamSide, motor_level: int) -> set[Answer]:
                 else:
                     combined.add(Answer(False, acc.star or a.star))
         outcomes = combined
-    non_key = side.lowest_non_key_muscle
-    # The 2019 rule counts non-key muscle function; like the reference, only a non-key muscle
-    # named at a key-muscle level is compared, and only where the key muscles show no function
-    # (so a flagged ``0**`` key muscle far below keeps its star even with a non-key muscle).
-    if non_key is not None and non_key > limit and non_key in KEY_INDICES:
-        outcomes = {a if a.yes else Answer(True) for a in outcomes}
+        if k == non_key:
+            outcomes = {a if a.yes else Answer(True) for a in outcomes}
     return outcomes
 
 
@@ -158,7 +163,22 @@ def asia_impairment_scale(
                 # carry to C/D (reference: S4-5 ``0*`` with function far below gives A*,C).
                 for grade, c_star in c_or_d(exam, level):
                     grades.append((grade, a.star or c_star))
-    return _star_where_literal_differs(exam, Candidates.of(grades, order="ABCDE".index))
+    return _star_where_literal_differs(exam, _starred_wins(grades))
+
+
+def _starred_wins(grades: list[tuple[str, bool]]) -> Candidates:
+    """Merge the grades reached along different paths (NLI candidates, motor-incompleteness
+    answers) as the reference does: C is starred when it is starred along any path (NLI C6
+    where a flagged muscle decides C or D, NLI L1 plain C: ``C*``); every other grade only
+    when starred along all of them (reference case 130: ``B*,C*,D``, D plain at NLI C1 and
+    starred at NLI C8)."""
+    merged: dict[str, bool] = {}
+    for grade, star in grades:
+        if grade == "C":
+            merged[grade] = merged.get(grade, False) or star
+        else:
+            merged[grade] = merged.get(grade, True) and star
+    return Candidates(tuple(sorted(merged.items(), key=lambda kv: "ABCDE".index(kv[0]))))
 
 
 def _star_where_literal_differs(exam: Exam, grades: Candidates) -> Candidates:
