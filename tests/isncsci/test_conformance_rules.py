@@ -274,3 +274,10 @@ def test_c_starred_when_starred_at_any_possible_nli() -> None:
             exam[motor_key(level, side)] = grade
     out = result(exam)
     assert (out["neurologicalLevelOfInjury"], out["asiaImpairmentScale"]) == ("C6,L1", "C*,D*")
+
+
+def test_flagged_function_far_below_does_not_star_c_when_only_vac_makes_it_incomplete() -> None:
+    # VAC NT, no DAP, no S4-5 sensation: C needs VAC, which decides without a star.
+    exam = injured("C5", vac="NT")
+    exam[motor_key("L4", "right")] = "0**"
+    assert result(exam)["asiaImpairmentScale"] == "A,C"

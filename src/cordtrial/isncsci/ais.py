@@ -69,8 +69,14 @@ def function_far_below(side: ExamSide, motor_level: int) -> set[Answer]:
     return outcomes
 
 
-def motor_incomplete(exam: Exam, motor_levels: dict[str, Candidates]) -> set[Answer]:
-    """Answers to "is the injury motor incomplete?" given a sensory-incomplete injury."""
+def motor_incomplete(
+    exam: Exam, motor_levels: dict[str, Candidates], without_vac: bool = True
+) -> set[Answer]:
+    """Answers to "is the injury motor incomplete?" given an incomplete injury.
+
+    ``without_vac=False``: the injury can be incomplete only through VAC (no S4-5 sensation or
+    DAP possible), so the branches where VAC is absent are impossible and not followed.
+    """
     sides = []
     for name, side in (("right", exam.right), ("left", exam.left)):
         answers: set[Answer] = set()
@@ -82,6 +88,8 @@ def motor_incomplete(exam: Exam, motor_levels: dict[str, Candidates]) -> set[Ans
     for r in sides[0]:
         for left in sides[1]:
             for vac in binary(exam.vac):
+                if not vac.yes and not without_vac:
+                    continue
                 if vac.yes:
                     outcomes.add(Answer(True, vac.star))
                 elif r.yes or left.yes:
@@ -146,9 +154,9 @@ def asia_impairment_scale(
     incomplete = [star for value, star in complete.items if value == "I"]
     if not incomplete:
         return Candidates.of(grades, order="ABCDE".index)
-    motor = motor_incomplete(exam, motor_levels)
     # B is sensory incomplete without VAC: S4-5 sensation or DAP must be preserved.
     sparing = [a.star for a in sacral_sensory_sparing(exam) if a.yes]
+    motor = motor_incomplete(exam, motor_levels, without_vac=bool(sparing))
     # E: normal everywhere, which needs both motor levels intact too (they require VAC).
     intact_motor = all(INT in motor_levels[side].values for side in ("right", "left"))
     for level, star in nli.items:
