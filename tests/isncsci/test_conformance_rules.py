@@ -281,3 +281,21 @@ def test_flagged_function_far_below_does_not_star_c_when_only_vac_makes_it_incom
     exam = injured("C5", vac="NT")
     exam[motor_key("L4", "right")] = "0**"
     assert result(exam)["asiaImpairmentScale"] == "A,C"
+
+
+@pytest.mark.parametrize(
+    ("changes", "nli"),
+    [
+        ({motor_key("C5", "left"): "1*"}, "C4,C5"),  # right side intact
+        ({motor_key("C5", "left"): "1*", motor_key("C6", "right"): "0"}, "C4,C5*"),
+        ({motor_key("C5", "left"): "1*", motor_key("C6", "right"): "3"}, "C4,C5"),
+        ({motor_key("C5", "left"): "1*", sensory_key("C6", "right", "Prick"): "0"}, "C4,C5"),
+        ({motor_key("C5", "left"): "NT*", motor_key("C6", "right"): "0"}, "C4,C5*"),
+    ],
+)
+def test_nli_star_from_a_not_normal_muscle_only_when_both_motor_levels_agree(
+    changes: dict[str, str], nli: str
+) -> None:
+    exam = normal_exam()
+    exam.update(changes)
+    assert result(exam)["neurologicalLevelOfInjury"] == nli

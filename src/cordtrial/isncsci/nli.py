@@ -14,7 +14,7 @@ from __future__ import annotations
 from .candidates import Candidates
 from .exam import Exam
 from .levels import is_key_muscle
-from .motor_level import REGION_EXITS, muscle
+from .motor_level import REGION_EXITS, motor_level, muscle
 from .sensory_level import S4_5, dermatome_normal, ends_to_levels
 from .values import CONSIDER_NORMAL, Answer, motor_at_least_3, motor_normal
 from .walk import all_of, drop_stars, walk
@@ -41,18 +41,31 @@ def both_sides_normal(exam: Exam, level: int) -> set[Answer]:
     return out
 
 
-def nli_step(exam: Exam, level: int) -> set[Answer]:
+def nli_step(exam: Exam, level: int, not_normal_stars: bool = False) -> set[Answer]:
+    keep = (lambda cell, answers: set(answers)) if not_normal_stars else _considered_normal_only
     parts = [both_sides_normal(exam, level)]
     for side in (exam.right, exam.left):
         if is_key_muscle(level - 1):
             cell = muscle(side, level - 1)
-            parts.append(_considered_normal_only(cell, motor_normal(cell)))
+            parts.append(keep(cell, motor_normal(cell)))
         if is_key_muscle(level):
             cell = muscle(side, level)
-            parts.append(_considered_normal_only(cell, motor_at_least_3(cell)))
+            parts.append(keep(cell, motor_at_least_3(cell)))
     return all_of(*parts)
 
 
 def neurological_level(exam: Exam) -> Candidates:
     ends = walk(lambda level: nli_step(exam, level), stop=S4_5)
-    return Candidates.of(ends_to_levels(ends), order=int)
+    result = Candidates.of(ends_to_levels(ends), order=int)
+    # A muscle flagged not normal (``*``) that may be >= 3 ends the NLI at its own level; the
+    # reference stars that NLI only when both motor levels can be that level (left C5 ``1*``:
+    # NLI C4,C5 with the right side intact, C4,C5* when the right motor level is C5 too).
+    flagged = walk(lambda level: nli_step(exam, level, not_normal_stars=True), stop=S4_5)
+    starred = dict(Candidates.of(ends_to_levels(flagged), order=int).items)
+    extra = [level for level, star in result.items if starred.get(level) and not star]
+    if not extra:
+        return result
+    both = set(motor_level(exam.right, exam.vac).values) & set(
+        motor_level(exam.left, exam.vac).values
+    )
+    return Candidates(tuple((lv, star or lv in both and lv in extra) for lv, star in result.items))
