@@ -199,3 +199,20 @@ def test_bad_arguments_are_named(tmp_path):
         list(read_chunks(good, 0))
     with pytest.raises(ValueError, match="jobs"):
         run_stream(str(good), str(tmp_path / "o.csv"), jobs=0, progress=False, console=console)
+
+
+def test_module_entry_point_exit_status(tmp_path, capsys):
+    from cordtrial.isncsci.batch_cli import main
+
+    src, dst = tmp_path / "in.csv", tmp_path / "out.jsonl"
+    exams = [dict(e) for e in EXAMS[:4]]
+    write_csv(src, exams)
+    assert main([str(src), "-o", str(dst), "--no-progress"]) == 0
+    exams[1]["l3RightMotor"] = "NT***"
+    write_csv(src, exams)
+    assert main([str(src), "-o", str(dst), "--no-progress", "--chunk-size", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "row 2: l3RightMotor: 'NT***' not allowed" in err
+    assert "classified 3 exam(s), failed 1" in err
+    assert main([str(src), "-o", str(tmp_path / "out.xlsx")]) == 2
+    assert "suffix '.xlsx' is not allowed" in capsys.readouterr().err

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -128,7 +129,8 @@ def classify_table(
     single_ok, single_results = _classify_one_by_one(table, single_rows, row_errors)
 
     positions = np.sort(np.concatenate([vector_rows, single_ok]))
-    vector_slots = np.searchsorted(positions, vector_rows)
+    in_order = len(single_ok) == 0  # vectorised rows alone, already in input order
+    vector_slots = None if in_order else np.searchsorted(positions, vector_rows)
     single_slots = np.searchsorted(positions, single_ok)
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     if row_column is not None:
@@ -186,19 +188,26 @@ def _classify_one_by_one(
 def _merge(
     index: np.ndarray,
     names: tuple[str, ...],
-    slots: np.ndarray,
+    slots: np.ndarray | None,
     single: list[str],
     single_slots: np.ndarray,
 ) -> pa.Array:
-    """One result column: vectorised values (``names[index]``) at ``slots`` and single-path
-    strings at ``single_slots``, decoded in a single Arrow take."""
+    """One result column: vectorised values (``names[index]``) at ``slots`` (None: every row,
+    in order) and single-path strings at ``single_slots``, decoded in a single Arrow take."""
+    if not single and slots is None:
+        return _dictionary(names).take(pa.array(index))
     if single:
         known = {name: i for i, name in enumerate(names)}
         extra = sorted(set(single) - known.keys())
         known.update({name: len(names) + i for i, name in enumerate(extra)})
         names = (*names, *extra)
-    combined = np.empty(len(slots) + len(single_slots), dtype=np.int32)
-    combined[slots] = index
+    combined = np.empty(len(index) + len(single_slots), dtype=np.int32)
+    combined[slice(None) if slots is None else slots] = index
     if single:
         combined[single_slots] = np.fromiter((known[v] for v in single), np.int32, len(single))
-    return pa.array(names, pa.string()).take(pa.array(combined))
+    return _dictionary(names).take(pa.array(combined))
+
+
+@lru_cache(maxsize=64)
+def _dictionary(names: tuple[str, ...]) -> pa.Array:
+    return pa.array(names, pa.string())

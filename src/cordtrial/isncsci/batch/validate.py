@@ -31,12 +31,15 @@ from ..values import BINARY_VALUES, MOTOR_VALUES, SENSORY_VALUES
 from .columns import (
     CELL_ORDER,
     DAP_KEY,
+    DAP_ROW,
     INPUT_COLUMNS,
     MOTOR,
     NON_KEY_COLUMNS,
     PRICK,
+    SIDE_OFFSET,
     TOUCH,
     VAC_KEY,
+    VAC_ROW,
 )
 
 INVALID = -1
@@ -98,12 +101,13 @@ def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return column
 
 
-def _one_byte_codes(array: pa.Array, vocabulary: tuple[str, ...]) -> np.ndarray | None:
-    """Codes of a string column whose values are all one byte long, else None."""
+def _one_byte_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -> bool:
+    """Codes of a string column whose values are all one byte long into ``out``; False (and
+    ``out`` untouched) for any other column."""
     if array.null_count or not (
         pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
     ):
-        return None
+        return False
     n = len(array)
     width = 8 if pa.types.is_large_string(array.type) else 4
     _, offsets_buffer, data = array.buffers()
@@ -112,18 +116,27 @@ def _one_byte_codes(array: pa.Array, vocabulary: tuple[str, ...]) -> np.ndarray 
         offset=array.offset * width,
     )  # fmt: skip
     if n == 0 or offsets[-1] - offsets[0] != n or not (np.diff(offsets) == 1).all():
-        return None
+        return False
     raw = np.frombuffer(data, dtype=np.uint8, count=n, offset=int(offsets[0]))
-    return _BYTE_TABLES[id(vocabulary)][raw]
+    np.take(_BYTE_TABLES[id(vocabulary)], raw, out=out)
+    return True
 
 
-def encode(column: pa.ChunkedArray | pa.Array, vocabulary: tuple[str, ...]) -> np.ndarray:
-    """int8 code of each value of a cell column; INVALID where ``Exam.from_rhi`` would reject
-    ``str(value).strip()`` (missing, not in the vocabulary, ``bool`` or float values)."""
+def encode(
+    column: pa.ChunkedArray | pa.Array, vocabulary: tuple[str, ...], out: np.ndarray | None = None
+) -> np.ndarray:
+    """int8 code of each value of a cell column (into ``out`` when given); INVALID where
+    ``Exam.from_rhi`` would reject ``str(value).strip()`` (missing, not in the vocabulary,
+    ``bool`` or float values)."""
+    out = np.empty(len(column), dtype=np.int8) if out is None else out
     array = _array(column)
-    fast = _one_byte_codes(array, vocabulary)
-    if fast is not None:
-        return fast
+    if _one_byte_codes(array, vocabulary, out):
+        return out
+    out[:] = _encode_general(array, vocabulary)
+    return out
+
+
+def _encode_general(array: pa.Array, vocabulary: tuple[str, ...]) -> np.ndarray:
     kind = array.type
     n = len(array)
     if pa.types.is_integer(kind):
@@ -138,7 +151,7 @@ def encode(column: pa.ChunkedArray | pa.Array, vocabulary: tuple[str, ...]) -> n
         array = pc.dictionary_encode(array)
     dictionary = array.dictionary
     if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
-        return encode(array.dictionary_decode(), vocabulary)
+        return _encode_general(array.dictionary_decode(), vocabulary)
     lookup = pc.index_in(
         pc.utf8_trim_whitespace(dictionary), value_set=pa.array(vocabulary, pa.string())
     )
@@ -174,29 +187,45 @@ def _non_key(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray
 def validate(table: pa.Table) -> Validation:
     """Encode and check every input column of ``table`` (columns it lacks count as missing)."""
     n = table.num_rows
+    names = set(table.column_names)
     codes = np.empty((len(CELL_ORDER), n), dtype=np.int8)
-    row_of = {column: i for i, column in enumerate(CELL_ORDER)}
-    plain = np.ones(n, dtype=bool)
-    bad = np.zeros(n, dtype=bool)
-    problems: list[tuple[np.ndarray, str]] = []  # (rows, column) in Exam.from_rhi order
-    for column in INPUT_COLUMNS:
-        present = column in table.column_names
-        if column in NON_KEY_COLUMNS:
-            if not present:
-                continue
-            empty, invalid = _non_key(table.column(column))
-            plain &= empty
+    for i, column in enumerate(CELL_ORDER):
+        if column in names:
+            encode(table.column(column), CELL_VOCABULARY[column][0], out=codes[i])
         else:
-            vocabulary, plain_count, _ = CELL_VOCABULARY[column]
-            code = codes[row_of[column]]
-            code[:] = encode(table.column(column), vocabulary) if present else INVALID
-            invalid = code < 0
-            plain &= code < plain_count
-        if invalid.any():
-            bad |= invalid
-            problems.append((np.flatnonzero(invalid), column))
+            codes[i] = INVALID
+    # Whole-matrix checks first (one reduction per block of columns); the per-column error
+    # listing below only runs for the rare tables that have a bad cell.
+    plain = np.ones(n, dtype=bool)
+    for block, limit in _PLAIN_BLOCKS:
+        plain &= codes[block].max(axis=0) < limit
+    bad = codes.min(axis=0) < 0 if n else np.zeros(0, dtype=bool)
+    non_key: dict[str, np.ndarray] = {}
+    for column in NON_KEY_COLUMNS:
+        if column in names:
+            empty, non_key[column] = _non_key(table.column(column))
+            plain &= empty
+            bad |= non_key[column]
     plain &= ~bad
+    problems: list[tuple[np.ndarray, str]] = []  # (rows, column) in Exam.from_rhi order
+    if bad.any():
+        row_of = {column: i for i, column in enumerate(CELL_ORDER)}
+        for column in INPUT_COLUMNS:
+            if column in NON_KEY_COLUMNS:
+                invalid = non_key.get(column)
+            else:
+                invalid = codes[row_of[column]] < 0
+            if invalid is not None and invalid.any():
+                problems.append((np.flatnonzero(invalid), column))
     return Validation(codes, plain, bad, _field_errors(table, problems))
+
+
+# Row blocks of the code matrix and the first non-plain code of each (see columns.CELL_ORDER).
+_PLAIN_BLOCKS = tuple(
+    (slice(offset + a, offset + b), limit)
+    for offset in SIDE_OFFSET.values()
+    for a, b, limit in ((0, 56, _SENSORY[1]), (56, 66, _MOTOR[1]))
+) + ((slice(VAC_ROW, DAP_ROW + 1), _VAC[1]),)
 
 
 def _field_errors(

@@ -111,34 +111,34 @@ def neurological_level(right: Side, left: Side) -> np.ndarray:
     return walk_end(steps(), right.normal.shape[1])
 
 
-def _far_below(side: Side, motor: np.ndarray) -> np.ndarray:
-    """Motor function (grade > 0) in a key muscle more than three levels below the motor level
-    (ais.py; with no non-key muscle recorded)."""
-    far = np.zeros(motor.shape[0], dtype=bool)
-    for j, level in enumerate(KEY_LEVELS):
-        far |= (side.motor[j] > 0) & (motor + 3 < level)
-    return far & (motor < INT)
+_KEY_LEVEL_COLUMN = np.asarray(KEY_LEVELS, dtype=np.int8)[:, None]
+_DERMATOME_LEVEL_COLUMN = np.arange(1, 28, dtype=np.int8)[:, None]  # C2..S3
 
 
-def _motor_zpp(side: Side, motor: np.ndarray, vac: np.ndarray) -> np.ndarray:
+def lowest_function(side: Side) -> np.ndarray:
+    """Most caudal key muscle with motor function (grade > 0); 0 when none."""
+    return ((side.motor > 0) * _KEY_LEVEL_COLUMN).max(axis=0)
+
+
+def _far_below(lowest: np.ndarray, motor: np.ndarray) -> np.ndarray:
+    """Motor function in a key muscle more than three levels below the motor level (ais.py;
+    with no non-key muscle recorded)."""
+    return (lowest > motor + 3) & (motor < INT)
+
+
+def _motor_zpp(lowest: np.ndarray, motor: np.ndarray, vac: np.ndarray) -> np.ndarray:
     """Without VAC: the most caudal key muscle below the motor level with function, else the
     motor level itself (zpp.py); NA with VAC."""
-    zpp = motor.astype(np.int8)
-    for j, level in enumerate(KEY_LEVELS):
-        np.copyto(zpp, level, where=(side.motor[j] > 0) & (motor < level))
-    np.copyto(zpp, NA, where=vac)
-    return zpp
+    return np.where(vac, NA, np.maximum(lowest, motor))
 
 
 def _sensory_zpp(side: Side, dap: np.ndarray) -> np.ndarray:
     """Most caudal dermatome (C2..S3) with any sensation, C1 when none; NA unless S4-5 has no
     sensation on this side and DAP is absent (zpp.py)."""
-    lowest = np.zeros(dap.shape[0], dtype=np.int8)
-    for j in range(27):  # C2..S3
-        np.copyto(lowest, j + 1, where=(side.touch[j] > 0) | (side.prick[j] > 0))
+    present = (side.touch[:27] | side.prick[:27]) > 0  # codes are the grades 0..2
+    lowest = (present * _DERMATOME_LEVEL_COLUMN).max(axis=0)
     applies = (side.touch[27] == 0) & (side.prick[27] == 0) & ~dap
-    np.copyto(lowest, NA, where=~applies)
-    return lowest
+    return np.where(applies, lowest, NA)
 
 
 def classify_plain(codes: np.ndarray) -> tuple[dict[str, Coded], np.ndarray]:
@@ -186,7 +186,12 @@ def classify_plain(codes: np.ndarray) -> tuple[dict[str, Coded], np.ndarray]:
     # AIS: A complete; E intact; B without motor incompleteness (VAC, or function more than
     # three levels below the motor level); else D when at least half of the key muscles below
     # the NLI are >= 3, C otherwise (ais.py).
-    motor_incomplete = vac | _far_below(right, motor["right"]) | _far_below(left, motor["left"])
+    lowest = {"right": lowest_function(right), "left": lowest_function(left)}
+    motor_incomplete = (
+        vac
+        | _far_below(lowest["right"], motor["right"])
+        | _far_below(lowest["left"], motor["left"])
+    )
     strong = np.zeros(n, dtype=np.int8)
     below = np.zeros(n, dtype=np.int8)
     for j, level in enumerate(KEY_LEVELS):
@@ -214,7 +219,7 @@ def classify_plain(codes: np.ndarray) -> tuple[dict[str, Coded], np.ndarray]:
 
     for name, side in (("right", right), ("left", left)):
         out[f"{name}SensoryZpp"] = _zpp(_sensory_zpp(side, dap))
-        out[f"{name}MotorZpp"] = _zpp(_motor_zpp(side, motor[name], vac))
+        out[f"{name}MotorZpp"] = _zpp(_motor_zpp(lowest[name], motor[name], vac))
     return out, reroute
 
 
