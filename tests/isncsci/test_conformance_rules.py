@@ -299,3 +299,10 @@ def test_nli_star_from_a_not_normal_muscle_only_when_both_motor_levels_agree(
     exam = normal_exam()
     exam.update(changes)
     assert result(exam)["neurologicalLevelOfInjury"] == nli
+
+
+def test_c_by_untested_vac_and_by_a_flagged_muscle_is_unstarred() -> None:
+    # VAC NT, DAP present: C either by VAC (no flag) or, without VAC, by right L3 0** far below.
+    exam = injured("T12", vac="NT", dap="Yes")
+    exam[motor_key("L3", "right")] = "0**"
+    assert result(exam)["asiaImpairmentScale"] == "C"

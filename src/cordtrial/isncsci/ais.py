@@ -159,24 +159,29 @@ def asia_impairment_scale(
     motor = motor_incomplete(exam, motor_levels, without_vac=bool(sparing))
     # E: normal everywhere, which needs both motor levels intact too (they require VAC).
     intact_motor = all(INT in motor_levels[side].values for side in ("right", "left"))
+    per_nli = []
     for level, star in nli.items:
+        at_level: list[tuple[str, bool]] = []
         if level >= INT and intact_motor:
-            grades.append(("E", star))
+            at_level.append(("E", star))
         for a in motor:
             if not a.yes:
                 if sparing:
-                    grades.append(("B", min(sparing) or a.star))
+                    at_level.append(("B", min(sparing) or a.star))
             elif level < INT:
                 # Motor incomplete implies incomplete: a star on "incomplete" alone does not
                 # carry to C/D (reference: S4-5 ``0*`` with function far below gives A*,C).
                 for grade, c_star in c_or_d(exam, level):
-                    grades.append((grade, a.star or c_star))
+                    at_level.append((grade, a.star or c_star))
+        # At one NLI a grade reached with and without a flag does not rest on it (VAC NT:
+        # C by VAC and C* by a ``0**`` muscle far below gives C).
+        per_nli.append(Candidates.of(at_level, order="ABCDE".index).items)
+    grades += [item for items in per_nli for item in items]
     return _star_where_literal_differs(exam, _starred_wins(grades))
 
 
 def _starred_wins(grades: list[tuple[str, bool]]) -> Candidates:
-    """Merge the grades reached along different paths (NLI candidates, motor-incompleteness
-    answers) as the reference does: C is starred when it is starred along any path (NLI C6
+    """Merge the grades reached at different NLI candidates (and A) as the reference does: C is starred when it is starred along any path (NLI C6
     where a flagged muscle decides C or D, NLI L1 plain C: ``C*``); every other grade only
     when starred along all of them (reference case 130: ``B*,C*,D``, D plain at NLI C1 and
     starred at NLI C8)."""
