@@ -45,7 +45,17 @@ def region_sensation(side: ExamSide, level: int, flagged_stops: bool = True) -> 
     if first is None:
         answers = dermatome_normal(side, level)
         return answers if flagged_stops else _yes_stars_only(answers)
-    return _yes_stars_only(all_of(*(dermatome_normal(side, k) for k in range(first, level + 1))))
+    region = [dermatome_normal(side, k) for k in range(first, level + 1)]
+    return _yes_stars_only(plain_if_open(region, all_of(*region)))
+
+
+def plain_if_open(parts, combined: set[Answer]) -> set[Answer]:
+    """Where one part of a step is not testable (plain yes or no), a yes of the step carries
+    no star from the other parts, as in the reference: left C6 pin prick NT and T1 pin prick
+    ``1**`` give motor level T1,INT (not INT*); left L2 NT and L3 ``1**`` give L1,L2,L3."""
+    if any(Answer(True) in p and Answer(False) in p for p in parts):
+        return {Answer(a.yes, a.star and not a.yes) for a in combined}
+    return combined
 
 
 def motor_step(side: ExamSide, vac: str, level: int, flagged_stops: bool = True) -> set[Answer]:
@@ -61,7 +71,7 @@ def motor_step(side: ExamSide, vac: str, level: int, flagged_stops: bool = True)
         parts.append(motor_at_least_3(muscle(side, level)))
     else:
         parts.append(region_sensation(side, level, flagged_stops))
-    return all_of(*parts)
+    return plain_if_open(parts, all_of(*parts))
 
 
 def motor_level(side: ExamSide, vac: str, flagged_stops: bool = True) -> Candidates:
