@@ -170,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         "target_p95_ms": TARGET_P95_MS,
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        # Other work on the machine shows up in the tail: report the load it ran under.
+        "load_average_1min_after": round(os.getloadavg()[0], 2),
     }
     print(json.dumps(figures, indent=2))
     if args.json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from html import escape
 
@@ -14,17 +15,15 @@ class Point:
 
 
 def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
-    if hi <= lo:
+    """About n "nice" tick values (steps 1, 2, 2.5 or 5 times a power of ten) covering lo..hi."""
+    if hi - lo < 1e-6:  # a flat or near-flat series: show a unit range
         hi = lo + 1
     raw = (hi - lo) / n
-    mag = 10 ** len(str(int(raw))) / 10 if raw >= 1 else 1
-    step = max(1.0, round(raw / mag) * mag) if raw >= 1 else 0.5
-    start = step * int(lo // step)
-    out, v = [], start
-    while v <= hi + 1e-9:
-        out.append(round(v, 6))
-        v += step
-    return out
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(lo / step)
+    count = math.ceil(hi / step - 1e-9) - first  # at most about n + 2 steps
+    return [round((first + i) * step, 10) for i in range(count + 1)]
 
 
 def line_chart(

@@ -69,24 +69,22 @@ def _seed_demo(url: str) -> str:
     from sqlalchemy import func, select
 
     from cordtrial.store.db import session_scope
-    from cordtrial.store.demo import seed_demo
+    from cordtrial.store.demo import demo_usernames, seed_demo
     from cordtrial.store.models import Patient
 
     with session_scope(url) as s:
-        empty = not s.scalar(select(func.count()).select_from(Patient))
-    if not empty:
-        typer.echo("Demo: the database already has patients; nothing seeded, passwords unchanged.")
-        return "Synthetic demo data."
-    passwords = seed_demo(url)
-    typer.echo("Demo trial seeded (synthetic data). One account per role; passwords shown once:")
-    for username, password in _password_items(passwords):
-        typer.echo(f"  {username:<22} {password}")
+        if s.scalar(select(func.count()).select_from(Patient)):
+            typer.echo("Demo: the store already has patients; nothing seeded, passwords unchanged.")
+            return "Synthetic demo data."
+        typer.echo("Seeding the synthetic demo trial (about a minute)...")
+        passwords = seed_demo(s)
+    typer.echo(
+        "Demo trial seeded (SYNTHETIC data). One account per role and site; passwords "
+        "are shown once:"
+    )
+    for role, names in demo_usernames().items():
+        typer.echo(f"  {role:<16} {', '.join(names):<40} {passwords[role]}")
     return "Synthetic demo trial: every patient and result here is made up."
-
-
-def _password_items(passwords) -> list[tuple[str, str]]:
-    items = passwords.items() if hasattr(passwords, "items") else passwords
-    return [(str(k), str(v)) for k, v in items]
 
 
 def register(app: typer.Typer) -> None:

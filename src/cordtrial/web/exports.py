@@ -155,6 +155,32 @@ def audit_rows(db, who) -> Iterable[dict]:
         }
 
 
+def _analysis(table: str):
+    """One of the five tidy tables of the analysis contract (cordtrial.store.tables), the same
+    files `cordtrial analyse` reads; restricted to the caller's site by the store."""
+
+    def rows(db, who) -> Iterable[dict]:
+        from cordtrial.store.tables import analysis_tables
+
+        frame = getattr(analysis_tables(db, db.get(m.User, who.id)), table)
+        for record in frame.to_dict(orient="records"):
+            yield {k: _plain(v) for k, v in record.items()}
+
+    return rows
+
+
+def _plain(value):
+    import math
+
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.date().isoformat() if hasattr(value, "date") else value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    return value
+
+
 def _json(value) -> str:
     import json
 
@@ -186,6 +212,12 @@ EXPORTS: dict[str, tuple[str, str, Callable[[DbSession, Principal], Iterable[dic
     "culture": ("Culture passages", "per lot and passage, with population doublings", lot_rows),
     "audit_trail": ("Audit trail", "the entries you may read, oldest first", audit_rows),
 }
+for _table in ("patients", "exams", "instruments", "infusions", "adverse_events"):
+    EXPORTS[f"analysis_{_table}"] = (
+        f"Analysis table: {_table}",
+        "tidy table of the analysis contract (input of the analysis commands)",
+        _analysis(_table),
+    )
 
 
 def to_csv(rows: Iterable[dict]) -> str:
@@ -193,7 +225,7 @@ def to_csv(rows: Iterable[dict]) -> str:
     buf = io.StringIO()
     if not rows:
         return ""
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))  # RFC 4180 CRLF
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(v) for k, v in row.items()})

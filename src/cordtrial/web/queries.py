@@ -192,13 +192,15 @@ def timeline(db: DbSession, patient: m.Patient) -> list[Event]:
                     [("signed", "ok")],
                 )
             )
+    lot_numbers = {lot.id: lot.lot_number for lot in patient_lots(db, patient)}
     for inf in patient_infusions(db, patient):
         events.append(
             Event(
                 inf.infused_on,
                 "infusion",
                 f"Infusion #{inf.infusion_number}",
-                f"{inf.cells_total:.3g} cells ({inf.cells_per_kg:.3g}/kg)",
+                f"{sci(inf.cells_total)} cells ({sci(inf.cells_per_kg)}/kg), "
+                f"lot {lot_numbers.get(inf.lot_id, '?')}",
                 f"/infusions/{inf.id}",
             )
         )
@@ -255,12 +257,38 @@ def _assessment_event(a: m.Assessment) -> Event:
             badges.append(("blinded assessor", ""))
         return Event(a.assessed_on, "assessment", f"ISNCSCI exam ({visit})", detail, link, badges)
     names = {"scim3": "SCIM III", "wisci2": "WISCI II", "nbd": "NBD score", "lutf": "Bladder"}
-    summary = ", ".join(
-        f"{k}: {v}" for k, v in (a.result or {}).items() if not isinstance(v, dict | list)
-    )
     return Event(
-        a.assessed_on, "assessment", f"{names.get(a.kind, a.kind)} ({visit})", summary[:200], link
+        a.assessed_on,
+        "assessment",
+        f"{names.get(a.kind, a.kind)} ({visit})",
+        score_summary(a.result or {}),
+        link,
     )
+
+
+def score_summary(result: dict) -> str:
+    """ "total 55 · self care 12 · ..." from an instrument's stored score."""
+    parts = []
+    if result.get("total") is not None:
+        parts.append(f"total {result['total']}")
+    for key, value in (result.get("scores") or {}).items():
+        if value is not None:
+            parts.append(f"{key.replace('_', ' ')} {value}")
+    for key, value in (result.get("derived") or {}).items():
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
+            parts.append(f"{key.replace('_', ' ')} {value}")
+    if result.get("missing_items"):
+        parts.append(f"{len(result['missing_items'])} item(s) not assessed")
+    return " · ".join(parts)[:240]
+
+
+def sci(value: float) -> str:
+    """A cell count as short text: 1.25e8, 2.2e6, 60."""
+    text = f"{value:.3g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def _motor_score(result: dict) -> str:

@@ -1,0 +1,147 @@
+"""The app over the seeded demo trial: every main page renders in Chromium, and the `serve`
+command's demo seeding. With CORDTRIAL_WEB_SCREENSHOTS=docs/img the screenshots in the docs are
+written from here."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import _free_port, browser_login
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+DEMO_PASSWORDS = {
+    role: f"demo-{role}-pass"
+    for role in (
+        "investigator",
+        "assessor",
+        "cell_processing",
+        "qa",
+        "monitor",
+        "statistician",
+        "admin",
+    )
+}
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    import uvicorn
+
+    from cordtrial.store import db
+    from cordtrial.store.demo import seed_demo
+    from cordtrial.web.app import create_app
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite'}"
+    db.upgrade(url)
+    with db.session_scope(url) as s:
+        seed_demo(s, passwords=dict(DEMO_PASSWORDS))
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(url), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", url
+    server.should_exit = True
+    thread.join(10)
+
+
+def _out(tmp_path) -> Path:
+    return Path(os.environ.get("CORDTRIAL_WEB_SCREENSHOTS") or tmp_path)
+
+
+def test_demo_pages_render(demo_server, browser, tmp_path):
+    base, _ = demo_server
+    out = _out(tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    page.goto(f"{base}/login")
+    page.screenshot(path=str(out / "web-login.png"))
+    browser_login(page, base, "sap_investigator", DEMO_PASSWORDS["investigator"])
+    assert page.locator("[data-testid=patient-link]").count() == 11  # SAP's demo patients
+    page.screenshot(path=str(out / "web-dashboard.png"), full_page=True)
+    page.locator("[data-testid=patient-link]").first.click()
+    assert page.locator("[data-kind=infusion]").count() == 1
+    assert page.locator("[data-kind=assessment]").count() > 3
+    page.screenshot(path=str(out / "web-timeline.png"), full_page=True)
+    lot_link = page.locator("ol.timeline a[href^='/lots/']").first
+    lot_link.click()
+    assert page.locator("svg.chart circle").count() >= 2
+    page.screenshot(path=str(out / "web-cell-product.png"), full_page=True)
+    page.goto(f"{base}/adverse-events")
+    page.screenshot(path=str(out / "web-adverse-events.png"), full_page=True)
+    page.goto(f"{base}/audit")
+    assert page.locator("[data-testid=audit-table] tbody tr").count() == 50
+    page.screenshot(path=str(out / "web-audit.png"))
+    page.goto(f"{base}/exports")
+    page.screenshot(path=str(out / "web-exports.png"))
+    analysis = page.request.get(f"{base}/exports/analysis_exams.csv")
+    assert analysis.status == 200 and "SYN-SAP-01" in analysis.text()
+    assert "SYN-ASA" not in analysis.text()
+    page.goto(f"{base}/api/v1/docs")
+    page.screenshot(path=str(out / "web-api.png"), full_page=True)
+    # Worksheet: normal down to C5, then the start of a C5 AIS B-like exam below it.
+    code = page.request.get(f"{base}/api/v1/patients").json()[0]["study_code"]
+    page.goto(f"{base}/patients/{code}/exams/new")
+    page.select_option("#quickfill-level", "C5")
+    page.click("#quickfill-apply")
+    for key in "43210000":
+        page.keyboard.press(key)
+    page.wait_for_function(
+        "document.querySelector('[data-testid=result-rightMotor]').textContent.length > 0 && "
+        "document.getElementById('cls-status').textContent.includes('blank')"
+    )
+    page.screenshot(path=str(out / "web-worksheet.png"), full_page=True)
+    ctx.close()
+    for name in ("login", "dashboard", "timeline", "cell-product", "worksheet", "audit"):
+        assert (out / f"web-{name}.png").stat().st_size > 10_000
+
+
+def test_demo_lot_page_for_qa_and_infusion_page(demo_server, browser, tmp_path):
+    base, _ = demo_server
+    out = _out(tmp_path)
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    browser_login(page, base, "sap_investigator", DEMO_PASSWORDS["investigator"])
+    code = page.request.get(f"{base}/api/v1/patients").json()[0]["study_code"]
+    page.goto(f"{base}/patients/{code}/infusions/new")
+    page.fill("#f-wristband_code", code)
+    page.fill("#f-label_code", "not-a-lot")
+    assert "not a released lot" in page.inner_text("#label-check")
+    page.screenshot(path=str(out / "web-infusion.png"), full_page=True)
+    ctx.close()
+
+
+def test_serve_demo_seeding_is_once_only(demo_server, capsys):
+    from cordtrial.web.commands import _seed_demo
+
+    _, url = demo_server
+    note = _seed_demo(url)
+    assert "already has patients" in capsys.readouterr().out
+    assert "ynthetic" in note
+
+
+def test_serve_command_registers():
+    import typer
+    from typer.testing import CliRunner
+
+    from cordtrial.web.commands import register
+
+    app = typer.Typer()
+    register(app)
+
+    @app.command("other")
+    def other() -> None:  # a second command so Typer keeps sub-command names
+        pass
+
+    result = CliRunner().invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0
+    for option in ("--demo", "--host", "--port", "--database-url"):
+        assert option in result.output
