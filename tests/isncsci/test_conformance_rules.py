@@ -311,24 +311,20 @@ def test_c_by_untested_vac_and_by_a_flagged_muscle_is_unstarred() -> None:
 @pytest.mark.parametrize(
     ("changes", "side", "motor", "nli"),
     [
-        # The not-testable cell and the flagged one are checked in the same step: no star.
-        (
-            {
-                motor_key("L2", "left"): "NT",
-                motor_key("L3", "left"): "1**",
-                motor_key("L4", "left"): "0",
-            },
-            "left",
-            "L1,L2,L3",
-            "L1,L2,L3",
-        ),
+        # A not-testable dermatome in the region checked at a region exit: no star.
         (
             {sensory_key("C6", "left", "Prick"): "NT", sensory_key("T1", "left", "Prick"): "1**"},
             "left",
             "T1,INT",
             "C5,INT*",
         ),
-        # In different steps the star stays.
+        (
+            {sensory_key("L2", "right", "Prick"): "0**", sensory_key("S2", "right", "Prick"): "NT"},
+            "right",
+            "S1,INT",
+            "S1*,INT*",
+        ),
+        # The NT outside the region: the star stays.
         (
             {sensory_key("C6", "right", "Prick"): "0**", sensory_key("T3", "right", "Prick"): "NT"},
             "right",
@@ -337,7 +333,7 @@ def test_c_by_untested_vac_and_by_a_flagged_muscle_is_unstarred() -> None:
         ),
     ],
 )
-def test_motor_level_star_dropped_where_a_step_also_has_a_not_testable_part(
+def test_motor_level_star_dropped_where_a_region_exit_also_has_a_not_testable_dermatome(
     changes: dict[str, str], side: str, motor: str, nli: str
 ) -> None:
     exam = normal_exam()

@@ -46,13 +46,15 @@ def region_sensation(side: ExamSide, level: int, flagged_stops: bool = True) -> 
         answers = dermatome_normal(side, level)
         return answers if flagged_stops else _yes_stars_only(answers)
     region = [dermatome_normal(side, k) for k in range(first, level + 1)]
-    return _yes_stars_only(plain_if_open(region, all_of(*region)))
+    return _yes_stars_only(_plain_if_open(region, all_of(*region)))
 
 
-def plain_if_open(parts, combined: set[Answer]) -> set[Answer]:
-    """Where one part of a step is not testable (plain yes or no), a yes of the step carries
-    no star from the other parts, as in the reference: left C6 pin prick NT and T1 pin prick
-    ``1**`` give motor level T1,INT (not INT*); left L2 NT and L3 ``1**`` give L1,L2,L3."""
+def _plain_if_open(parts, combined: set[Answer]) -> set[Answer]:
+    """At a region exit, a not-testable dermatome of the region (plain yes or no) leaves the
+    yes unstarred even where another dermatome is considered normal (``**``), as in the
+    reference: left C6 pin prick NT and T1 pin prick ``1**`` give motor level T1,INT; right L2
+    pin prick ``0**`` and S2 pin prick NT give S1,INT (with the NT outside the region, at T3,
+    C6 ``0**`` gives T2*,INT*)."""
     if any(Answer(True) in p and Answer(False) in p for p in parts):
         return {Answer(a.yes, a.star and not a.yes) for a in combined}
     return combined
@@ -71,7 +73,7 @@ def motor_step(side: ExamSide, vac: str, level: int, flagged_stops: bool = True)
         parts.append(motor_at_least_3(muscle(side, level)))
     else:
         parts.append(region_sensation(side, level, flagged_stops))
-    return plain_if_open(parts, all_of(*parts))
+    return all_of(*parts)
 
 
 def motor_level(side: ExamSide, vac: str, flagged_stops: bool = True) -> Candidates:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from .candidates import Candidates
 from .exam import Exam
 from .levels import is_key_muscle
-from .motor_level import REGION_EXITS, motor_level, muscle, plain_if_open
+from .motor_level import REGION_EXITS, motor_level, muscle
 from .sensory_level import S4_5, dermatome_normal, ends_to_levels
 from .values import CONSIDER_NORMAL, Answer, motor_at_least_3, motor_normal
 from .walk import all_of, drop_stars, walk
@@ -51,7 +51,7 @@ def nli_step(exam: Exam, level: int, not_normal_stars: bool = False) -> set[Answ
         if is_key_muscle(level):
             cell = muscle(side, level)
             parts.append(keep(cell, motor_at_least_3(cell)))
-    return plain_if_open(parts, all_of(*parts))
+    return all_of(*parts)
 
 
 def neurological_level(exam: Exam) -> Candidates:
