@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import _free_port, browser_login
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 DEMO_PASSWORDS = {
@@ -94,10 +95,9 @@ def test_demo_pages_render(demo_server, browser, tmp_path):
     page.click("#quickfill-apply")
     for key in "43210000":
         page.keyboard.press(key)
-    page.wait_for_function(
-        "document.querySelector('[data-testid=result-rightMotor]').textContent.length > 0 && "
-        "document.getElementById('cls-status').textContent.includes('blank')"
-    )
+    # expect() polls from the test side: the page's CSP forbids eval-based waits.
+    expect(page.locator("#cls-status")).to_contain_text("blank")
+    expect(page.get_by_test_id("result-rightMotor")).not_to_have_text("–")
     page.screenshot(path=str(out / "web-worksheet.png"), full_page=True)
     ctx.close()
     for name in ("login", "dashboard", "timeline", "cell-product", "worksheet", "audit"):
