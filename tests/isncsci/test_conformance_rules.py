@@ -340,3 +340,19 @@ def test_motor_level_star_dropped_where_a_region_exit_also_has_a_not_testable_de
     exam.update(changes)
     out = result(exam)
     assert (out[f"{side}Motor"], out["neurologicalLevelOfInjury"]) == (motor, nli)
+
+
+def test_b_not_starred_for_a_flagged_muscle_when_vac_is_not_testable() -> None:
+    # Right L2 0 (motor level L1), L5 0* and S1 0 far below: B* (0* without function) or D.
+    exam = normal_exam()
+    exam.update(
+        {
+            VAC_KEY: "No",
+            motor_key("L2", "right"): "0",
+            motor_key("L5", "right"): "0*",
+            motor_key("S1", "right"): "0",
+        }
+    )
+    assert result(exam)["asiaImpairmentScale"] == "B*,D"
+    exam[VAC_KEY] = "NT"
+    assert result(exam)["asiaImpairmentScale"] == "B,D"

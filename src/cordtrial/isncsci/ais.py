@@ -167,7 +167,11 @@ def asia_impairment_scale(
         for a in motor:
             if not a.yes:
                 if sparing:
-                    at_level.append(("B", min(sparing) or a.star))
+                    # With VAC not testable motor completeness is open anyway; the reference
+                    # then does not star B for a flagged muscle (``0*`` far below), only for
+                    # flagged sacral sparing (S4-5 ``0*``: A,B*,C).
+                    b_star = min(sparing) or (a.star and exam.vac != "NT")
+                    at_level.append(("B", b_star))
             elif level < INT:
                 # Motor incomplete implies incomplete: a star on "incomplete" alone does not
                 # carry to C/D (reference: S4-5 ``0*`` with function far below gives A*,C).
