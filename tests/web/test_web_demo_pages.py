@@ -145,3 +145,22 @@ def test_serve_command_registers():
     assert result.exit_code == 0
     for option in ("--demo", "--host", "--port", "--database-url"):
         assert option in result.output
+
+
+def test_serve_demo_prints_passwords_once(tmp_path, monkeypatch, capsys):
+    import uvicorn
+
+    from cordtrial.web.commands import serve
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append((app, kw)))
+    url = f"sqlite:///{tmp_path / 'serve.sqlite'}"
+    serve(demo=True, host="127.0.0.1", port=8123, database_url=url, insecure_cookies=False)
+    out = capsys.readouterr().out
+    assert "shown once" in out and "sap_qa" in out
+    [(app, kw)] = served
+    assert kw["host"] == "127.0.0.1" and kw["port"] == 8123
+    assert app.state.cookie_secure and app.state.demo_notice
+    serve(demo=True, host="127.0.0.1", port=8123, database_url=url, insecure_cookies=False)
+    again = capsys.readouterr().out
+    assert "already has patients" in again and "shown once" not in again

@@ -370,3 +370,30 @@ def test_api_reference_page(client):
     login(client, "statistician")
     page = client.get("/api/v1/docs").text
     assert "/api/v1/isncsci/classify" in page and "openapi.json" in page
+
+
+@pytest.mark.parametrize("kind", ["scim3", "wisci2", "nbd", "lutf"])
+def test_every_instrument_form_renders_its_items(client, kind):
+    from cordtrial.instruments import INSTRUMENTS
+
+    login(client, "assessor")
+    page = client.get(f"/patients/SAP-001/instruments/{kind}/new").text
+    for item in INSTRUMENTS[kind].items:
+        assert f'name="item_{item.id}"' in page
+
+
+def test_exam_sign_off_with_password(client):
+    token = login(client, "assessor")
+    r = client.post("/patients/SAP-001/exams/new", data=_exam_form(token), follow_redirects=False)
+    url = r.headers["location"]
+    r = client.post(f"{url}/sign", data={"csrf_token": token, "password": "nope"})
+    assert "Not signed: wrong password" in r.text
+    r = client.post(f"{url}/sign", data={"csrf_token": token, "password": PASSWORD["assessor"]})
+    assert "Exam signed off" in r.text and "exam reviewed and signed off" in r.text
+    assert "(valid)" in r.text
+
+
+def test_lots_list_is_scoped(client):
+    login(client, "cell_processing")
+    page = client.get("/lots").text
+    assert "LOT-SAP-001" in page and "LOT-SAP-002" in page and "LOT-OTH-001" not in page
