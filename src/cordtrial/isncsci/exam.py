@@ -100,9 +100,7 @@ class Exam:
         """Read an exam from the flat RHI naming; raise ExamValidationError listing every
         missing or invalid field (metadata keys such as ``id`` and ``comments`` are ignored)."""
         if not isinstance(data, Mapping):
-            raise ExamValidationError(
-                [FieldError("exam", data, "an object of RHI fields")], None
-            )
+            raise ExamValidationError([FieldError("exam", data, "an object of RHI fields")], None)
         errors: list[FieldError] = []
         exam_id = data.get("id")
 
@@ -134,7 +132,13 @@ class Exam:
         # worksheet cell but names no real one is an error (e.g. ``c9RightTouch``).
         unknown = [k for k in data if k not in _KNOWN_KEYS and _CELL_LIKE.match(str(k))]
         for key in unknown:
-            errors.append(FieldError(key, data[key], "no such worksheet cell; cells are c2..s4_5 Touch/Prick and c5..t1, l2..s1 Motor"))
+            errors.append(
+                FieldError(
+                    key,
+                    data[key],
+                    "no such worksheet cell; cells are c2..s4_5 Touch/Prick and c5..t1, l2..s1 Motor",
+                )
+            )
         if errors:
             raise ExamValidationError(errors, exam_id)
         built = {
