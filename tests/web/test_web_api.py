@@ -507,3 +507,10 @@ def test_openapi_document(client):
     assert spec["openapi"].startswith("3.")
     assert f"{API}/isncsci/classify" in spec["paths"]
     assert all(p.startswith(API) for p in spec["paths"])
+
+
+def test_malformed_study_code_is_422_naming_the_field(client):
+    r = client.get(f"{API}/patients/not a code", auth=basic("monitor"))
+    assert r.status_code == 422
+    [err] = r.json()["errors"]
+    assert err["field"] == "code" and err["value"] == "not a code"

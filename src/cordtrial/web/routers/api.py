@@ -48,7 +48,13 @@ from .lots import release_checklist
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 Who = Annotated[Principal, Depends(current_principal)]
-Code = Annotated[str, Path(min_length=1, max_length=32, description="Patient study code")]
+# The store's pseudonymous study-code format (cordtrial.store.services.patients.STUDY_CODE).
+Code = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$", description="Patient study code", examples=["SAP-001"]
+    ),
+]
 LotId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 WRITE_ERRORS = {
     404: {"description": "No such record (or not at your site)"},
