@@ -216,3 +216,14 @@ def test_module_entry_point_exit_status(tmp_path, capsys):
     assert "classified 3 exam(s), failed 1" in err
     assert main([str(src), "-o", str(tmp_path / "out.xlsx")]) == 2
     assert "suffix '.xlsx' is not allowed" in capsys.readouterr().err
+
+
+def test_wants_stream_for_large_formats_and_options():
+    from cordtrial.isncsci.batch_cli import wants_stream
+
+    assert not wants_stream("exams.csv", None, None, None)
+    assert not wants_stream("exams.json", "out.csv", None, None)
+    assert wants_stream("exams.parquet", None, None, None)
+    assert wants_stream("exams.csv", "out.JSONL", None, None)
+    assert wants_stream("exams.csv", None, 2, None)
+    assert wants_stream("exams.csv", None, None, 1000)

@@ -9,6 +9,7 @@ and skipped, and a summary says how many were classified and how many failed.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TextIO
 
 import pyarrow as pa
@@ -20,6 +21,23 @@ from .batch.stream import Writer, count_records, format_of, read_chunks
 from .classification import RESULT_KEYS
 
 DEFAULT_CHUNK_SIZE = 50_000
+
+
+#: Suffixes that always take the streaming path (the small-file CLI reads JSON and CSV).
+STREAM_SUFFIXES = frozenset({".jsonl", ".ndjson", ".parquet", ".pq"})
+
+
+def wants_stream(
+    input_path: str, output_path: str | None, jobs: int | None, chunk_size: int | None
+) -> bool:
+    """Whether ``cordtrial classify`` should use ``run_stream``: a JSON Lines or Parquet input
+    or output, or ``--jobs``/``--chunk-size`` given."""
+    paths = [input_path] + ([output_path] if output_path else [])
+    return (
+        any(Path(p).suffix.lower() in STREAM_SUFFIXES for p in paths)
+        or jobs is not None
+        or chunk_size is not None
+    )
 
 
 def output_format(input_path: str, output_path: str | None) -> str:
