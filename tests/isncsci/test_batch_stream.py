@@ -17,7 +17,7 @@ from cordtrial.isncsci.batch.stream import read_chunks
 from cordtrial.isncsci.batch_cli import run_stream
 from cordtrial.isncsci.synthetic import generate_exams
 
-EXAMS = generate_exams(40, 77) + generate_exams(40, 78, nt_rate=0, flag_rate=0, nonkey_rate=0,
+EXAMS = generate_exams(16, 77) + generate_exams(16, 78, nt_rate=0, flag_rate=0, nonkey_rate=0,
                                                 anal_nt_rate=0, id_prefix="plain")  # fmt: skip
 EXPECTED = {e["id"]: classify(Exam.from_rhi(e)).to_rhi() for e in EXAMS}
 
@@ -133,13 +133,13 @@ def test_unreadable_records_are_reported_with_their_number(tmp_path):
 
 
 def test_json_numbers_read_like_their_text(tmp_path):
-    exam = {k: int(v) if v.isdigit() else v for k, v in EXAMS[45].items()}
+    exam = {k: int(v) if v.isdigit() else v for k, v in EXAMS[20].items()}
     src = tmp_path / "in.jsonl"
     write_jsonl(src, [exam])
     console, _ = quiet()
     dst = tmp_path / "out.jsonl"
     assert run_stream(str(src), str(dst), progress=False, console=console) == (1, 0)
-    check_results(read_output(dst), [EXAMS[45]])
+    check_results(read_output(dst), [EXAMS[20]])
 
 
 def test_several_jobs_give_the_same_output(tmp_path):
