@@ -78,7 +78,10 @@ def test_session_round_trip_and_tampering():
     store = SessionStore("k")
     session, cookie = store.create(7)
     assert store.get(cookie) is session
-    assert store.get(cookie[:-1] + ("A" if cookie[-1] != "A" else "B")) is None
+    # Alter the payload (the last base64 character of the signature may carry only padding
+    # bits, so changing it need not change the signature).
+    forged = ("X" if cookie[1] != "X" else "Y").join((cookie[:1], cookie[2:]))
+    assert store.get(forged) is None
     assert store.get(SessionStore("other-key").create(7)[1]) is None
     assert store.get(None) is None
 
