@@ -240,3 +240,25 @@ def test_a_missing_column_fails_every_row_with_that_field():
     result = classify_table(table_of(exams))
     assert result.classified == 0
     assert [[e.field for e in r.errors] for r in result.errors] == [["s1LeftMotor"]] * 2
+
+
+def test_error_column_mode_keeps_every_row_with_its_id():
+    exams = generate_exams(4, 8, **PLAIN)
+    exams[2]["t5LeftTouch"] = "22"
+    for table in (table_of(exams), pd.DataFrame(exams)):
+        out = classify_batch(table, errors="column")
+        if isinstance(out, pd.DataFrame):
+            out = pa.Table.from_pandas(out, preserve_index=False)
+        assert out.column("id").to_pylist() == [e["id"] for e in exams]
+        messages = out.column("errors").to_pylist()
+        assert messages[2] == (
+            "t5LeftTouch: '22' not allowed; allowed: sensory: "
+            "0, 1, 2, NT, 0*, 1*, NT*, 0**, 1**, NT**"
+        )
+        assert messages[:2] + messages[3:] == [None] * 3
+        assert out.column("asiaImpairmentScale")[2].as_py() is None
+        assert (
+            out.column("asiaImpairmentScale")[3].as_py() == single(exams[3])["asiaImpairmentScale"]
+        )
+    skipped = classify_batch(table_of(exams), errors="skip")
+    assert skipped.column("id").to_pylist() == [exams[i]["id"] for i in (0, 1, 3)]

@@ -64,10 +64,10 @@ def classify_batch(
     if errors not in ("raise", "skip", "column"):
         raise ValueError(f"errors: {errors!r} is not allowed; allowed: raise, skip, column")
     if isinstance(table, pd.DataFrame):
-        n = len(table)
-        result = classify_table(to_arrow(table), keep=keep, unknown_columns=unknown_columns)
+        arrow = to_arrow(table)
+        result = classify_table(arrow, keep=keep, unknown_columns=unknown_columns)
         _raise_if(result, errors)
-        out = _with_error_column(result, n, keep, table) if errors == "column" else result.table
+        out = _with_error_column(result, arrow, keep) if errors == "column" else result.table
         frame = out.to_pandas()
         frame.index = table.index if errors == "column" else table.index[result.positions]
         frame.attrs[STATS_KEY] = stats(result)
@@ -81,44 +81,28 @@ def classify_batch(
         )
     result = classify_table(table, keep=keep, unknown_columns=unknown_columns)
     _raise_if(result, errors)
-    out = _with_error_column(result, table.num_rows, keep, table) if errors == "column" else None
-    if out is not None:
-        result.table = out
+    if errors == "column":
+        result.table = _with_error_column(result, table, keep)
     meta = {STATS_KEY: ",".join(f"{k}={v}" for k, v in stats(result).items())}
     return result.table.replace_schema_metadata(meta)
 
 
-def _with_error_column(result: BatchResult, n: int, keep: Sequence[str], source: Any) -> pa.Table:
-    """Every input row in order: results (null for failed rows) and an ``errors`` column."""
-    first = 1  # classify_table numbers rows from 1 by default
+def _with_error_column(result: BatchResult, source: pa.Table, keep: Sequence[str]) -> pa.Table:
+    """Every input row in order: kept columns, results (null for failed rows) and an
+    ``errors`` column (null for classified rows)."""
+    n = source.num_rows
     slot = np.full(n, -1, dtype=np.int64)
     slot[result.positions] = np.arange(len(result.positions))
     indices = pa.array(slot, mask=slot < 0)
     columns = {}
     for name in result.table.column_names:
-        if name in keep and name in _names(source):
-            columns[name] = _column(source, name)
-        else:
-            columns[name] = result.table.column(name).take(indices)
-    messages = [None] * n
+        kept = name in keep and name in source.column_names
+        columns[name] = source.column(name) if kept else result.table.column(name).take(indices)
+    messages: list[str | None] = [None] * n
     for row_error in result.errors:
-        messages[row_error.row - first] = "; ".join(row_error.messages())
+        messages[row_error.row - 1] = "; ".join(row_error.messages())  # rows numbered from 1
     columns["errors"] = pa.array(messages, pa.string())
     return pa.table(columns)
-
-
-def _names(source: Any) -> list[str]:
-    return (
-        [str(c) for c in source.columns]
-        if isinstance(source, pd.DataFrame)
-        else source.column_names
-    )
-
-
-def _column(source: Any, name: str):
-    if isinstance(source, pd.DataFrame):
-        return pa.Array.from_pandas(source[name].astype(object))
-    return source.column(name)
 
 
 def stats(result: BatchResult) -> dict[str, int]:

@@ -23,7 +23,6 @@ from .columns import INPUT_COLUMNS, METADATA_COLUMNS
 from .validate import validate
 from .vectorised import classify_plain
 
-RESULT_SCHEMA = pa.schema([(key, pa.string()) for key in RESULT_KEYS])
 _KNOWN = frozenset(INPUT_COLUMNS) | METADATA_COLUMNS
 
 
