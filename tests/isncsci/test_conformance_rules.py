@@ -190,6 +190,8 @@ def test_sensory_zpp_counts_a_dermatome_considered_normal_without_a_star() -> No
     assert result(exam)["rightSensoryZpp"] == "T12"
     exam[sensory_key("T12", "right", "Prick")] = "0*"  # may or may not be present: both starred
     assert result(exam)["rightSensoryZpp"] == "T11*,T12*"
+    exam[sensory_key("T12", "right", "Touch")] = "NT"  # the other modality NT: open, no star
+    assert result(exam)["rightSensoryZpp"] == "T11,T12"
 
 
 def test_motor_zpp_unstarred_when_the_literal_exam_gives_the_same_zpp() -> None:

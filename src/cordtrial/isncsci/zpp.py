@@ -61,7 +61,13 @@ def sensory_zpp(exam: Exam, side: ExamSide) -> Candidates:
 
         def present(level: int):
             i = level - 1
-            return _any_of(_zpp_sensation(side.light_touch[i]), _zpp_sensation(side.pin_prick[i]))
+            both = (_zpp_sensation(side.light_touch[i]), _zpp_sensation(side.pin_prick[i]))
+            # A not-testable modality leaves the dermatome open without a star, whatever a
+            # flag on the other says (reference: T12 light touch ``0*`` and pin prick NT below
+            # T11 give ZPP T11,T12, not T11*,T12).
+            if any(Answer(True) in a and Answer(False) in a for a in both):
+                return {Answer(a.yes) for a in _any_of(*both)}
+            return _any_of(*both)
 
         # C1 is presumed intact, so a scan that finds nothing below ends there.
         out += scan_up(range(S3, 0, -1), present, floor=(0, False))
