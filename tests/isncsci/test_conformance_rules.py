@@ -358,3 +358,24 @@ def test_b_not_starred_for_a_flagged_muscle_when_vac_is_not_testable() -> None:
     assert result(exam)["asiaImpairmentScale"] == "B*,D"
     exam[VAC_KEY] = "NT"
     assert result(exam)["asiaImpairmentScale"] == "B,D"
+
+
+def test_motor_zpp_literal_check_ignores_a_non_key_muscle_the_literal_grade_would_use() -> None:
+    # Left C8 1** considered normal: left motor level T1*, AIS D*, ZPP T1. Read literally the
+    # grade would be C and the non-key L4 the ZPP, but T1 is still the key-muscle ZPP there.
+    exam = injured("L2")
+    exam.update(
+        {
+            DAP_KEY: "Yes",
+            sensory_key("C2", "right", "Touch"): "0",
+            motor_key("C8", "left"): "1**",
+            sensory_key("T2", "left", "Prick"): "0",
+            non_key_key("left"): "L4",
+        }
+    )
+    for level in SENSORY_LEVELS[SENSORY_LEVELS.index("L2") :]:
+        for side in SIDES:
+            exam[sensory_key(level, side, "Touch")] = "2"
+            exam[sensory_key(level, side, "Prick")] = "2"
+    out = result(exam)
+    assert (out["leftMotor"], out["leftMotorZpp"]) == ("T1*", "T1")

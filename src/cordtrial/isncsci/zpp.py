@@ -102,7 +102,9 @@ def motor_zpp(
         literal = strip_flags(exam)
         plain_side = literal.right if side is exam.right else literal.left
         levels = motor_level(plain_side, literal.vac, flagged_stops=False)
-        plain = frozenset(v for v, _ in _motor_zpp(literal, plain_side, levels, frozenset()))
+        plain = frozenset(
+            v for v, _ in _motor_zpp(literal, plain_side, levels, frozenset(), key_too=True)
+        )
     merged: dict[object, bool] = {}
     for value, star in _motor_zpp(exam, side, motor_levels, plain):
         merged[value] = merged.get(value, False) or star
@@ -110,9 +112,12 @@ def motor_zpp(
 
 
 def _motor_zpp(
-    exam: Exam, side: ExamSide, motor_levels: Candidates, plain: frozenset
+    exam: Exam, side: ExamSide, motor_levels: Candidates, plain: frozenset, key_too: bool = False
 ) -> list[tuple[int, bool]]:
-    """(ZPP, star) pairs; ``plain``: the ZPP values of the literal exam (see motor_zpp)."""
+    """(ZPP, star) pairs; ``plain``: the ZPP values of the literal exam (see motor_zpp);
+    ``key_too``: list the key-muscle ZPP also where the non-key muscle replaces it (for the
+    literal exam, whose grade may differ: C8 ``1**`` with a non-key L4 gives D* and ZPP T1,
+    literally C and L4, and the reference's T1 is unstarred)."""
     vac = binary(exam.vac)
     out: list[tuple[int, bool]] = [(NA, False)] if any(a.yes for a in vac) else []
     if any(not a.yes for a in vac):
@@ -129,7 +134,7 @@ def _motor_zpp(
                 # reference: ML C4 with C6=1 and non-key C8 -> C6; non-key T1 -> C6; S1 -> S1).
                 if non_key is not None and non_key > zpp + 3:
                     out.append((non_key, False))
-                    if key_zpp_too:
+                    if key_zpp_too or key_too:
                         out.append((zpp, zpp_star))
                 else:
                     out.append((zpp, zpp_star))
