@@ -326,6 +326,12 @@ def test_c_by_untested_vac_and_by_a_flagged_muscle_is_unstarred() -> None:
             "S1,INT",
             "S1*,INT*",
         ),
+        (
+            {sensory_key("L2", "right", "Touch"): "NT", sensory_key("L2", "right", "Prick"): "0**"},
+            "right",
+            "S1,INT",
+            "L1,INT*",
+        ),
         # The NT outside the region: the star stays.
         (
             {sensory_key("C6", "right", "Prick"): "0**", sensory_key("T3", "right", "Prick"): "NT"},

@@ -14,7 +14,7 @@ from .candidates import Candidates
 from .exam import ExamSide
 from .levels import INDEX, KEY_MUSCLES, is_key_muscle
 from .sensory_level import S4_5, dermatome_normal, ends_to_levels
-from .values import Answer, binary, motor_at_least_3, motor_normal
+from .values import Answer, binary, motor_at_least_3, motor_normal, sensory_normal
 from .walk import all_of, drop_stars, walk
 
 C5, T2, L2, S2 = INDEX["C5"], INDEX["T2"], INDEX["L2"], INDEX["S2"]
@@ -45,7 +45,13 @@ def region_sensation(side: ExamSide, level: int, flagged_stops: bool = True) -> 
     if first is None:
         answers = dermatome_normal(side, level)
         return answers if flagged_stops else _yes_stars_only(answers)
-    region = [dermatome_normal(side, k) for k in range(first, level + 1)]
+    # Each modality of each dermatome of the region, so that a not-testable one counts even
+    # beside a flagged one in the same dermatome (L2 light touch NT, pin prick ``0**``).
+    region = [
+        sensory_normal(cells[k - 1])
+        for k in range(first, level + 1)
+        for cells in (side.light_touch, side.pin_prick)
+    ]
     return _yes_stars_only(_plain_if_open(region, all_of(*region)))
 
 
@@ -53,8 +59,8 @@ def _plain_if_open(parts, combined: set[Answer]) -> set[Answer]:
     """At a region exit, a not-testable dermatome of the region (plain yes or no) leaves the
     yes unstarred even where another dermatome is considered normal (``**``), as in the
     reference: left C6 pin prick NT and T1 pin prick ``1**`` give motor level T1,INT; right L2
-    pin prick ``0**`` and S2 pin prick NT give S1,INT (with the NT outside the region, at T3,
-    C6 ``0**`` gives T2*,INT*)."""
+    pin prick ``0**`` and S2 pin prick NT give S1,INT, as do L2 light touch NT and pin prick
+    ``0**`` (with the NT outside the region, at T3, C6 ``0**`` gives T2*,INT*)."""
     if any(Answer(True) in p and Answer(False) in p for p in parts):
         return {Answer(a.yes, a.star and not a.yes) for a in combined}
     return combined
