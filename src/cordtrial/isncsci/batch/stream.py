@@ -10,6 +10,7 @@ come out as ``RowError``s of the chunk instead of stopping the run.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from typing import IO, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from ..exam import FieldError
@@ -141,31 +143,62 @@ def _unreadable(record: int, text: str, width: int) -> RowError:
 
 
 def _read_jsonl(path: Path, chunk_size: int) -> Iterator[Chunk]:
-    rows: list[dict[str, Any]] = []
-    records: list[int] = []
-    bad: list[RowError] = []
-    record = 0
-    with path.open("r", encoding="utf-8") as lines:
+    """Blocks of ``chunk_size`` non-blank lines; each block is parsed by Arrow's JSON reader
+    with the RHI fields typed as text, and only a block that Arrow rejects (a line that is not
+    an object, a number or boolean in an RHI field) is parsed line by line, so that every bad
+    line is reported on its own and numbers are read as ``str(number)``."""
+    block: list[bytes] = []
+    first = 1
+    with path.open("rb") as lines:
         for line in lines:
             if not line.strip():
                 continue
-            record += 1
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                row = None
-            if not isinstance(row, dict):
-                shown = line.strip()[:57] + ("..." if len(line.strip()) > 57 else "")
-                allowed = "a JSON object of RHI fields on one line"
-                bad.append(RowError(record, None, (FieldError("line", shown, allowed),)))
-                continue
-            rows.append(row)
-            records.append(record)
-            if len(rows) + len(bad) >= chunk_size:
-                yield Chunk(_rows_to_table(rows), np.asarray(records, dtype=np.int64), bad)
-                rows, records, bad = [], [], []
-    if rows or bad:
-        yield Chunk(_rows_to_table(rows), np.asarray(records, dtype=np.int64), bad)
+            block.append(line if line.endswith(b"\n") else line + b"\n")
+            if len(block) == chunk_size:
+                yield _jsonl_block(block, first)
+                first += len(block)
+                block = []
+    if block:
+        yield _jsonl_block(block, first)
+
+
+_JSON_TEXT = pa.schema([(name, pa.string()) for name in INPUT_COLUMNS])
+
+
+def _jsonl_block(block: list[bytes], first: int) -> Chunk:
+    try:
+        table = pajson.read_json(
+            io.BytesIO(b"".join(block)),
+            read_options=pajson.ReadOptions(use_threads=False),
+            parse_options=pajson.ParseOptions(
+                explicit_schema=_JSON_TEXT, unexpected_field_behavior="infer"
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return _jsonl_lines(block, first)
+    if table.num_rows == len(block):
+        return Chunk(table, np.arange(first, first + len(block)))
+    return _jsonl_lines(block, first)
+
+
+def _jsonl_lines(block: list[bytes], first: int) -> Chunk:
+    rows: list[dict[str, Any]] = []
+    records: list[int] = []
+    bad: list[RowError] = []
+    for record, line in enumerate(block, start=first):
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            row = None
+        if not isinstance(row, dict):
+            text = line.decode("utf-8", "replace").strip()
+            shown = text[:57] + ("..." if len(text) > 57 else "")
+            allowed = "a JSON object of RHI fields on one line"
+            bad.append(RowError(record, None, (FieldError("line", shown, allowed),)))
+            continue
+        rows.append(row)
+        records.append(record)
+    return Chunk(_rows_to_table(rows), np.asarray(records, dtype=np.int64), bad)
 
 
 def _rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
