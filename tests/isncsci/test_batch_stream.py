@@ -227,3 +227,12 @@ def test_wants_stream_for_large_formats_and_options():
     assert wants_stream("exams.csv", "out.JSONL", None, None)
     assert wants_stream("exams.csv", None, 2, None)
     assert wants_stream("exams.csv", None, None, 1000)
+
+
+def test_a_refused_input_creates_no_output(tmp_path):
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_csv(src, [dict(e, site="Sapporo") for e in EXAMS[:2]])
+    console, _ = quiet()
+    with pytest.raises(UnknownColumnsError):
+        run_stream(str(src), str(dst), progress=False, console=console)
+    assert not dst.exists()

@@ -112,8 +112,10 @@ def run_stream(
                 vectorised += result.vectorised
                 single += result.single
                 bar.advance(task, result.rows)
-    finally:
-        writer.close(empty_schema=_empty_schema())
+    except BaseException:
+        writer.close()  # keep what was written; create nothing if nothing was
+        raise
+    writer.close(empty_schema=_empty_schema())
     console.print(
         f"classified {classified:,} exam(s), failed {failed:,} "
         f"(vectorised {vectorised:,}, single-exam path {single:,})",
