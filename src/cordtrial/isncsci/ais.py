@@ -207,8 +207,10 @@ def _star_where_literal_differs(exam: Exam, grades: Candidates) -> Candidates:
     (reference case 108). Only the C/D count is checked so: a flag that moves a motor level
     and so decides B against C leaves B unstarred in the reference (case 117).
     """
+    if not any(g in "CD" and not star for g, star in grades.items):
+        return grades
     literal = strip_flags(exam)
-    if literal == exam or not any(g in "CD" and not star for g, star in grades.items):
+    if literal == exam:
         return grades
     possible = {
         grade

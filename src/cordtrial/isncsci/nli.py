@@ -16,7 +16,7 @@ from .exam import Exam
 from .levels import is_key_muscle
 from .motor_level import REGION_EXITS, motor_level, muscle
 from .sensory_level import S4_5, dermatome_normal, ends_to_levels
-from .values import CONSIDER_NORMAL, Answer, motor_at_least_3, motor_normal
+from .values import CONSIDER_NORMAL, NOT_NORMAL, Answer, motor_at_least_3, motor_normal
 from .walk import all_of, drop_stars, walk
 
 
@@ -60,6 +60,8 @@ def neurological_level(exam: Exam) -> Candidates:
     # A muscle flagged not normal (``*``) that may be >= 3 ends the NLI at its own level; the
     # reference stars that NLI only when both motor levels can be that level (left C5 ``1*``:
     # NLI C4,C5 with the right side intact, C4,C5* when the right motor level is C5 too).
+    if not any(c.flag == NOT_NORMAL for side in (exam.right, exam.left) for c in side.motor):
+        return result
     flagged = walk(lambda level: nli_step(exam, level, not_normal_stars=True), stop=S4_5)
     starred = dict(Candidates.of(ends_to_levels(flagged), order=int).items)
     extra = [level for level, star in result.items if starred.get(level) and not star]
