@@ -117,20 +117,31 @@ class Exam:
 
         sides = {}
         for side in SIDES:
-            lt, pp, motor = [], [], []
-            for level in SENSORY_LEVELS:
-                for modality, out in (("Touch", lt), ("Prick", pp)):
-                    text = read(sensory_key(level, side, modality), SENSORY_VALUES, "sensory")
-                    out.append(parse_cell(text) if text else None)
-            for level in KEY_MUSCLES:
-                text = read(motor_key(level, side), MOTOR_VALUES, "motor")
-                motor.append(parse_cell(text) if text else None)
-            sides[side] = (lt, pp, motor, _read_non_key(data, side, errors))
+            sensory, motor = [], []
+            for key in _SENSORY_KEYS[side]:
+                # Fast path: a well-formed value is one dict lookup; anything else goes through
+                # ``read`` for normalisation (ints, spaces) or a precise error.
+                cell = _SENSORY_CELLS.get(data.get(key)) if isinstance(data.get(key), str) else None
+                if cell is None:
+                    text = read(key, SENSORY_VALUES, "sensory")
+                    cell = parse_cell(text) if text else None
+                sensory.append(cell)
+            for key in _MOTOR_KEYS[side]:
+                cell = _MOTOR_CELLS.get(data.get(key)) if isinstance(data.get(key), str) else None
+                if cell is None:
+                    text = read(key, MOTOR_VALUES, "motor")
+                    cell = parse_cell(text) if text else None
+                motor.append(cell)
+            sides[side] = (sensory[0::2], sensory[1::2], motor, _read_non_key(data, side, errors))
         vac = read(VAC_KEY, BINARY_VALUES, "voluntary anal contraction")
         dap = read(DAP_KEY, BINARY_VALUES, "deep anal pressure")
         # Other metadata (notes, tags) may travel with an exam; only a key that looks like a
         # worksheet cell but names no real one is an error (e.g. ``c9RightTouch``).
-        unknown = [k for k in data if k not in _KNOWN_KEYS and _CELL_LIKE.match(str(k))]
+        unknown = [
+            k
+            for k in data
+            if k not in _KNOWN_KEYS and k not in METADATA_KEYS and _CELL_LIKE.match(str(k))
+        ]
         for key in unknown:
             errors.append(
                 FieldError(
@@ -184,6 +195,14 @@ def _read_non_key(data: Mapping[str, Any], side: str, errors: list[FieldError]) 
     return index
 
 
+# Per side, in worksheet order: light touch and pin prick interleaved per dermatome.
+_SENSORY_KEYS = {
+    side: [sensory_key(lv, side, m) for lv in SENSORY_LEVELS for m in ("Touch", "Prick")]
+    for side in SIDES
+}
+_MOTOR_KEYS = {side: [motor_key(lv, side) for lv in KEY_MUSCLES] for side in SIDES}
+_SENSORY_CELLS = {text: parse_cell(text) for text in SENSORY_VALUES}
+_MOTOR_CELLS = {text: parse_cell(text) for text in MOTOR_VALUES}
 _CELL_LIKE = re.compile(r"^[a-zA-Z]\d+(_\d+)?(Right|Left)(Touch|Prick|Motor)$")
 _KNOWN_KEYS = frozenset(CELL_KEYS) | {VAC_KEY, DAP_KEY, non_key_key("right"), non_key_key("left")}
 
