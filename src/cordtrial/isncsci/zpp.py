@@ -3,8 +3,10 @@
 ISNCSCI 2019: the sensory ZPP of a side is recorded when that side has no sensation at S4-5 and
 deep anal pressure is absent; the motor ZPP when voluntary anal contraction is absent (it may be
 recorded in incomplete injuries too). It is the most caudal segment with any preserved function
-on that side. The motor ZPP counts key muscles and a non-key muscle with motor function below
-the motor level; with none, it is the motor level itself. Where the ZPP does not apply: ``NA``.
+on that side. The motor ZPP counts key muscles with motor function below the motor level (with
+none, it is the motor level itself), and the lowest non-key muscle with motor function where
+the reference does (see ``_motor_zpp``). Where the ZPP does not apply: ``NA``. Star placement
+follows the reference; docs/isncsci-differential.md lists each rule with its probe exams.
 """
 
 from __future__ import annotations
