@@ -70,8 +70,35 @@ def classify(
         help="native: nested results; rhi: the 25 reference result fields.",
     ),
     explain: bool = typer.Option(False, "--explain", help="Add the reasons for each result."),
+    jobs: int | None = typer.Option(
+        None, "--jobs", min=1, help="Stream in chunks on N processes (large archives)."
+    ),
+    chunk_size: int | None = typer.Option(
+        None, "--chunk-size", min=1, help="Exams per chunk when streaming."
+    ),
+    no_progress: bool = typer.Option(
+        False, "--no-progress", help="No progress bar when streaming."
+    ),
+    ignore_unknown_columns: bool = typer.Option(
+        False, "--ignore-unknown-columns", help="Streaming: ignore columns that are not RHI fields."
+    ),
 ) -> None:
     """Classify ISNCSCI exams by the 2019 rules. Exit 1 if any exam was invalid (the others are still written), 2 on usage errors."""
+    from .isncsci.batch_cli import wants_stream
+
+    if input != "-" and wants_stream(input, str(output) if output else None, jobs, chunk_size):
+        _classify_stream(
+            input,
+            output,
+            jobs,
+            chunk_size,
+            explain,
+            input_format,
+            no_progress,
+            ignore_unknown_columns,
+        )
+        return
+
     from .isncsci.io import (
         InputError,
         classify_records,
@@ -122,6 +149,48 @@ def classify(
         output.write_text(text_out, encoding="utf-8")
     if failed:
         typer.echo(f"{len(results)} exams classified, {failed} failed", err=True)
+        raise typer.Exit(1)
+
+
+def _classify_stream(
+    input,
+    output,
+    jobs,
+    chunk_size,
+    explain,
+    input_format,
+    no_progress,
+    ignore_unknown_columns,
+) -> None:
+    """Large archives: JSON Lines / Parquet / CSV streamed in chunks (cordtrial.isncsci.batch)."""
+    from rich.console import Console
+
+    from .isncsci.batch import UnknownColumnsError
+    from .isncsci.batch_cli import DEFAULT_CHUNK_SIZE, run_stream
+
+    if explain or input_format == InputFormat.native:
+        typer.echo(
+            "error: streaming (.jsonl/.parquet, --jobs, --chunk-size) reads and writes the RHI naming only, without --explain",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if not Path(input).is_file():
+        typer.echo(f"error: input file not found: {input}", err=True)
+        raise typer.Exit(2)
+    try:
+        _, failed = run_stream(
+            input,
+            str(output) if output else None,
+            jobs=jobs or 1,
+            chunk_size=chunk_size or DEFAULT_CHUNK_SIZE,
+            progress=not no_progress,
+            console=Console(stderr=True),
+            ignore_unknown_columns=ignore_unknown_columns,
+        )
+    except (UnknownColumnsError, ValueError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if failed:
         raise typer.Exit(1)
 
 

@@ -99,3 +99,34 @@ def test_usage_errors_exit_2_without_traceback(tmp_path: Path, args: tuple[str, 
     proc = run(*args)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
+
+
+def test_streaming_jsonl_to_parquet_with_jobs_matches_the_single_path(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from cordtrial.isncsci import Exam, classify
+
+    exams = [{**exam_at(12, i), "id": f"s{i}"} for i in range(300)]
+    exams[7] = {**exams[7], "l3LeftMotor": "9"}
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(e) + "\n" for e in exams))
+    out = tmp_path / "out.parquet"
+    proc = run(str(src), "-o", str(out), "--jobs", "2", "--chunk-size", "64", "--no-progress")
+    assert proc.returncode == 1  # one bad row, reported and skipped
+    assert "l3LeftMotor" in proc.stderr and "Traceback" not in proc.stderr
+    rows = pq.read_table(out).to_pylist()
+    assert len(rows) == 299
+    by_id = {r["id"]: r for r in rows}
+    for exam in exams[:20]:
+        if exam["id"] == "s7":
+            assert "s7" not in by_id
+            continue
+        expected = classify(Exam.from_rhi(exam)).to_rhi()
+        assert {k: by_id[exam["id"]][k] for k in RESULT_KEYS} == expected
+
+
+def test_streaming_refuses_native_or_explain(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(exam_at(1, 0)) + "\n")
+    proc = run(str(src), "--explain")
+    assert proc.returncode == 2 and "RHI" in proc.stderr

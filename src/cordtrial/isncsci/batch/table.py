@@ -58,6 +58,10 @@ class UnknownColumnsError(ValueError):
             "(or ignore them with unknown_columns='ignore' / --ignore-unknown-columns)"
         )
 
+    def __reduce__(self):
+        # Rebuilt from the column list when it crosses a process boundary (--jobs).
+        return (type(self), (self.columns,))
+
 
 @dataclass
 class BatchResult:
