@@ -293,6 +293,16 @@ def test_flagged_function_far_below_does_not_star_c_when_only_vac_makes_it_incom
         ({motor_key("C5", "left"): "1*", motor_key("C6", "right"): "3"}, "C4,C5"),
         ({motor_key("C5", "left"): "1*", sensory_key("C6", "right", "Prick"): "0"}, "C4,C5"),
         ({motor_key("C5", "left"): "NT*", motor_key("C6", "right"): "0"}, "C4,C5*"),
+        # The right motor level ends at T1 by sensation (T2), not by its muscles: no star.
+        ({motor_key("T1", "left"): "2*", sensory_key("T2", "right", "Prick"): "0"}, "C8,T1"),
+        (
+            {
+                motor_key("T1", "left"): "2*",
+                sensory_key("T2", "right", "Prick"): "0",
+                motor_key("T1", "right"): "NT",
+            },
+            "C8,T1*",
+        ),
     ],
 )
 def test_nli_star_from_a_not_normal_muscle_only_when_both_motor_levels_agree(

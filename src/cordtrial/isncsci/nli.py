@@ -58,8 +58,8 @@ def neurological_level(exam: Exam) -> Candidates:
     ends = walk(lambda level: nli_step(exam, level), stop=S4_5)
     result = Candidates.of(ends_to_levels(ends), order=int)
     # A muscle flagged not normal (``*``) that may be >= 3 ends the NLI at its own level; the
-    # reference stars that NLI only when both motor levels can be that level (left C5 ``1*``:
-    # NLI C4,C5 with the right side intact, C4,C5* when the right motor level is C5 too).
+    # reference stars that NLI only when the other side's muscles can end its motor level there
+    # too (left C5 ``1*``: NLI C4,C5 with the right side intact, C4,C5* with right C6 0).
     if not any(c.flag == NOT_NORMAL for side in (exam.right, exam.left) for c in side.motor):
         return result
     flagged = walk(lambda level: nli_step(exam, level, not_normal_stars=True), stop=S4_5)
@@ -67,7 +67,27 @@ def neurological_level(exam: Exam) -> Candidates:
     extra = [level for level, star in result.items if starred.get(level) and not star]
     if not extra:
         return result
-    both = set(motor_level(exam.right, exam.vac).values) & set(
-        motor_level(exam.left, exam.vac).values
+    sides = (exam.right, exam.left)
+    levels = [set(motor_level(side, exam.vac).values) for side in sides]
+
+    def other_side_weak_here(level: int) -> bool:
+        # The other side's motor level can be this level because of its own muscles (this one
+        # not normal, or the next below 3), not because its sensation below is abnormal: left
+        # T1 ``2*`` with right T2 pin prick 0 gives NLI C8,T1; with right T1 NT, C8,T1*.
+        for side, side_levels in zip(sides, levels, strict=True):
+            cell = muscle(side, level)
+            if cell.flag == NOT_NORMAL or level not in side_levels:
+                continue
+            if any(not a.yes for a in motor_normal(cell)):
+                return True
+            if is_key_muscle(level + 1):
+                if any(not a.yes for a in motor_at_least_3(muscle(side, level + 1))):
+                    return True
+        return False
+
+    return Candidates(
+        tuple(
+            (lv, star or (lv in extra and is_key_muscle(lv) and other_side_weak_here(lv)))
+            for lv, star in result.items
+        )
     )
-    return Candidates(tuple((lv, star or lv in both and lv in extra) for lv, star in result.items))
