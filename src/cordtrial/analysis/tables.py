@@ -14,18 +14,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-VISITS: tuple[str, ...] = (
-    "screening",
-    "pre_infusion",
-    "infusion_day",
-    "day1",
-    "week1",
-    "month1",
-    "month3",
-    "month6",
-    "month12",
-    "unscheduled",
-)
+from cordtrial.visits import VISITS  # part of the contract, re-exported
+
 RELATEDNESS: tuple[str, ...] = ("not related", "unlikely", "possible", "probable", "definite")
 AIS_GRADES: tuple[str, ...] = ("A", "B", "C", "D", "E")
 SEXES: tuple[str | None, ...] = ("F", "M", None)

@@ -30,6 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from cordtrial.visits import VISITS
+
 from .types import UTCDateTime, utcnow
 
 ROLES: tuple[str, ...] = (
@@ -41,19 +43,8 @@ ROLES: tuple[str, ...] = (
     "statistician",
     "admin",
 )
-# Protocol visit codes; the same codes as the analysis contract (cordtrial.analysis.tables.VISITS).
-VISIT_CODES: tuple[str, ...] = (
-    "screening",
-    "pre_infusion",
-    "infusion_day",
-    "day1",
-    "week1",
-    "month1",
-    "month3",
-    "month6",
-    "month12",
-    "unscheduled",
-)
+# Protocol visit codes, shared with the analysis contract.
+VISIT_CODES: tuple[str, ...] = VISITS
 LOT_STATUSES: tuple[str, ...] = (
     "in_process",
     "quarantine",
