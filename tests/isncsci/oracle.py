@@ -288,3 +288,48 @@ def explained_by_completions(exam: Mapping[str, object], d: Disagreement) -> boo
         return False
     union = _merge(a["totals"][d.field] for a in answers)
     return union == set(d.ours.split(",")) and union != set(d.oracle.split(","))
+
+
+def _bases(answer: str) -> set[str]:
+    return {token.rstrip("*") for token in answer.split(",")}
+
+
+def sampled_completions(exam: Mapping[str, object], limit: int = 512, seed: int = 0) -> list[dict]:
+    """Every NT completion when there are at most ``limit``, else a seeded random sample."""
+    every = nt_completions(exam, limit=limit)
+    if every is not None:
+        return every
+    import random
+
+    rng = random.Random(seed)
+    slots = [
+        (
+            key,
+            ("Yes", "No")
+            if key in ("analContraction", "analSensation")
+            else next(v for k, v in _NT_VALUES.items() if key.endswith(k)),
+        )
+        for key, value in exam.items()
+        if value == "NT"
+    ]
+    return [{**exam, **{key: rng.choice(values) for key, values in slots}} for _ in range(limit)]
+
+
+def oracle_omits_its_own_values(exam: Mapping[str, object], d: Disagreement) -> bool:
+    """True when our answer keeps every value of the oracle's and adds only values that the
+    oracle itself gives for some completion of the exam's NT cells: the oracle's open result
+    then leaves out possibilities it produces on real exams (docs/isncsci-differential.md, 1a).
+    Sampling can only miss such a completion (a failure), never accept a wrong value."""
+    if d.field not in _LIST_FIELDS:
+        return False
+    ours, theirs = _bases(d.ours), _bases(d.oracle)
+    extra = ours - theirs
+    if not extra or not theirs <= ours:
+        return False
+    answers = oracle_classify(sampled_completions(exam))
+    if any("error" in a for a in answers):
+        return False
+    seen: set[str] = set()
+    for a in answers:
+        seen |= _bases(a["totals"][d.field])
+    return extra <= seen

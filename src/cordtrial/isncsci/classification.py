@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from .ais import asia_impairment_scale
 from .candidates import Candidates
 from .completeness import injury_complete
+from .completions import nt_completions
 from .exam import Exam
 from .levels import level_name
 from .motor_level import motor_level
@@ -79,6 +80,29 @@ class Classification:
         return explain(self)
 
 
+#: Most NT completions enumerated for an open motor ZPP with a non-key muscle (see below).
+MAX_ZPP_COMPLETIONS = 64
+
+
+def _motor_zpp(exam: Exam, name: str, complete: Candidates) -> Candidates:
+    """Motor ZPP of one side.
+
+    With a lowest non-key muscle and not-testable cells, whether the non-key muscle extends the
+    ZPP depends on the grade, which the NT cells leave open; the ZPP is then exactly the union of
+    the ZPPs of the exams the NT cells could stand for (the standard's meaning of an open
+    result), enumerated when there are at most ``MAX_ZPP_COMPLETIONS`` of them.
+    """
+    side = exam.side(name)
+    if side.lowest_non_key_muscle is not None:
+        completions = nt_completions(exam, MAX_ZPP_COMPLETIONS)
+        if completions:
+            pairs = []
+            for filled in completions:
+                pairs += _motor_zpp(filled, name, injury_complete(filled)).items
+            return Candidates.of(pairs, order=int)
+    return motor_zpp(exam, side, motor_level(side, exam.vac, flagged_stops=False), complete)
+
+
 def classify(exam: Exam) -> Classification:
     """Classify one exam by the ISNCSCI 2019 rules (one module per step, see each module)."""
     sides = {"right": exam.right, "left": exam.left}
@@ -94,9 +118,6 @@ def classify(exam: Exam) -> Classification:
         injury_complete=complete,
         ais=asia_impairment_scale(exam, complete, nli, motor),
         sensory_zpp={name: sensory_zpp(exam, side) for name, side in sides.items()},
-        motor_zpp={
-            name: motor_zpp(exam, side, motor_level(side, exam.vac, flagged_stops=False), complete)
-            for name, side in sides.items()
-        },
+        motor_zpp={name: _motor_zpp(exam, name, complete) for name in sides},
         exam=exam,
     )
