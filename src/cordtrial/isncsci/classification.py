@@ -14,6 +14,7 @@ from .motor_level import motor_level
 from .nli import neurological_level
 from .sensory_level import sensory_level
 from .totals import Totals, totals
+from .values import NOT_NORMAL
 from .zpp import motor_zpp, sensory_zpp, zpp_name
 
 #: The 25 result fields in the reference cases' order (flat RHI naming).
@@ -84,13 +85,21 @@ class Classification:
 MAX_ZPP_COMPLETIONS = 64
 
 
-def _motor_zpp(exam: Exam, name: str, complete: Candidates) -> Candidates:
+def _motor_zpp(
+    exam: Exam,
+    name: str,
+    complete: Candidates,
+    motor: Candidates | None = None,
+    grades: tuple[str, ...] | None = None,
+) -> Candidates:
     """Motor ZPP of one side.
 
     With a lowest non-key muscle and not-testable cells, whether the non-key muscle extends the
     ZPP depends on the grade, which the NT cells leave open; the ZPP is then exactly the union of
     the ZPPs of the exams the NT cells could stand for (the standard's meaning of an open
     result), enumerated when there are at most ``MAX_ZPP_COMPLETIONS`` of them.
+    ``motor`` and ``grades``: the side's motor level and the AIS already computed for ``exam``,
+    reused where the ZPP asks the same question.
     """
     side = exam.side(name)
     if side.lowest_non_key_muscle is not None:
@@ -100,7 +109,12 @@ def _motor_zpp(exam: Exam, name: str, complete: Candidates) -> Candidates:
             for filled in completions:
                 pairs += _motor_zpp(filled, name, injury_complete(filled)).items
             return Candidates.of(pairs, order=int)
-    return motor_zpp(exam, side, motor_level(side, exam.vac, flagged_stops=False), complete)
+    # The ZPP's motor level differs only where an NT* dermatome stopped the walk (flagged_stops).
+    if motor is None or any(
+        c.grade is None and c.flag == NOT_NORMAL for c in (*side.light_touch, *side.pin_prick)
+    ):
+        motor = motor_level(side, exam.vac, flagged_stops=False)
+    return motor_zpp(exam, side, motor, complete, grades if exam.vac != "NT" else None)
 
 
 def classify(exam: Exam) -> Classification:
@@ -110,14 +124,17 @@ def classify(exam: Exam) -> Classification:
     motor = {name: motor_level(side, exam.vac) for name, side in sides.items()}
     nli = neurological_level(exam)
     complete = injury_complete(exam)
+    ais = asia_impairment_scale(exam, complete, nli, motor)
     return Classification(
         totals=totals(exam),
         sensory_level=sensory,
         motor_level=motor,
         neurological_level=nli,
         injury_complete=complete,
-        ais=asia_impairment_scale(exam, complete, nli, motor),
+        ais=ais,
         sensory_zpp={name: sensory_zpp(exam, side) for name, side in sides.items()},
-        motor_zpp={name: _motor_zpp(exam, name, complete) for name in sides},
+        motor_zpp={
+            name: _motor_zpp(exam, name, complete, motor[name], ais.values) for name in sides
+        },
         exam=exam,
     )

@@ -83,7 +83,11 @@ def _zpp_sensation(cell):
 
 
 def motor_zpp(
-    exam: Exam, side: ExamSide, motor_levels: Candidates, complete: Candidates
+    exam: Exam,
+    side: ExamSide,
+    motor_levels: Candidates,
+    complete: Candidates,
+    grades: tuple[str, ...] | None = None,
 ) -> Candidates:
     """Motor ZPP candidates.
 
@@ -95,6 +99,7 @@ def motor_zpp(
     both with and without a star keeps it (reference case 107: ``L4,L5*``).
     """
     del complete  # the non-key rule consults the grade with VAC absent (_non_key_for_zpp)
+    # ``grades``: the exam's AIS values when already known and VAC is not NT (same question).
     plain: frozenset = frozenset()
     first = motor_levels.items[0] if motor_levels.items else None
     if first is not None and first[1]:
@@ -108,13 +113,18 @@ def motor_zpp(
             v for v, _ in _motor_zpp(literal, plain_side, levels, frozenset(), key_too=True)
         )
     merged: dict[object, bool] = {}
-    for value, star in _motor_zpp(exam, side, motor_levels, plain):
+    for value, star in _motor_zpp(exam, side, motor_levels, plain, grades=grades):
         merged[value] = merged.get(value, False) or star
     return Candidates(tuple(sorted(merged.items(), key=lambda kv: _order(kv[0]))))
 
 
 def _motor_zpp(
-    exam: Exam, side: ExamSide, motor_levels: Candidates, plain: frozenset, key_too: bool = False
+    exam: Exam,
+    side: ExamSide,
+    motor_levels: Candidates,
+    plain: frozenset,
+    key_too: bool = False,
+    grades: tuple[str, ...] | None = None,
 ) -> list[tuple[int, bool]]:
     """(ZPP, star) pairs; ``plain``: the ZPP values of the literal exam (see motor_zpp);
     ``key_too``: list the key-muscle ZPP also where the non-key muscle replaces it (for the
@@ -123,7 +133,7 @@ def _motor_zpp(
     vac = binary(exam.vac)
     out: list[tuple[int, bool]] = [(NA, False)] if any(a.yes for a in vac) else []
     if any(not a.yes for a in vac):
-        non_key, key_zpp_too = _non_key_for_zpp(exam, side)
+        non_key, key_zpp_too = _non_key_for_zpp(exam, side, grades)
         for rank, (level, star) in enumerate(motor_levels.items):
             if level >= INT:
                 continue
@@ -143,7 +153,9 @@ def _motor_zpp(
     return out
 
 
-def _non_key_for_zpp(exam: Exam, side: ExamSide) -> tuple[int | None, bool]:
+def _non_key_for_zpp(
+    exam: Exam, side: ExamSide, grades: tuple[str, ...] | None = None
+) -> tuple[int | None, bool]:
     """The side's lowest non-key muscle with function when the motor ZPP may use it, and
     whether the key-muscle ZPP remains possible too.
 
@@ -163,11 +175,12 @@ def _non_key_for_zpp(exam: Exam, side: ExamSide) -> tuple[int | None, bool]:
     if non_key is None or non_key not in KEY_INDICES_DESC:
         return None, True
     if exam.vac == "NT":
-        exam = replace(exam, vac="No")
-    levels = {name: motor_level(exam.side(name), exam.vac) for name in ("right", "left")}
-    grades = asia_impairment_scale(
-        exam, injury_complete(exam), neurological_level(exam), levels
-    ).values
+        exam, grades = replace(exam, vac="No"), None
+    if grades is None:
+        levels = {name: motor_level(exam.side(name), exam.vac) for name in ("right", "left")}
+        grades = asia_impairment_scale(
+            exam, injury_complete(exam), neurological_level(exam), levels
+        ).values
     if "C" not in grades:
         return None, True
     return non_key, len(grades) > 1
