@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from cordtrial.analysis.tables import AnalysisTables, TableContractError
+if TYPE_CHECKING:  # the analysis stack (pandas, statsmodels) loads only when a report runs
+    from cordtrial.analysis.tables import AnalysisTables
 
 
 def _load(from_dir: Path | None, database_url: str | None) -> tuple[AnalysisTables, str]:
@@ -50,6 +51,7 @@ def report(
 ) -> None:
     """Write the trial report: trajectories, responders, natural-history comparator,
     self-controlled analyses, walking prediction, safety, power, methods and limitations."""
+    from cordtrial.analysis.tables import TableContractError
     from cordtrial.report.builder import build
     from cordtrial.report.render import html_to_pdf, render_html
 
