@@ -13,8 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cordtrial.instruments import SCIM3
+
 from .natural_history import best_grade, grade_steps
 from .tables import AnalysisTables
+
+# The SCIM III change thresholds live with the instrument's definition (one source).
+_SCIM_TOTAL = SCIM3.thresholds_for("total")
 
 BASELINE_RULES = ("last_before_infusion", "first", "window")
 ENDPOINT_RULES = ("last", "window")
@@ -103,16 +108,16 @@ DEFINITIONS: dict[str, ResponderDefinition] = {
         ),
         ResponderDefinition(
             name="scim3_4",
-            label="SCIM III total >= 4 points (small change)",
+            label=f"SCIM III total >= {_SCIM_TOTAL.small} points (small change)",
             kind="scim3",
-            thresholds={"*": 4},
+            thresholds={"*": _SCIM_TOTAL.small},
             citation="Scivoletto 2013 (natural-history.md s.5; instruments.md)",
         ),
         ResponderDefinition(
             name="scim3_10",
-            label="SCIM III total >= 10 points (substantial change)",
+            label=f"SCIM III total >= {_SCIM_TOTAL.substantial} points (substantial change)",
             kind="scim3",
-            thresholds={"*": 10},
+            thresholds={"*": _SCIM_TOTAL.substantial},
             citation="Scivoletto 2013 (natural-history.md s.5; instruments.md)",
         ),
     )
