@@ -38,11 +38,13 @@ def both_sides_normal(exam: Exam, level: int) -> set[Answer]:
                 out.add(Answer(True, r.star or lt.star))
             else:
                 out.add(Answer(False, r.star and lt.star))
-    return out
+    return frozenset(out)  # hashable, so that all_of memoises the step
 
 
 def nli_step(exam: Exam, level: int, not_normal_stars: bool = False) -> set[Answer]:
-    keep = (lambda cell, answers: set(answers)) if not_normal_stars else _considered_normal_only
+    keep = (
+        (lambda cell, answers: frozenset(answers)) if not_normal_stars else _considered_normal_only
+    )
     parts = [both_sides_normal(exam, level)]
     for side in (exam.right, exam.left):
         if is_key_muscle(level - 1):

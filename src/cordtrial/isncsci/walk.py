@@ -42,12 +42,33 @@ def walk(step: Step, start: int = 0, stop: int = INT) -> list[tuple[int, bool]]:
     return ends
 
 
-def all_of(*questions: Iterable[Answer]) -> set[Answer]:
+#: ``all_of`` results by their questions. Each question is one of a handful of answer sets
+#: (the cached per-cell tuples, or frozensets built from them), so the same combinations recur
+#: across levels and exams; the bound only guards against pathological growth.
+_ALL_OF: dict[tuple, frozenset[Answer]] = {}
+_ALL_OF_MAX = 200_000
+
+
+def all_of(*questions: Iterable[Answer]) -> frozenset[Answer]:
     """Answers to "are all of these yes?" given each question's possible answers.
 
     Yes rests on a flag when any part does; no rests on a flag only when every failing part
     does (a plain failing part decides on its own).
     """
+    try:
+        return _ALL_OF[questions]
+    except KeyError:
+        pass
+    except TypeError:  # a question given as a mutable set or a generator: not memoised
+        return frozenset(_all_of(questions))
+    result = frozenset(_all_of(questions))
+    if len(_ALL_OF) >= _ALL_OF_MAX:
+        _ALL_OF.clear()
+    _ALL_OF[questions] = result
+    return result
+
+
+def _all_of(questions) -> set[Answer]:
     questions = [tuple(q) for q in questions]
     if all(len(q) == 1 for q in questions):
         # Fast path, the usual case: every part has one answer (no NT cell involved).
@@ -73,6 +94,7 @@ def all_of(*questions: Iterable[Answer]) -> set[Answer]:
     return outcomes
 
 
-def drop_stars(answers: Iterable[Answer], keep: Callable[[Answer], bool]) -> set[Answer]:
-    """The same answers with stars kept only where ``keep`` says the step's result uses them."""
-    return {Answer(a.yes, a.star and keep(a)) for a in answers}
+def drop_stars(answers: Iterable[Answer], keep: Callable[[Answer], bool]) -> frozenset[Answer]:
+    """The same answers with stars kept only where ``keep`` says the step's result uses them
+    (frozen, so that ``all_of`` can memoise questions built from it)."""
+    return frozenset(Answer(a.yes, a.star and keep(a)) for a in answers)
