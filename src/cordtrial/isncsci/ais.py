@@ -15,6 +15,7 @@ below the motor level on that side.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 from .candidates import Candidates
 from .completeness import sacral_sensory_sparing
@@ -209,9 +210,9 @@ def _star_where_literal_differs(exam: Exam, grades: Candidates) -> Candidates:
     """
     if not any(g in "CD" and not star for g, star in grades.items):
         return grades
+    if not has_flags(exam):
+        return grades  # the literal exam is the exam itself
     literal = strip_flags(exam)
-    if literal == exam:
-        return grades
     possible = {
         grade
         for level in neurological_level(literal)
@@ -223,12 +224,26 @@ def _star_where_literal_differs(exam: Exam, grades: Candidates) -> Candidates:
     )
 
 
+def has_flags(exam: Exam) -> bool:
+    """Does any cell carry a ``*``/``**`` flag? (Exactly when ``strip_flags`` changes the exam.)"""
+    return any(
+        c.flag
+        for s in (exam.right, exam.left)
+        for cells in (s.light_touch, s.pin_prick, s.motor)
+        for c in cells
+    )
+
+
+@lru_cache(maxsize=256)
 def strip_flags(exam: Exam) -> Exam:
-    """The exam with every ``*``/``**`` flag dropped (the recorded grades as they are)."""
+    """The exam with every ``*``/``**`` flag dropped (the recorded grades as they are).
+
+    Cached: the AIS and both sides' motor ZPP ask for the same literal exam."""
 
     def side(s: ExamSide) -> ExamSide:
         plain = [
-            tuple(Cell(c.grade) for c in cells) for cells in (s.light_touch, s.pin_prick, s.motor)
+            tuple(Cell(c.grade) if c.flag else c for c in cells)
+            for cells in (s.light_touch, s.pin_prick, s.motor)
         ]
         return replace(s, light_touch=plain[0], pin_prick=plain[1], motor=plain[2])
 

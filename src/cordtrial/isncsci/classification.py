@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .ais import asia_impairment_scale
 from .candidates import Candidates
@@ -85,6 +86,13 @@ class Classification:
 MAX_ZPP_COMPLETIONS = 64
 
 
+@lru_cache(maxsize=16)
+def _completions(exam: Exam) -> tuple[Exam, ...] | None:
+    """``nt_completions`` of the exam, cached: both sides' motor ZPP enumerate the same ones."""
+    completions = nt_completions(exam, MAX_ZPP_COMPLETIONS)
+    return None if completions is None else tuple(completions)
+
+
 def _motor_zpp(
     exam: Exam,
     name: str,
@@ -103,7 +111,7 @@ def _motor_zpp(
     """
     side = exam.side(name)
     if side.lowest_non_key_muscle is not None:
-        completions = nt_completions(exam, MAX_ZPP_COMPLETIONS)
+        completions = _completions(exam)
         if completions:
             pairs = []
             for filled in completions:

@@ -10,6 +10,8 @@ is normal throughout the region just left.
 
 from __future__ import annotations
 
+from functools import cache
+
 from .candidates import Candidates
 from .exam import ExamSide
 from .levels import INDEX, KEY_MUSCLES, is_key_muscle
@@ -29,7 +31,8 @@ def muscle(side: ExamSide, level: int):
 _MUSCLE_INDEX = {INDEX[m]: i for i, m in enumerate(KEY_MUSCLES)}
 
 
-def _yes_stars_only(answers) -> set[Answer]:
+@cache  # called with the frozen answer sets of a dermatome or region: few distinct ones
+def _yes_stars_only(answers: frozenset[Answer]) -> frozenset[Answer]:
     return drop_stars(answers, keep=lambda a: a.yes)
 
 
@@ -62,7 +65,7 @@ def _plain_if_open(parts, combined: set[Answer]) -> set[Answer]:
     pin prick ``0**`` and S2 pin prick NT give S1,INT, as do L2 light touch NT and pin prick
     ``0**`` (with the NT outside the region, at T3, C6 ``0**`` gives T2*,INT*)."""
     if any(Answer(True) in p and Answer(False) in p for p in parts):
-        return {Answer(a.yes, a.star and not a.yes) for a in combined}
+        return frozenset(Answer(a.yes, a.star and not a.yes) for a in combined)
     return combined
 
 

@@ -11,6 +11,8 @@ normal (``*``) only narrows the possible values, as in the reference cases.
 
 from __future__ import annotations
 
+from functools import cache
+
 from .candidates import Candidates
 from .exam import Exam
 from .levels import is_key_muscle
@@ -28,8 +30,14 @@ def both_sides_normal(exam: Exam, level: int) -> set[Answer]:
     """Sensation at ``level`` normal on both sides. Where the walk is in a key-muscle region (or
     leaving one) a stop for abnormal sensation carries no star; in a non-key region it does
     when both sides rest on a flag, as the reference cases show."""
-    right, left = (dermatome_normal(side, level) for side in (exam.right, exam.left))
-    if is_key_muscle(level) or level in REGION_EXITS:
+    right, left = dermatome_normal(exam.right, level), dermatome_normal(exam.left, level)
+    return _both_sides(right, left, is_key_muscle(level) or level in REGION_EXITS)
+
+
+@cache
+def _both_sides(right: frozenset, left: frozenset, key_region: bool) -> frozenset[Answer]:
+    """``both_sides_normal`` from each side's answers (few distinct pairs, so cached)."""
+    if key_region:
         return drop_stars(all_of(right, left), keep=lambda a: a.yes)
     out = set()
     for r in right:
@@ -42,18 +50,21 @@ def both_sides_normal(exam: Exam, level: int) -> set[Answer]:
 
 
 def nli_step(exam: Exam, level: int, not_normal_stars: bool = False) -> set[Answer]:
-    keep = (
-        (lambda cell, answers: frozenset(answers)) if not_normal_stars else _considered_normal_only
-    )
     parts = [both_sides_normal(exam, level)]
     for side in (exam.right, exam.left):
         if is_key_muscle(level - 1):
-            cell = muscle(side, level - 1)
-            parts.append(keep(cell, motor_normal(cell)))
+            parts.append(_muscle_answers(muscle(side, level - 1), motor_normal, not_normal_stars))
         if is_key_muscle(level):
-            cell = muscle(side, level)
-            parts.append(keep(cell, motor_at_least_3(cell)))
+            parts.append(_muscle_answers(muscle(side, level), motor_at_least_3, not_normal_stars))
     return all_of(*parts)
+
+
+@cache
+def _muscle_answers(cell, question, not_normal_stars: bool) -> frozenset[Answer]:
+    """A key muscle's answers to ``question`` for the NLI walk: stars only from ``**`` unless
+    ``not_normal_stars`` (cached per cell: the vocabulary is small)."""
+    answers = question(cell)
+    return frozenset(answers) if not_normal_stars else _considered_normal_only(cell, answers)
 
 
 def neurological_level(exam: Exam) -> Candidates:

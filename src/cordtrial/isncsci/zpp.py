@@ -12,12 +12,22 @@ follows the reference; docs/isncsci-differential.md lists each rule with its pro
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache, lru_cache
 
 from .candidates import Candidates
 from .exam import Exam, ExamSide
 from .levels import INDEX, INT, KEY_MUSCLES
 from .motor_level import muscle
-from .values import CONSIDER_NORMAL, YES, Answer, binary, motor_present, negate, sensation_present
+from .values import (
+    CONSIDER_NORMAL,
+    YES,
+    Answer,
+    Cell,
+    binary,
+    motor_present,
+    negate,
+    sensation_present,
+)
 from .walk import all_of
 
 NA = -1  # sorts before every level, as the reference lists it first
@@ -62,18 +72,23 @@ def sensory_zpp(exam: Exam, side: ExamSide) -> Candidates:
     if any(a.yes for a in applies):
 
         def present(level: int):
-            i = level - 1
-            both = (_zpp_sensation(side.light_touch[i]), _zpp_sensation(side.pin_prick[i]))
-            # A not-testable modality leaves the dermatome open without a star, whatever a
-            # flag on the other says (reference: T12 light touch ``0*`` and pin prick NT below
-            # T11 give ZPP T11,T12, not T11*,T12).
-            if any(Answer(True) in a and Answer(False) in a for a in both):
-                return {Answer(a.yes) for a in _any_of(*both)}
-            return _any_of(*both)
+            return _dermatome_present(side.light_touch[level - 1], side.pin_prick[level - 1])
 
         # C1 is presumed intact, so a scan that finds nothing below ends there.
         out += scan_up(range(S3, 0, -1), present, floor=(0, False))
     return Candidates.of(out, order=_order)
+
+
+@cache  # per pair of cells: the vocabulary is small
+def _dermatome_present(light_touch: Cell, pin_prick: Cell) -> frozenset[Answer]:
+    """Sensation (either modality) present in a dermatome, for the sensory ZPP scan."""
+    both = (_zpp_sensation(light_touch), _zpp_sensation(pin_prick))
+    # A not-testable modality leaves the dermatome open without a star, whatever a flag on
+    # the other says (reference: T12 light touch ``0*`` and pin prick NT below T11 give ZPP
+    # T11,T12, not T11*,T12).
+    if any(Answer(True) in a and Answer(False) in a for a in both):
+        return frozenset(Answer(a.yes) for a in _any_of(*both))
+    return frozenset(_any_of(*both))
 
 
 def _zpp_sensation(cell):
@@ -166,24 +181,30 @@ def _non_key_for_zpp(
     between C and another grade, both ZPPs are possible and both are listed (the reference
     lists only the non-key one; see docs/isncsci-differential.md).
     """
-    from .ais import asia_impairment_scale
-    from .completeness import injury_complete
-    from .motor_level import motor_level
-    from .nli import neurological_level
-
     non_key = side.lowest_non_key_muscle
     if non_key is None or non_key not in KEY_INDICES_DESC:
         return None, True
     if exam.vac == "NT":
         exam, grades = replace(exam, vac="No"), None
     if grades is None:
-        levels = {name: motor_level(exam.side(name), exam.vac) for name in ("right", "left")}
-        grades = asia_impairment_scale(
-            exam, injury_complete(exam), neurological_level(exam), levels
-        ).values
+        grades = _grades(exam)
     if "C" not in grades:
         return None, True
     return non_key, len(grades) > 1
+
+
+@lru_cache(maxsize=256)
+def _grades(exam: Exam) -> tuple[str, ...]:
+    """The exam's AIS grades; cached because both sides' motor ZPP ask for them."""
+    from .ais import asia_impairment_scale
+    from .completeness import injury_complete
+    from .motor_level import motor_level
+    from .nli import neurological_level
+
+    levels = {name: motor_level(exam.side(name), exam.vac) for name in ("right", "left")}
+    return asia_impairment_scale(
+        exam, injury_complete(exam), neurological_level(exam), levels
+    ).values
 
 
 def _any_of(*questions) -> set[Answer]:
