@@ -14,7 +14,7 @@ from functools import cache
 
 from .candidates import Candidates
 from .exam import ExamSide
-from .levels import INDEX, KEY_MUSCLES, is_key_muscle
+from .levels import INDEX, INT, KEY_MUSCLES
 from .sensory_level import S4_5, dermatome_normal, ends_to_levels
 from .values import Answer, binary, motor_at_least_3, motor_normal, sensory_normal
 from .walk import all_of, drop_stars, walk
@@ -29,6 +29,10 @@ def muscle(side: ExamSide, level: int):
 
 
 _MUSCLE_INDEX = {INDEX[m]: i for i, m in enumerate(KEY_MUSCLES)}
+#: Per level index: the index in ``side.motor`` of the key muscle at the level just above / at
+#: the level itself, or None (a lookup instead of ``is_key_muscle`` + ``muscle`` per step).
+MUSCLE_ABOVE = tuple(_MUSCLE_INDEX.get(level - 1) for level in range(INT + 1))
+MUSCLE_AT = tuple(_MUSCLE_INDEX.get(level) for level in range(INT + 1))
 
 
 @cache  # called with the frozen answer sets of a dermatome or region: few distinct ones
@@ -48,6 +52,18 @@ def region_sensation(side: ExamSide, level: int, flagged_stops: bool = True) -> 
     if first is None:
         answers = dermatome_normal(side, level)
         return answers if flagged_stops else _yes_stars_only(answers)
+    return _region_exit(side, level, first)
+
+
+#: Per (side object, exit level): (the side, answers); identity-keyed like the dermatome
+#: answers in sensory_level, since each motor-level walk of a side asks the same question.
+_EXITS: dict[tuple[int, int], tuple[ExamSide, frozenset[Answer]]] = {}
+
+
+def _region_exit(side: ExamSide, level: int, first: int) -> frozenset[Answer]:
+    entry = _EXITS.get((id(side), level))
+    if entry is not None and entry[0] is side:
+        return entry[1]
     # Each modality of each dermatome of the region, so that a not-testable one counts even
     # beside a flagged one in the same dermatome (L2 light touch NT, pin prick ``0**``).
     region = [
@@ -55,7 +71,11 @@ def region_sensation(side: ExamSide, level: int, flagged_stops: bool = True) -> 
         for k in range(first, level + 1)
         for cells in (side.light_touch, side.pin_prick)
     ]
-    return _yes_stars_only(_plain_if_open(region, all_of(*region)))
+    answers = _yes_stars_only(_plain_if_open(region, all_of(*region)))
+    if len(_EXITS) >= 1024:
+        _EXITS.clear()
+    _EXITS[(id(side), level)] = (side, answers)
+    return answers
 
 
 def _plain_if_open(parts, combined: set[Answer]) -> set[Answer]:
@@ -72,14 +92,15 @@ def _plain_if_open(parts, combined: set[Answer]) -> set[Answer]:
 def motor_step(side: ExamSide, vac: str, level: int, flagged_stops: bool = True) -> set[Answer]:
     """May the motor-level walk enter ``level`` on this side?"""
     parts = []
-    if is_key_muscle(level - 1):
-        parts.append(motor_normal(muscle(side, level - 1)))
+    above, at = MUSCLE_ABOVE[level], MUSCLE_AT[level]
+    if above is not None:
+        parts.append(motor_normal(side.motor[above]))
     if level == S4_5:
         # Past S4-5 the side is motor-intact only with voluntary anal contraction (the S4-5
         # motor function), besides normal S4-5 sensation.
         parts.append(binary(vac))
-    if is_key_muscle(level):
-        parts.append(motor_at_least_3(muscle(side, level)))
+    if at is not None:
+        parts.append(motor_at_least_3(side.motor[at]))
     else:
         parts.append(region_sensation(side, level, flagged_stops))
     return all_of(*parts)

@@ -16,7 +16,7 @@ from functools import cache
 from .candidates import Candidates
 from .exam import Exam
 from .levels import is_key_muscle
-from .motor_level import REGION_EXITS, motor_level, muscle
+from .motor_level import MUSCLE_ABOVE, MUSCLE_AT, REGION_EXITS, motor_level, muscle
 from .sensory_level import S4_5, dermatome_normal, ends_to_levels
 from .values import CONSIDER_NORMAL, NOT_NORMAL, Answer, motor_at_least_3, motor_normal
 from .walk import all_of, drop_stars, walk
@@ -51,11 +51,12 @@ def _both_sides(right: frozenset, left: frozenset, key_region: bool) -> frozense
 
 def nli_step(exam: Exam, level: int, not_normal_stars: bool = False) -> set[Answer]:
     parts = [both_sides_normal(exam, level)]
+    above, at = MUSCLE_ABOVE[level], MUSCLE_AT[level]
     for side in (exam.right, exam.left):
-        if is_key_muscle(level - 1):
-            parts.append(_muscle_answers(muscle(side, level - 1), motor_normal, not_normal_stars))
-        if is_key_muscle(level):
-            parts.append(_muscle_answers(muscle(side, level), motor_at_least_3, not_normal_stars))
+        if above is not None:
+            parts.append(_muscle_answers(side.motor[above], motor_normal, not_normal_stars))
+        if at is not None:
+            parts.append(_muscle_answers(side.motor[at], motor_at_least_3, not_normal_stars))
     return all_of(*parts)
 
 

@@ -20,7 +20,25 @@ S4_5 = INDEX["S4_5"]
 
 def dermatome_normal(side: ExamSide, level: int) -> frozenset:
     """Answers to "is dermatome ``level`` normal on this side?" (both modalities)."""
-    return _both_normal(side.light_touch[level - 1], side.pin_prick[level - 1])
+    return _dermatomes(side)[level - 1]
+
+
+#: Per side object: (the side, every dermatome's answers). The sensory level, motor level and
+#: NLI walks ask about the same side object many times; keying by identity avoids hashing the
+#: whole side, and holding the side keeps its id from being reused while the entry lives.
+_DERMATOMES: dict[int, tuple[ExamSide, tuple[frozenset, ...]]] = {}
+_DERMATOMES_MAX = 1024
+
+
+def _dermatomes(side: ExamSide) -> tuple[frozenset, ...]:
+    entry = _DERMATOMES.get(id(side))
+    if entry is not None and entry[0] is side:
+        return entry[1]
+    answers = tuple(map(_both_normal, side.light_touch, side.pin_prick))
+    if len(_DERMATOMES) >= _DERMATOMES_MAX:
+        _DERMATOMES.clear()
+    _DERMATOMES[id(side)] = (side, answers)
+    return answers
 
 
 @cache

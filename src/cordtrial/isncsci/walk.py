@@ -27,7 +27,7 @@ def walk(step: Step, start: int = 0, stop: int = INT) -> list[tuple[int, bool]]:
     ends: list[tuple[int, bool]] = []
     paths = {False}  # star carried by the paths still walking
     for level in range(start + 1, stop + 1):
-        answers = set(step(level))
+        answers = step(level)
         moving: set[bool] = set()
         for carried in paths:
             for answer in answers:
