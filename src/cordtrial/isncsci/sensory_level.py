@@ -52,5 +52,6 @@ def ends_to_levels(ends: list[tuple[int, bool]]) -> list[tuple[int, bool]]:
 
 
 def sensory_level(side: ExamSide) -> Candidates:
-    ends = walk(lambda level: dermatome_normal(side, level), stop=S4_5)
+    dermatomes = _dermatomes(side)
+    ends = walk(lambda level: dermatomes[level - 1], stop=S4_5)
     return Candidates.of(ends_to_levels(ends), order=int)

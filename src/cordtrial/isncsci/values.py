@@ -148,5 +148,15 @@ def binary(value: str) -> tuple[Answer, ...]:
     return {"Yes": YES, "No": NO}.get(value, EITHER)
 
 
+#: ``negate`` results for the frozen answer sets it is asked about (a handful of them).
+_NEGATED: dict[tuple[Answer, ...] | frozenset[Answer], tuple[Answer, ...]] = {}
+
+
 def negate(answers) -> tuple[Answer, ...]:
-    return tuple(Answer(not a.yes, a.star) for a in answers)
+    frozen = isinstance(answers, (tuple, frozenset))
+    if frozen and answers in _NEGATED:
+        return _NEGATED[answers]
+    negated = tuple(Answer(not a.yes, a.star) for a in answers)
+    if frozen and len(_NEGATED) < 4096:
+        _NEGATED[answers] = negated
+    return negated
