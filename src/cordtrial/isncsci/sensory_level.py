@@ -12,7 +12,7 @@ from functools import cache
 from .candidates import Candidates
 from .exam import ExamSide
 from .levels import INDEX, INT
-from .values import Cell, sensory_normal
+from .values import SENSORY_VALUES, Cell, parse_cell, sensory_normal
 from .walk import all_of, walk
 
 S4_5 = INDEX["S4_5"]
@@ -34,7 +34,10 @@ def _dermatomes(side: ExamSide) -> tuple[frozenset, ...]:
     entry = _DERMATOMES.get(id(side))
     if entry is not None and entry[0] is side:
         return entry[1]
-    answers = tuple(map(_both_normal, side.light_touch, side.pin_prick))
+    answers = tuple(
+        _VOCABULARY_PAIRS.get((id(lt), id(pp))) or _both_normal(lt, pp)
+        for lt, pp in zip(side.light_touch, side.pin_prick, strict=False)
+    )
     if len(_DERMATOMES) >= _DERMATOMES_MAX:
         _DERMATOMES.clear()
     _DERMATOMES[id(side)] = (side, answers)
@@ -44,6 +47,16 @@ def _dermatomes(side: ExamSide) -> tuple[frozenset, ...]:
 @cache
 def _both_normal(light_touch: Cell, pin_prick: Cell) -> frozenset:
     return frozenset(all_of(sensory_normal(light_touch), sensory_normal(pin_prick)))
+
+
+#: The sensory vocabulary's own cell objects (``parse_cell`` returns these; ``Exam.from_rhi``
+#: reads every cell as one of them), kept alive here so that their ids stay theirs.
+_VOCABULARY = tuple(parse_cell(text) for text in SENSORY_VALUES)
+#: ``_both_normal`` for every pair of vocabulary cells, by identity: hashing a Cell runs Python
+#: code, an id does not. Other equal cells (built elsewhere) fall back to ``_both_normal``.
+_VOCABULARY_PAIRS = {
+    (id(lt), id(pp)): _both_normal(lt, pp) for lt in _VOCABULARY for pp in _VOCABULARY
+}
 
 
 def ends_to_levels(ends: list[tuple[int, bool]]) -> list[tuple[int, bool]]:

@@ -46,7 +46,7 @@ def walk(step: Step, start: int = 0, stop: int = INT) -> list[tuple[int, bool]]:
 #: (the cached per-cell tuples, or frozensets built from them), so the same combinations recur
 #: across levels and exams; the bound only guards against pathological growth.
 _ALL_OF: dict[tuple, frozenset[Answer]] = {}
-_ALL_OF_MAX = 200_000
+_ALL_OF_MAX = 20_000  # a run of 4,500 mixed exams fills about 650
 
 
 def all_of(*questions: Iterable[Answer]) -> frozenset[Answer]:
