@@ -6,10 +6,12 @@ from dataclasses import replace
 from itertools import product
 
 from .exam import Exam, ExamSide
-from .values import Cell
+from .values import parse_cell
 
-_SENSORY_GRADES = tuple(Cell(g) for g in range(3))
-_MOTOR_GRADES = tuple(Cell(g) for g in range(6))
+# The vocabulary's own cell objects (equal to ``Cell(g)``), which the engine's identity-keyed
+# lookups recognise without hashing.
+_SENSORY_GRADES = tuple(parse_cell(str(g)) for g in range(3))
+_MOTOR_GRADES = tuple(parse_cell(str(g)) for g in range(6))
 
 
 def _slots(exam: Exam):
