@@ -50,7 +50,7 @@ def test_reference_cases_through_the_cli(tmp_path: Path) -> None:
     results = {r["id"]: r for r in json.loads(out.read_text())}
     cases = json.loads(CASES.read_text())
     agree = sum(all(results[c["id"]][k] == v for k, v in c["totals"].items()) for c in cases)
-    assert agree >= len(cases) - 2  # the two documented star differences, see docs/isncsci.md
+    assert agree == len(cases)
 
 
 def test_single_object_from_stdin_native_with_explanation(exams: list[dict]) -> None:
