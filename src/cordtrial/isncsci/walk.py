@@ -56,11 +56,11 @@ def all_of(*questions: Iterable[Answer]) -> frozenset[Answer]:
     does (a plain failing part decides on its own).
     """
     try:
-        return _ALL_OF[questions]
-    except KeyError:
-        pass
+        cached = _ALL_OF.get(questions)
     except TypeError:  # a question given as a mutable set or a generator: not memoised
         return frozenset(_all_of(questions))
+    if cached is not None:
+        return cached
     result = frozenset(_all_of(questions))
     if len(_ALL_OF) >= _ALL_OF_MAX:
         _ALL_OF.clear()

@@ -119,11 +119,12 @@ async def save_exam(
                 raise
             errors.update(errors_from_refusal(exc))
     if errors:
-        result = None
+        # The classification beside the form is a courtesy; when the entered values cannot be
+        # classified, the field errors shown next to each field say why, so show none.
         try:
             result = classify_worksheet(values, partial=True)
         except ValueError:
-            pass
+            result = None
         with unit_of_work(request) as db:
             patient = patient_service.get_for(acting_user(db, who), db, code)
             return render(
