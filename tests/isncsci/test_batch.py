@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -15,6 +16,7 @@ from cordtrial.isncsci.batch import (
     classify_batch,
     classify_table,
 )
+from cordtrial.isncsci.batch.columns import CELL_ORDER, NON_KEY_COLUMNS
 from cordtrial.isncsci.batch.frame import STATS_KEY, to_arrow
 from cordtrial.isncsci.strategies import arbitrary_rhi_exams, rhi_exams
 from cordtrial.isncsci.synthetic import generate_exams
@@ -69,13 +71,86 @@ def _without_non_key(exam: dict) -> dict:
     return {k: v for k, v in exam.items() if "NonKey" not in k}
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.lists(arbitrary_rhi_exams(nt=False, flags=False).map(_without_non_key), max_size=6))
-def test_plain_exams_take_the_vectorised_path(exams):
+def assert_all_vectorised_and_same(exams: list[dict]) -> None:
     result = classify_table(table_of(exams))
     assert (result.vectorised, result.single) == (len(exams), 0)
     for i, exam in enumerate(exams):
-        assert {k: result.table.column(k)[i].as_py() for k in RESULT_KEYS} == single(exam)
+        assert {k: result.table.column(k)[i].as_py() for k in RESULT_KEYS} == single(exam), exam
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(arbitrary_rhi_exams(nt=False, flags=False), max_size=6))
+def test_plain_exams_take_the_vectorised_path(exams):
+    # Non-key muscles included: without NT cells they decide B/C and the motor ZPP directly.
+    assert_all_vectorised_and_same(exams)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(rhi_exams(flag_rate=0, nonkey_rate=0.3, nt_rate=0, anal_nt_rate=0), max_size=6))
+def test_clinically_shaped_plain_exams_with_non_key_muscles_are_vectorised(exams):
+    assert_all_vectorised_and_same(exams)
+
+
+unflagged_exams = st.one_of(
+    arbitrary_rhi_exams(flags=False).map(_without_non_key),  # NT anywhere, often everywhere
+    arbitrary_rhi_exams(flags=False),  # with non-key muscles: many NT, no completions
+    rhi_exams(flag_rate=0, nonkey_rate=0, nt_rate=0.3, anal_nt_rate=0.2),
+    rhi_exams(flag_rate=0, nonkey_rate=0.3, nt_rate=0.3, anal_nt_rate=0.1),
+    rhi_exams(flag_rate=0, nonkey_rate=0.05, nt_rate=0.05, anal_nt_rate=0.02),
+)
+
+
+@st.composite
+def few_nt_with_non_key(draw) -> dict:
+    """A clinically shaped exam with one to three NT cells and a non-key muscle: the motor ZPP
+    is then the union over the exams the NT cells could stand for."""
+    exam = draw(rhi_exams(flag_rate=0, nonkey_rate=0, nt_rate=0, anal_nt_rate=0))
+    cells = [c for c in CELL_ORDER if "Motor" in c or c.startswith("s4_5") or "anal" in c]
+    for key in draw(st.lists(st.sampled_from(cells), min_size=1, max_size=3, unique=True)):
+        exam[key] = "NT"
+    for column in draw(st.lists(st.sampled_from(NON_KEY_COLUMNS), min_size=1, unique=True)):
+        exam[column] = draw(st.sampled_from(["C6", "C8", "T1", "T6", "L2", "L3", "L5", "S1"]))
+    return exam
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(unflagged_exams, min_size=1, max_size=6))
+def test_exams_with_not_testable_cells_but_no_flag_are_vectorised(exams):
+    assert_all_vectorised_and_same(exams)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(few_nt_with_non_key(), min_size=1, max_size=4))
+def test_not_testable_cells_beside_a_non_key_muscle_are_vectorised(exams):
+    assert_all_vectorised_and_same(exams)
+
+
+@pytest.mark.slow
+def test_not_testable_exams_equal_the_single_path_on_20000_seeded_exams():
+    # Every cell NT with a rate per exam from rare to most, on clinically shaped exams.
+    rng = np.random.default_rng(77)
+    exams = generate_exams(20_000, 77, **PLAIN)
+    rates = rng.choice([0.01, 0.05, 0.2, 0.6], size=len(exams))
+    for exam, rate in zip(exams, rates, strict=True):
+        for key in CELL_ORDER:
+            if rng.random() < rate:
+                exam[key] = "NT"
+    result = classify_table(table_of(exams))
+    assert (result.vectorised, result.single, result.failed) == (len(exams), 0, 0)
+    columns = {key: result.table.column(key).to_pylist() for key in RESULT_KEYS}
+    for i, exam in enumerate(exams):
+        assert {key: columns[key][i] for key in RESULT_KEYS} == single(exam), exam["id"]
+
+
+def test_only_flagged_exams_go_one_by_one():
+    exam = generate_exams(1, 3, pattern_weights={"normal": 1.0}, **PLAIN)[0]
+    nt = dict(exam, id="nt", c6LeftTouch="NT")
+    with_non_key = dict(nt, id="nk", rightLowestNonKeyMuscleWithMotorFunction="L3")
+    flagged = dict(exam, id="flag", c6LeftTouch="1*")
+    result = classify_table(table_of([nt, with_non_key, flagged]))
+    assert (result.vectorised, result.single) == (2, 1)
+    for i, e in enumerate((nt, with_non_key, flagged)):
+        assert {k: result.table.column(k)[i].as_py() for k in RESULT_KEYS} == single(e)
 
 
 @pytest.mark.slow

@@ -81,7 +81,10 @@ def test_bad_exam_is_reported_and_the_others_written(tmp_path: Path, exams: list
     proc = run(str(src), "--output-format", "rhi")
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
-    assert "exam 'e1': c5RightMotor: '6' is not allowed; allowed: motor: 0, 1, 2, 3, 4, 5, NT" in proc.stderr
+    assert (
+        "exam 'e1': c5RightMotor: '6' is not allowed; allowed: motor: 0, 1, 2, 3, 4, 5, NT"
+        in proc.stderr
+    )
     assert "exam 'e1': c7LeftTouch: '3'" in proc.stderr
     assert "exam #4: s1LeftMotor: None" in proc.stderr
     assert [r.get("id") for r in json.loads(proc.stdout)] == ["e0", "e2", "e4"]
@@ -91,7 +94,9 @@ def test_bad_exam_is_reported_and_the_others_written(tmp_path: Path, exams: list
     "args",
     [("missing.json",), ("in.txt",), ("bad.json",), ("in.json", "--output-format", "xml")],
 )
-def test_usage_errors_exit_2_without_traceback(tmp_path: Path, args: tuple[str, ...], monkeypatch) -> None:
+def test_usage_errors_exit_2_without_traceback(
+    tmp_path: Path, args: tuple[str, ...], monkeypatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "in.txt").write_text("x")
     (tmp_path / "bad.json").write_text("{not json")

@@ -1,10 +1,11 @@
-"""Classify a table of exams: vectorised for plain rows, the single-exam engine for the rest.
+"""Classify a table of exams: column-wise where there is no flag, the single-exam engine for
+the rest.
 
-The single-exam path (``classify(Exam.from_rhi(row)).to_rhi()``) is the source of truth. Rows
-that are not plain (``NT``, ``*``/``**`` flags, VAC/DAP ``NT``, a recorded non-key muscle) are
-classified by it one by one, so the batch result equals it by construction there; plain rows,
-the bulk of real archives, are classified column-wise by ``vectorised`` and checked against it
-by the property and equality tests in tests/isncsci/test_batch*.py.
+The single-exam path (``classify(Exam.from_rhi(row)).to_rhi()``) is the source of truth. Plain
+rows (``vectorised``) and rows with not-testable cells but no flag (``not_testable``,
+``non_key``), together the bulk of real archives, are classified column-wise and checked against
+it by the property and equality tests in tests/isncsci/test_batch*.py. The rest (``*``/``**``
+flags) are classified by it one by one, so the batch result equals it by construction there.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pyarrow as pa
 from ..classification import RESULT_KEYS, classify
 from ..exam import Exam, ExamValidationError, FieldError
 from .columns import INPUT_COLUMNS, METADATA_COLUMNS
+from .not_testable import classify_open
 from .validate import validate
 from .vectorised import classify_plain
 
@@ -120,21 +122,32 @@ def classify_table(
         raise ValueError(f"row_numbers: {len(numbers)} numbers for {n} rows; expected one per row")
     checked = validate(table)
     plain_rows = np.flatnonzero(checked.plain)
-    plain_codes = (
-        checked.codes if len(plain_rows) == n else np.take(checked.codes, plain_rows, axis=1)
+    plain, reroute = classify_plain(
+        _columns(checked.codes, plain_rows, n), _columns(checked.non_key, plain_rows, n)
     )
-    results, reroute = classify_plain(plain_codes)
-    vector_rows = plain_rows[~reroute]
+    open_rows = np.flatnonzero(checked.open)
+    opened, open_reroute = (
+        classify_open(
+            _columns(checked.codes, open_rows, n), _columns(checked.non_key, open_rows, n)
+        )
+        if len(open_rows)
+        else ({}, np.zeros(0, dtype=bool))
+    )
 
-    single_rows = np.flatnonzero(~checked.plain & ~checked.bad)
-    single_rows = np.sort(np.concatenate([single_rows, plain_rows[reroute]]))
+    single_rows = np.flatnonzero(~checked.plain & ~checked.open & ~checked.bad)
+    single_rows = np.sort(
+        np.concatenate([single_rows, plain_rows[reroute], open_rows[open_reroute]])
+    )
     row_errors = {pos: tuple(errs) for pos, errs in checked.errors.items()}
     single_ok, single_results = _classify_one_by_one(table, single_rows, row_errors)
 
-    positions = np.sort(np.concatenate([vector_rows, single_ok]))
-    in_order = len(single_ok) == 0  # vectorised rows alone, already in input order
-    vector_slots = None if in_order else np.searchsorted(positions, vector_rows)
-    single_slots = np.searchsorted(positions, single_ok)
+    parts = [
+        (plain_rows[~reroute], plain, None if not reroute.any() else ~reroute),
+        (open_rows[~open_reroute], opened, None if not open_reroute.any() else ~open_reroute),
+    ]
+    parts = [part for part in parts if len(part[0])]
+    vectorised = sum(len(rows) for rows, _, _ in parts)
+    positions = np.sort(np.concatenate([rows for rows, _, _ in parts] + [single_ok]))
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     if row_column is not None:
         columns[row_column] = pa.array(numbers[positions], pa.int64())
@@ -143,16 +156,16 @@ def classify_table(
         if name in table.column_names:
             column = table.column(name)
             columns[name] = column if everything else column.take(pa.array(positions))
-    keep_plain = ~reroute
+    in_order = len(parts) == 1 and len(single_ok) == 0  # one vectorised part: input order
+    slots = [None if in_order else np.searchsorted(positions, rows) for rows, _, _ in parts]
+    single_slots = np.searchsorted(positions, single_ok)
     for key in RESULT_KEYS:
-        index, names = results[key]
-        columns[key] = _merge(
-            index if keep_plain.all() else index[keep_plain],
-            names,
-            vector_slots,
-            [r[key] for r in single_results],
-            single_slots,
-        )
+        coded = [
+            (results[key][0] if keep is None else results[key][0][keep], results[key][1], slot)
+            for (_, results, keep), slot in zip(parts, slots, strict=True)
+        ]
+        strings = [r[key] for r in single_results]
+        columns[key] = _merge(coded, strings, single_slots, len(positions))
     ids = table.column("id") if "id" in table.column_names else None
     errors = [
         RowError(int(numbers[pos]), ids[pos].as_py() if ids is not None else None, errs)
@@ -162,7 +175,7 @@ def classify_table(
         table=pa.table(columns),
         positions=positions,
         errors=errors,
-        vectorised=len(vector_rows),
+        vectorised=vectorised,
         single=len(single_rows),
     )
 
@@ -188,27 +201,33 @@ def _classify_one_by_one(
     return np.asarray(done, dtype=np.int64), results
 
 
+def _columns(matrix: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    """The columns (exams) ``rows`` of a per-row matrix, without a copy when that is all."""
+    return matrix if len(rows) == n else np.take(matrix, rows, axis=1)
+
+
 def _merge(
-    index: np.ndarray,
-    names: tuple[str, ...],
-    slots: np.ndarray | None,
+    coded: list[tuple[np.ndarray, tuple[str, ...], np.ndarray | None]],
     single: list[str],
     single_slots: np.ndarray,
+    n: int,
 ) -> pa.Array:
-    """One result column: vectorised values (``names[index]``) at ``slots`` (None: every row,
-    in order) and single-path strings at ``single_slots``, decoded in a single Arrow take."""
-    if not single and slots is None:
+    """One result column of ``n`` rows from vectorised parts (``names[index]`` at ``slots``;
+    None: every row, in order) and single-path strings at ``single_slots``, decoded in a
+    single Arrow take."""
+    if not single and len(coded) == 1 and coded[0][2] is None:
+        index, names, _ = coded[0]
         return _dictionary(names).take(pa.array(index))
+    known: dict[str, int] = {}
+    combined = np.empty(n, dtype=np.int32)
+    for index, names, slots in coded:
+        remap = np.fromiter((known.setdefault(v, len(known)) for v in names), np.int32, len(names))
+        combined[slice(None) if slots is None else slots] = remap[index]
     if single:
-        known = {name: i for i, name in enumerate(names)}
-        extra = sorted(set(single) - known.keys())
-        known.update({name: len(names) + i for i, name in enumerate(extra)})
-        names = (*names, *extra)
-    combined = np.empty(len(index) + len(single_slots), dtype=np.int32)
-    combined[slice(None) if slots is None else slots] = index
-    if single:
-        combined[single_slots] = np.fromiter((known[v] for v in single), np.int32, len(single))
-    return _dictionary(names).take(pa.array(combined))
+        combined[single_slots] = np.fromiter(
+            (known.setdefault(v, len(known)) for v in single), np.int32, len(single)
+        )
+    return _dictionary(tuple(known)).take(pa.array(combined))
 
 
 @lru_cache(maxsize=64)

@@ -5,12 +5,13 @@ Every cell column is encoded against the engine's value vocabulary
 is its grade (sensory ``0``-``2``, motor ``0``-``5``) or, for VAC/DAP, 0 for ``Yes`` and 1 for
 ``No``, because the vocabularies list those values first. A row (exam) is
 
-- *plain* when every cell holds a plain value and no non-key muscle is recorded: the vectorised
-  classifier takes it;
+- *plain* when every cell holds a plain value (a non-key muscle may be recorded): the
+  vectorised classifier for plain exams takes it;
+- *open* when no cell carries a ``*``/``**`` flag and some cell or VAC/DAP is ``NT`` (a
+  non-key muscle may be recorded): the vectorised classifier for not-testable cells takes it;
 - *bad* when any field is missing or not allowed: it gets the ``FieldError`` list that
   ``Exam.from_rhi`` would raise (same fields, values, allowed text and order; tested);
-- otherwise valid but special (``NT``, flags, VAC/DAP ``NT``, a non-key muscle): it goes to the
-  single-exam engine.
+- otherwise valid but flagged: it goes to the single-exam engine.
 
 Encoding avoids per-value Python work: a column of one-character strings (the usual case) is
 mapped byte by byte through a 256-entry table; other text columns are dictionary-encoded and
@@ -60,7 +61,8 @@ CELL_VOCABULARY: dict[str, tuple[tuple[str, ...], int, str]] = {
 }
 
 # A non-key muscle is named by a level from C5 to S1 (as Exam.from_rhi reads it).
-_NON_KEY_NAMES = tuple(level_name(i) for i in range(INDEX["C5"], INDEX["S1"] + 1))
+_FIRST_NON_KEY = INDEX["C5"]
+_NON_KEY_NAMES = tuple(level_name(i) for i in range(_FIRST_NON_KEY, INDEX["S1"] + 1))
 _NON_KEY_ALLOWED = f"a level {', '.join(_NON_KEY_NAMES)} or empty"
 _NON_KEY_EMPTY = ("", "None", "null")
 
@@ -91,7 +93,9 @@ class Validation:
 
     codes: np.ndarray  # int8 (len(CELL_ORDER), rows); INVALID where missing or not allowed
     plain: np.ndarray  # bool per row
+    open: np.ndarray  # bool per row
     bad: np.ndarray  # bool per row
+    non_key: np.ndarray  # int8 (2, rows): level index of each side's non-key muscle, NO_NON_KEY
     errors: dict[int, list[FieldError]] = field(default_factory=dict)  # row position -> errors
 
 
@@ -102,24 +106,52 @@ def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def _one_byte_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -> bool:
-    """Codes of a string column whose values are all one byte long into ``out``; False (and
-    ``out`` untouched) for any other column."""
-    if array.null_count or not (
-        pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
-    ):
+    """Codes of a string column into ``out``, one byte at a time for its one-byte values (the
+    usual ones: grades) and through ``_encode_general`` for the others (``NT``, flags,
+    padding, nulls), when those are at most a quarter of the column; False (and ``out``
+    untouched) for any other column."""
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         return False
     n = len(array)
+    if n == 0:
+        return False
     width = 8 if pa.types.is_large_string(array.type) else 4
     _, offsets_buffer, data = array.buffers()
     offsets = np.frombuffer(
         offsets_buffer, dtype=np.int64 if width == 8 else np.int32, count=n + 1,
         offset=array.offset * width,
     )  # fmt: skip
-    if n == 0 or offsets[-1] - offsets[0] != n or not (np.diff(offsets) == 1).all():
+    table = _BYTE_TABLES[id(vocabulary)]
+    if offsets[-1] - offsets[0] == n and array.null_count == 0 and (np.diff(offsets) == 1).all():
+        raw = np.frombuffer(data, dtype=np.uint8, count=n, offset=int(offsets[0]))
+        np.take(table, raw, out=out)
+        return True
+    other = np.diff(offsets) != 1
+    if array.null_count:
+        other |= ~array.is_valid().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(other)
+    if 4 * len(rows) > n:
         return False
-    raw = np.frombuffer(data, dtype=np.uint8, count=n, offset=int(offsets[0]))
-    np.take(_BYTE_TABLES[id(vocabulary)], raw, out=out)
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(1, np.uint8)
+    first = np.minimum(offsets[:-1], len(raw) - 1)  # an empty last value points past the data
+    np.take(table, raw[first], out=out)
+    if len(rows) <= _FEW:
+        # Few enough to read straight from the data buffer (Arrow kernels cost more per call).
+        codes = _CODES[id(vocabulary)]
+        bounds = zip(offsets[rows].tolist(), offsets[rows + 1].tolist(), strict=True)
+        out[rows] = [codes.get(raw[a:b].tobytes().decode().strip(), INVALID) for a, b in bounds]
+        if array.null_count:
+            out[~array.is_valid().to_numpy(zero_copy_only=False)] = INVALID
+    else:
+        out[rows] = _encode_general(array.take(pa.array(rows)), vocabulary)
     return True
+
+
+_FEW = 256  # up to this many values are looked up one by one (cheaper than Arrow kernels)
+_CODES = {
+    id(v): {value: code for code, value in enumerate(v)}
+    for v in (SENSORY_VALUES, MOTOR_VALUES, BINARY_VALUES)
+}
 
 
 def encode(
@@ -160,8 +192,13 @@ def _encode_general(array: pa.Array, vocabulary: tuple[str, ...]) -> np.ndarray:
     return table.astype(np.int8)[indices]
 
 
-def _non_key(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(empty, invalid) masks of a non-key muscle column, read as Exam.from_rhi reads it."""
+NO_NON_KEY = -1
+
+
+def _non_key(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(empty, invalid, level) of a non-key muscle column, read as Exam.from_rhi reads it:
+    masks of empty and of rejected values, and the level index of each valid one
+    (``NO_NON_KEY`` elsewhere)."""
     array = _array(column)
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
@@ -173,15 +210,18 @@ def _non_key(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray
         text = pc.cast(array, pa.string())  # str(5) is "5": never a level
     else:
         missing = ~array.is_valid().to_numpy(zero_copy_only=False)
-        return missing, ~missing  # null type: empty; bool/float values: rejected
+        level = np.full(n, NO_NON_KEY, dtype=np.int8)
+        return missing, ~missing, level  # null type: empty; bool/float values: rejected
     empty = pc.or_kleene(
         pc.is_null(text), pc.is_in(text, value_set=pa.array(_NON_KEY_EMPTY, pa.string()))
     ).to_numpy(zero_copy_only=False)
     name = pc.replace_substring(pc.utf8_upper(text), "-", "_")
-    valid = pc.is_in(name, value_set=pa.array(_NON_KEY_NAMES, pa.string()))
-    valid_np = valid.fill_null(False).to_numpy(zero_copy_only=False)
+    position = pc.index_in(name, value_set=pa.array(_NON_KEY_NAMES, pa.string()))
+    position_np = position.fill_null(-1).to_numpy(zero_copy_only=False)
+    valid_np = position_np >= 0
+    level = np.where(valid_np, position_np + _FIRST_NON_KEY, NO_NON_KEY).astype(np.int8)
     assert len(empty) == n
-    return empty, ~empty & ~valid_np
+    return empty, ~empty & ~valid_np, level
 
 
 def validate(table: pa.Table) -> Validation:
@@ -197,16 +237,20 @@ def validate(table: pa.Table) -> Validation:
     # Whole-matrix checks first (one reduction per block of columns); the per-column error
     # listing below only runs for the rare tables that have a bad cell.
     plain = np.ones(n, dtype=bool)
-    for block, limit in _PLAIN_BLOCKS:
-        plain &= codes[block].max(axis=0) < limit
+    unflagged = np.ones(n, dtype=bool)
+    for block, nt in _BLOCKS:
+        highest = codes[block].max(axis=0)
+        plain &= highest < nt
+        unflagged &= highest <= nt
     bad = codes.min(axis=0) < 0 if n else np.zeros(0, dtype=bool)
     non_key: dict[str, np.ndarray] = {}
-    for column in NON_KEY_COLUMNS:
+    levels = np.full((len(NON_KEY_COLUMNS), n), NO_NON_KEY, dtype=np.int8)
+    for i, column in enumerate(NON_KEY_COLUMNS):
         if column in names:
-            empty, non_key[column] = _non_key(table.column(column))
-            plain &= empty
+            _, non_key[column], levels[i] = _non_key(table.column(column))
             bad |= non_key[column]
     plain &= ~bad
+    open_ = unflagged & ~plain & ~bad
     problems: list[tuple[np.ndarray, str]] = []  # (rows, column) in Exam.from_rhi order
     if bad.any():
         row_of = {column: i for i, column in enumerate(CELL_ORDER)}
@@ -217,15 +261,18 @@ def validate(table: pa.Table) -> Validation:
                 invalid = codes[row_of[column]] < 0
             if invalid is not None and invalid.any():
                 problems.append((np.flatnonzero(invalid), column))
-    return Validation(codes, plain, bad, _field_errors(table, problems))
+    return Validation(codes, plain, open_, bad, levels, _field_errors(table, problems))
 
 
-# Row blocks of the code matrix and the first non-plain code of each (see columns.CELL_ORDER).
-_PLAIN_BLOCKS = tuple(
-    (slice(offset + a, offset + b), limit)
+# Row blocks of the code matrix and the code of NT in each, which follows the plain values
+# (see columns.CELL_ORDER and the vocabularies in values.py): codes below it are plain, codes
+# above it flagged.
+_BLOCKS = tuple(
+    (slice(offset + a, offset + b), nt)
     for offset in SIDE_OFFSET.values()
-    for a, b, limit in ((0, 56, _SENSORY[1]), (56, 66, _MOTOR[1]))
+    for a, b, nt in ((0, 56, _SENSORY[1]), (56, 66, _MOTOR[1]))
 ) + ((slice(VAC_ROW, DAP_ROW + 1), _VAC[1]),)
+assert all(v[n] == "NT" for v, n, _ in (_SENSORY, _MOTOR, _VAC, _DAP))
 
 
 def _field_errors(

@@ -1,7 +1,7 @@
 """ISNCSCI 2019 classification of plain exams, column-wise in NumPy.
 
-"Plain" (see ``validate``): every cell a plain number, VAC and DAP ``Yes``/``No``, no non-key
-muscle. For such an exam every rule of the single-exam engine has exactly one answer and no
+"Plain" (see ``validate``): every cell a plain number, VAC and DAP ``Yes``/``No`` (a non-key
+muscle may be recorded). For such an exam every rule of the single-exam engine has exactly one answer and no
 flag, so each result is one value computed for all rows at once. The rules are those of
 ``cordtrial.isncsci`` (ISNCSCI, revised 2019, American Spinal Injury Association; each module
 there cites it) restricted to that case:
@@ -120,16 +120,27 @@ def lowest_function(side: Side) -> np.ndarray:
     return ((side.motor > 0) * _KEY_LEVEL_COLUMN).max(axis=0)
 
 
+def key_level_only(non_key: np.ndarray) -> np.ndarray:
+    """The non-key muscle's level where it is a key-muscle level (the only place the AIS and the
+    motor ZPP compare it, see ais.function_far_below and zpp._non_key_for_zpp), else 0."""
+    return np.where(np.isin(non_key, KEY_LEVELS), non_key, 0).astype(np.int8)
+
+
 def _far_below(lowest: np.ndarray, motor: np.ndarray) -> np.ndarray:
-    """Motor function in a key muscle more than three levels below the motor level (ais.py;
-    with no non-key muscle recorded)."""
+    """Motor function (key muscle, or non-key muscle at a key level) more than three levels
+    below the motor level (ais.py)."""
     return (lowest > motor + 3) & (motor < INT)
 
 
-def _motor_zpp(lowest: np.ndarray, motor: np.ndarray, vac: np.ndarray) -> np.ndarray:
+def _motor_zpp(
+    lowest: np.ndarray, motor: np.ndarray, vac: np.ndarray, non_key: np.ndarray, c: np.ndarray
+) -> np.ndarray:
     """Without VAC: the most caudal key muscle below the motor level with function, else the
-    motor level itself (zpp.py); NA with VAC."""
-    return np.where(vac, NA, np.maximum(lowest, motor))
+    motor level itself; in grade C a non-key muscle (at a key level) more than three levels
+    below that replaces it (zpp.py); NA with VAC."""
+    zpp = np.maximum(lowest, motor)
+    zpp = np.where(c & (non_key > zpp + 3), non_key, zpp)
+    return np.where(vac, NA, zpp)
 
 
 def _sensory_zpp(side: Side, dap: np.ndarray) -> np.ndarray:
@@ -141,11 +152,17 @@ def _sensory_zpp(side: Side, dap: np.ndarray) -> np.ndarray:
     return np.where(applies, lowest, NA)
 
 
-def classify_plain(codes: np.ndarray) -> tuple[dict[str, Coded], np.ndarray]:
-    """Classify plain exams given their code matrix (``validate``, columns = exams): returns
-    (results, reroute), ``results`` mapping each of the 25 result keys to its ``Coded`` values
-    and ``reroute`` marking the exams to classify one by one instead."""
+def classify_plain(
+    codes: np.ndarray, non_key: np.ndarray | None = None
+) -> tuple[dict[str, Coded], np.ndarray]:
+    """Classify plain exams given their code matrix (``validate``, columns = exams) and each
+    side's non-key muscle level (``validate``; None: none recorded): returns (results,
+    reroute), ``results`` mapping each of the 25 result keys to its ``Coded`` values and
+    ``reroute`` marking the exams to classify one by one instead."""
     n = codes.shape[1]
+    nk = {name: np.zeros(n, dtype=np.int8) for name in SIDES}
+    if non_key is not None:
+        nk = {name: key_level_only(non_key[i]) for i, name in enumerate(SIDES)}
     right, left = (Side(codes, name) for name in SIDES)
     vac = codes[VAC_ROW] == 0  # "Yes"
     dap = codes[DAP_ROW] == 0
@@ -187,10 +204,9 @@ def classify_plain(codes: np.ndarray) -> tuple[dict[str, Coded], np.ndarray]:
     # three levels below the motor level); else D when at least half of the key muscles below
     # the NLI are >= 3, C otherwise (ais.py).
     lowest = {"right": lowest_function(right), "left": lowest_function(left)}
+    far = {name: np.maximum(lowest[name], nk[name]) for name in SIDES}
     motor_incomplete = (
-        vac
-        | _far_below(lowest["right"], motor["right"])
-        | _far_below(lowest["left"], motor["left"])
+        vac | _far_below(far["right"], motor["right"]) | _far_below(far["left"], motor["left"])
     )
     strong = np.zeros(n, dtype=np.int8)
     below = np.zeros(n, dtype=np.int8)
@@ -219,7 +235,8 @@ def classify_plain(codes: np.ndarray) -> tuple[dict[str, Coded], np.ndarray]:
 
     for name, side in (("right", right), ("left", left)):
         out[f"{name}SensoryZpp"] = _zpp(_sensory_zpp(side, dap))
-        out[f"{name}MotorZpp"] = _zpp(_motor_zpp(lowest[name], motor[name], vac))
+        zpp = _motor_zpp(lowest[name], motor[name], vac, nk[name], grade == 2)
+        out[f"{name}MotorZpp"] = _zpp(zpp)
     return out, reroute
 
 
