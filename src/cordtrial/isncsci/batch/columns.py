@@ -48,6 +48,14 @@ CELL_ORDER: tuple[str, ...] = (
 SIDE_OFFSET = {side: i * 66 for i, side in enumerate(SIDES)}
 VAC_ROW, DAP_ROW = len(CELL_ORDER) - 2, len(CELL_ORDER) - 1
 
+
+def side_blocks(codes, side: str):
+    """(touch, prick, motor) rows of one side of a code matrix laid out as ``CELL_ORDER``:
+    dermatome row j is level j + 1, motor row j is ``KEY_LEVELS[j]``."""
+    start = SIDE_OFFSET[side]
+    return codes[start : start + 28], codes[start + 28 : start + 56], codes[start + 56 : start + 66]
+
+
 #: Level index of each key muscle column.
 KEY_LEVELS: tuple[int, ...] = tuple(INDEX[m] for m in KEY_MUSCLES)
 
@@ -68,6 +76,7 @@ __all__ = [
     "NON_KEY_COLUMNS",
     "PRICK",
     "SIDE_OFFSET",
+    "side_blocks",
     "TOUCH",
     "VAC_KEY",
     "VAC_ROW",

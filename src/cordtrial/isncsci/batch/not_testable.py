@@ -27,7 +27,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..levels import INDEX, INT, SIDES
-from .columns import DAP_ROW, KEY_LEVELS, LEVEL_NAMES, SIDE_OFFSET, VAC_ROW
+from .columns import DAP_ROW, KEY_LEVELS, LEVEL_NAMES, VAC_ROW, side_blocks
 from .validate import NO_NON_KEY
 from .vectorised import NUMBER_NAMES, Coded, key_level_only
 
@@ -93,10 +93,7 @@ class Side:
     """One side's questions, level-major (``normal[j]``: dermatome j, level j + 1)."""
 
     def __init__(self, codes: np.ndarray, side: str) -> None:
-        start = SIDE_OFFSET[side]
-        self.touch = codes[start : start + 28]
-        self.prick = codes[start + 28 : start + 56]
-        self.motor = codes[start + 56 : start + 66]
+        self.touch, self.prick, self.motor = side_blocks(codes, side)
         touch_normal = _cells(self.touch, SENSORY_NT, lambda c: c == 2)
         prick_normal = _cells(self.prick, SENSORY_NT, lambda c: c == 2)
         self.touch_normal, self.prick_normal = touch_normal, prick_normal

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..levels import INDEX, INT, SIDES
-from .columns import DAP_ROW, KEY_LEVELS, LEVEL_NAMES, SIDE_OFFSET, VAC_ROW
+from .columns import DAP_ROW, KEY_LEVELS, LEVEL_NAMES, VAC_ROW, side_blocks
 
 N_STEPS = INDEX["S4_5"]  # steps from C1 into C2..S4-5
 S4_5 = INDEX["S4_5"]
@@ -59,10 +59,7 @@ class Side:
     """The grades of one side, level-major: ``touch[j]`` is dermatome j (level j + 1)."""
 
     def __init__(self, codes: np.ndarray, side: str) -> None:
-        start = SIDE_OFFSET[side]
-        self.touch = codes[start : start + 28]
-        self.prick = codes[start + 28 : start + 56]
-        self.motor = codes[start + 56 : start + 66]
+        self.touch, self.prick, self.motor = side_blocks(codes, side)
         self.normal = (self.touch == 2) & (self.prick == 2)
 
     def muscle(self, level: int) -> np.ndarray:
