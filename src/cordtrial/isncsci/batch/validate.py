@@ -13,9 +13,12 @@ is its grade (sensory ``0``-``2``, motor ``0``-``5``) or, for VAC/DAP, 0 for ``Y
   ``Exam.from_rhi`` would raise (same fields, values, allowed text and order; tested);
 - otherwise valid but flagged: it goes to the single-exam engine.
 
-Encoding avoids per-value Python work: a column of one-character strings (the usual case) is
-mapped byte by byte through a 256-entry table; other text columns are dictionary-encoded and
-only their few distinct values are looked up; integer columns are read as numbers.
+Encoding avoids per-value Python work: a text column is read straight from its Arrow buffers,
+one byte per value through a 256-entry table when every value is one character (the usual
+case), else each value packed into an integer and looked up among the vocabulary's packed
+values; only values that match nothing (padded, not allowed) are looked up one by one.
+Dictionary-encoded columns look up only their few distinct values; integer columns are read as
+numbers.
 """
 
 from __future__ import annotations
@@ -105,11 +108,12 @@ def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return column
 
 
-def _one_byte_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -> bool:
-    """Codes of a string column into ``out``, one byte at a time for its one-byte values (the
-    usual ones: grades) and through ``_encode_general`` for the others (``NT``, flags,
-    padding, nulls), when those are at most a quarter of the column; False (and ``out``
-    untouched) for any other column."""
+def _text_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -> bool:
+    """Codes of a string column into ``out`` straight from its bytes: a column of one-byte
+    values (the usual: grades) through a 256-entry table, any other by packing each value of up
+    to four bytes into an integer looked up among the vocabulary's; values that match nothing
+    (padded, nulls, not allowed) are looked up one by one, or by ``_encode_general`` when there
+    are many. False (and ``out`` untouched) for a column that is not text."""
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         return False
     n = len(array)
@@ -121,25 +125,31 @@ def _one_byte_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarra
         offsets_buffer, dtype=np.int64 if width == 8 else np.int32, count=n + 1,
         offset=array.offset * width,
     )  # fmt: skip
-    table = _BYTE_TABLES[id(vocabulary)]
-    if offsets[-1] - offsets[0] == n and array.null_count == 0 and (np.diff(offsets) == 1).all():
+    lengths = np.diff(offsets)
+    if offsets[-1] - offsets[0] == n and array.null_count == 0 and (lengths == 1).all():
         raw = np.frombuffer(data, dtype=np.uint8, count=n, offset=int(offsets[0]))
-        np.take(table, raw, out=out)
+        np.take(_BYTE_TABLES[id(vocabulary)], raw, out=out)
         return True
-    other = np.diff(offsets) != 1
-    if array.null_count:
-        other |= ~array.is_valid().to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(other)
-    if 4 * len(rows) > n:
-        return False
     raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(1, np.uint8)
     first = np.minimum(offsets[:-1], len(raw) - 1)  # an empty last value points past the data
-    np.take(table, raw[first], out=out)
+    np.take(_BYTE_TABLES[id(vocabulary)], raw[first], out=out)
+    longer = lengths != 1
+    if array.null_count:
+        longer |= ~array.is_valid().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(longer)
+    keys, codes = _PACKED[id(vocabulary)]
+    packed = _pack(raw, offsets[rows], lengths[rows])
+    position = np.minimum(np.searchsorted(keys, packed), len(keys) - 1)
+    found = keys[position] == packed
+    if array.null_count:
+        found &= array.is_valid().to_numpy(zero_copy_only=False)[rows]
+    out[rows[found]] = codes[position[found]]
+    rows = rows[~found]
     if len(rows) <= _FEW:
         # Few enough to read straight from the data buffer (Arrow kernels cost more per call).
-        codes = _CODES[id(vocabulary)]
+        lookup = _CODES[id(vocabulary)]
         bounds = zip(offsets[rows].tolist(), offsets[rows + 1].tolist(), strict=True)
-        out[rows] = [codes.get(raw[a:b].tobytes().decode().strip(), INVALID) for a, b in bounds]
+        out[rows] = [lookup.get(raw[a:b].tobytes().decode().strip(), INVALID) for a, b in bounds]
         if array.null_count:
             out[~array.is_valid().to_numpy(zero_copy_only=False)] = INVALID
     else:
@@ -147,11 +157,32 @@ def _one_byte_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarra
     return True
 
 
+def _pack(raw: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Each value of up to four bytes as one integer (its bytes, then its length); longer
+    values get a key no vocabulary value has."""
+    packed = np.zeros(len(starts), dtype=np.int64)
+    last = len(raw) - 1
+    for i in range(4):
+        byte = raw[np.minimum(starts + i, last)].astype(np.int64)
+        packed = (packed << 8) | np.where(lengths > i, byte, 0)
+    return np.where(lengths <= 4, (packed << 3) | lengths, -1)
+
+
+def _packed_vocabulary(vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted keys, codes) of the vocabulary's values packed like ``_pack``."""
+    encoded = [v.encode() for v in vocabulary]
+    flat = np.frombuffer(b"".join(encoded) or b"\0", dtype=np.uint8)
+    lengths = np.array([len(v) for v in encoded], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    keys = _pack(flat, starts, lengths)
+    order = np.argsort(keys)
+    return keys[order], np.arange(len(vocabulary), dtype=np.int8)[order]
+
+
 _FEW = 256  # up to this many values are looked up one by one (cheaper than Arrow kernels)
-_CODES = {
-    id(v): {value: code for code, value in enumerate(v)}
-    for v in (SENSORY_VALUES, MOTOR_VALUES, BINARY_VALUES)
-}
+_VOCABULARIES = (SENSORY_VALUES, MOTOR_VALUES, BINARY_VALUES)
+_CODES = {id(v): {value: code for code, value in enumerate(v)} for v in _VOCABULARIES}
+_PACKED = {id(v): _packed_vocabulary(v) for v in _VOCABULARIES}
 
 
 def encode(
@@ -162,7 +193,7 @@ def encode(
     ``bool`` or float values)."""
     out = np.empty(len(column), dtype=np.int8) if out is None else out
     array = _array(column)
-    if _one_byte_codes(array, vocabulary, out):
+    if _text_codes(array, vocabulary, out):
         return out
     out[:] = _encode_general(array, vocabulary)
     return out
