@@ -18,8 +18,10 @@ from cordtrial.isncsci.batch import (
 )
 from cordtrial.isncsci.batch.columns import CELL_ORDER, NON_KEY_COLUMNS
 from cordtrial.isncsci.batch.frame import STATS_KEY, to_arrow
+from cordtrial.isncsci.batch.validate import INVALID, encode
 from cordtrial.isncsci.strategies import arbitrary_rhi_exams, rhi_exams
 from cordtrial.isncsci.synthetic import generate_exams
+from cordtrial.isncsci.values import BINARY_VALUES, MOTOR_VALUES, SENSORY_VALUES
 
 PLAIN = {"nt_rate": 0.0, "flag_rate": 0.0, "nonkey_rate": 0.0, "anal_nt_rate": 0.0}
 
@@ -245,7 +247,11 @@ def test_bad_arguments_are_named():
 # --- bad rows -------------------------------------------------------------------------------
 
 BAD_VALUES = st.sampled_from(["7", "", " ", "x", "2.5", "N T", "5*", "2*", "yes", "C9", None,
-                              3.0, True, -1, 12, "c5", "S4-5", "t3"])  # fmt: skip
+                              3.0, True, -1, 12, "c5", "S4-5", "t3",
+                              # near the packed vocabulary (batch/validate.py): too long,
+                              # padded (allowed once stripped), other case, non-ASCII, NUL
+                              "NT***", "1***", " NT", "NT ", "2 ", "nt", "ÑT", "0\x00", "12345",
+                              "Yes*", " No"])  # fmt: skip
 
 
 @st.composite
@@ -337,3 +343,20 @@ def test_error_column_mode_keeps_every_row_with_its_id():
         )
     skipped = classify_batch(table_of(exams), errors="skip")
     assert skipped.column("id").to_pylist() == [exams[i]["id"] for i in (0, 1, 3)]
+
+
+@pytest.mark.parametrize("vocabulary", [SENSORY_VALUES, MOTOR_VALUES, BINARY_VALUES])
+def test_text_columns_encode_like_the_vocabulary_lookup(vocabulary):
+    # One column mixing one-byte values, longer vocabulary values, padding and rejected text,
+    # sliced so that the Arrow offsets do not start at zero.
+    odd = ["", " ", "NT***", " NT", "2 ", "nt", "ÑT", "0\x00", "12345", "Yes*", None]
+    values = ["x", *vocabulary, *odd, *reversed(vocabulary)]
+    expected = [
+        INVALID if v is None else {t: i for i, t in enumerate(vocabulary)}.get(v.strip(), INVALID)
+        for v in values[1:]
+    ]
+    for kind in (pa.string(), pa.large_string()):
+        column = pa.array(values, kind).slice(1)
+        assert encode(column, vocabulary).tolist() == expected
+        many = pa.array(values[1:] * 300, kind)  # past the one-by-one lookup
+        assert encode(many, vocabulary).tolist() == expected * 300
