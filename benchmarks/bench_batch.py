@@ -141,6 +141,9 @@ def speed(args: argparse.Namespace) -> None:
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     if missing:
         print(f"# reference algorithm not timed: {missing}")
+    print("# 1-by-1: share of exams the batch hands to the single-exam engine (flagged ones);")
+    print("# test-mix is a stress mix for differential testing (flags in 10 % of exams), not an")
+    print("# archive; see docs/performance.md for what each profile assumes")
     header = f"{'profile':<10} {'1-by-1':>7} {'path':<10} {'exams/s':>12} {'vs reference':>13}"
     print(header)
     print("-" * len(header))
