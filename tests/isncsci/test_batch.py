@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -360,3 +362,43 @@ def test_text_columns_encode_like_the_vocabulary_lookup(vocabulary):
         assert encode(column, vocabulary).tolist() == expected
         many = pa.array(values[1:] * 300, kind)  # past the one-by-one lookup
         assert encode(many, vocabulary).tolist() == expected * 300
+
+
+def _typed_columns():
+    words = ["5"] + [f"junk{i}" for i in range(127)]  # 128 entries: int8 indices are full
+    yield "all null", pa.array([None] * 6, pa.string())
+    yield "all empty", pa.array([""] * 6, pa.large_string())
+    yield "empty and null", pa.array(["", None] * 3, pa.string())
+    yield "uint8", pa.array([5, 3, 5, 4, 5, 0], pa.uint8())
+    yield "uint64", pa.array([5, 3, 2**64 - 1, 4, 5, 0], pa.uint64())
+    yield "decimal", pa.array([Decimal("5"), Decimal("3"), Decimal("5.0")] * 2, pa.decimal128(3, 1))
+    yield "decimal scale 0", pa.array([Decimal(v) for v in "535405"], pa.decimal128(3, 0))
+    yield "string view", pa.array(["5", "3", "NT", " 4", "5*", None], pa.string_view())
+    yield (
+        "dictionary int8",
+        pa.DictionaryArray.from_arrays(
+            pa.array([0, 0, None, 127, 0, 0], pa.int8()), pa.array(words)
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "column", [pytest.param(column, id=label) for label, column in _typed_columns()]
+)
+def test_unusual_column_types_are_read_like_the_single_path(column):
+    exams = generate_exams(6, 21, **PLAIN)
+    table = table_of(exams).set_column(
+        list(table_of(exams).column_names).index("s1LeftMotor"), "s1LeftMotor", column
+    )
+    result = classify_table(table)
+    errors = {e.row - 1: [(f.field, f.value) for f in e.errors] for e in result.errors}
+    done = iter(range(result.classified))
+    for i, record in enumerate(table.to_pylist()):
+        try:
+            expected = single(record)
+        except ExamValidationError as exc:
+            assert errors.pop(i) == [(f.field, f.value) for f in exc.errors]
+            continue
+        row = next(done)
+        assert {k: result.table.column(k)[row].as_py() for k in RESULT_KEYS} == expected
+    assert errors == {}

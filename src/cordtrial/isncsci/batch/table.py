@@ -112,6 +112,7 @@ def classify_table(
     given, adds the data row number under that name as the first output column.
     """
     check_columns(table.column_names, unknown_columns)
+    table = _without_views(table)
     n = table.num_rows
     numbers = (
         np.arange(first_row, first_row + n, dtype=np.int64)
@@ -178,6 +179,17 @@ def classify_table(
         vectorised=vectorised,
         single=len(single_rows),
     )
+
+
+def _without_views(table: pa.Table) -> pa.Table:
+    """String and binary *view* columns as ordinary ones (several Arrow kernels used here do
+    not take views; the values are the same)."""
+    for i, column in enumerate(table.columns):
+        if pa.types.is_string_view(column.type):
+            table = table.set_column(i, table.field(i).name, column.cast(pa.large_string()))
+        elif pa.types.is_binary_view(column.type):
+            table = table.set_column(i, table.field(i).name, column.cast(pa.large_binary()))
+    return table
 
 
 def _classify_one_by_one(

@@ -130,7 +130,8 @@ def _text_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -
         raw = np.frombuffer(data, dtype=np.uint8, count=n, offset=int(offsets[0]))
         np.take(_BYTE_TABLES[id(vocabulary)], raw, out=out)
         return True
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(1, np.uint8)
+    # A column of nulls and empty strings has no data bytes; one zero byte keeps gathers valid.
+    raw = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, np.uint8)
     first = np.minimum(offsets[:-1], len(raw) - 1)  # an empty last value points past the data
     np.take(_BYTE_TABLES[id(vocabulary)], raw[first], out=out)
     longer = lengths != 1
@@ -149,7 +150,10 @@ def _text_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -
         # Few enough to read straight from the data buffer (Arrow kernels cost more per call).
         lookup = _CODES[id(vocabulary)]
         bounds = zip(offsets[rows].tolist(), offsets[rows + 1].tolist(), strict=True)
-        out[rows] = [lookup.get(raw[a:b].tobytes().decode().strip(), INVALID) for a, b in bounds]
+        out[rows] = [
+            lookup.get(raw[a:b].tobytes().decode(errors="replace").strip(), INVALID)
+            for a, b in bounds
+        ]
         if array.null_count:
             out[~array.is_valid().to_numpy(zero_copy_only=False)] = INVALID
     else:
@@ -203,11 +207,17 @@ def _encode_general(array: pa.Array, vocabulary: tuple[str, ...]) -> np.ndarray:
     kind = array.type
     n = len(array)
     if pa.types.is_integer(kind):
-        values = array.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        # Through int64 (unsigned columns cannot hold the -1 for nulls; values past int64 wrap
+        # to negatives, which are no grade either).
+        values = pc.cast(array, pa.int64(), safe=False).fill_null(-1)
+        values = values.to_numpy(zero_copy_only=False)
         out = np.full(n, INVALID, dtype=np.int8)
         for digit, code in _digit_table(vocabulary).items():
             out[values == digit] = code
         return out
+    if pa.types.is_decimal(kind):
+        # ``str(Decimal("5"))`` is "5", as Exam.from_rhi reads it; Arrow's text is the same.
+        return _encode_general(pc.cast(array, pa.string()), vocabulary)
     if not pa.types.is_dictionary(kind):
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
             return np.full(n, INVALID, dtype=np.int8)  # null, bool, float and other types
@@ -219,7 +229,8 @@ def _encode_general(array: pa.Array, vocabulary: tuple[str, ...]) -> np.ndarray:
         pc.utf8_trim_whitespace(dictionary), value_set=pa.array(vocabulary, pa.string())
     )
     table = np.append(lookup.fill_null(INVALID).to_numpy(zero_copy_only=False), INVALID)
-    indices = array.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
+    indices = pc.cast(array.indices, pa.int32()).fill_null(len(dictionary))
+    indices = indices.to_numpy(zero_copy_only=False)
     return table.astype(np.int8)[indices]
 
 
