@@ -1,11 +1,10 @@
 """ISNCSCI 2019 classification of exams with not-testable cells, column-wise in NumPy.
 
 "Open" exams (see ``validate``): some cell, VAC or DAP is ``NT`` and no cell carries a
-``*``/``**`` flag (a non-key muscle may be recorded: see ``non_key`` for its motor ZPP). Without
-flags no result carries a star, so every
-question the single-exam engine asks of such an exam has the possible answers "yes", "no" or
-both, and each is held here as two boolean vectors over the exams: ``yes`` (may be yes) and
-``no`` (may be no). The rules are those of ``cordtrial.isncsci`` (ISNCSCI, revised 2019,
+``*``/``**`` flag (a non-key muscle may be recorded: see ``non_key`` for its motor ZPP).
+Without flags no result carries a star, so every question the single-exam engine asks of such an
+exam has the possible answers "yes", "no" or both, and each is held here as two boolean vectors
+over the exams: ``yes`` (may be yes) and ``no`` (may be no). The rules are those of ``cordtrial.isncsci`` (ISNCSCI, revised 2019,
 American Spinal Injury Association; each module there cites it) restricted to that case:
 
 - "are all of these yes?" may be yes when every part may be, and no when any part may be
@@ -72,7 +71,7 @@ def any_of(*questions: Question) -> Question:
 def _cells(codes: np.ndarray, nt: int, is_yes) -> Question:
     """A question about cells: ``is_yes`` of the grade, both answers where not testable."""
     untested = codes == nt
-    yes = is_yes(codes)
+    yes = is_yes(codes)  # the NT code itself may read as yes; ``untested`` decides there
     return Question((yes & ~untested) | untested, ~yes | untested)
 
 
