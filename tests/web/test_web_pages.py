@@ -397,3 +397,14 @@ def test_lots_list_is_scoped(client):
     login(client, "cell_processing")
     page = client.get("/lots").text
     assert "LOT-SAP-001" in page and "LOT-SAP-002" in page and "LOT-OTH-001" not in page
+
+
+def test_passage_form_is_checked_by_the_api_rules_before_the_store(client, scenario):
+    token = login(client, "cell_processing")
+    before = client.get(f"/api/v1/lots/{scenario.lot_quarantine}").json()["passages"]
+    r = client.post(
+        f"/lots/{scenario.lot_quarantine}/passages",
+        data={"csrf_token": token, "passage_number": "4", "viability_pct": "150"},
+    )
+    assert r.status_code == 422
+    assert client.get(f"/api/v1/lots/{scenario.lot_quarantine}").json()["passages"] == before

@@ -10,7 +10,8 @@ from cordtrial.isncsci import CELL_KEYS
 from cordtrial.web import layout
 from cordtrial.web.charts import Point, line_chart
 from cordtrial.web.exports import to_csv
-from cordtrial.web.forms import parse_float
+from cordtrial.web.forms import parse_float, validate_form
+from cordtrial.web.schemas import PassageIn
 from cordtrial.web.security import (
     CredentialCache,
     LoginThrottle,
@@ -201,3 +202,33 @@ def test_parse_float_names_field_value_allowed():
     assert parse_float("", "x", errors, required=False) is None and not errors
     parse_float("150", "viability", errors, maximum=100, allowed="0-100 %")
     assert errors["viability"] == "'150' not allowed: 0-100 %"
+
+
+def test_forms_read_through_the_api_models_with_their_words():
+    good = {
+        "passage_number": "2",
+        "seeded_on": "2026-01-05",
+        "harvested_on": "2026-01-10",
+        "cells_seeded": "1e6",
+        "cells_harvested": "2.5e7",
+        "viability_pct": "93.5",
+        "operator": " CPC operator ",
+        "vessels": "",  # blank: the default
+        "confluence_pct": "",
+        "csrf_token": "x",  # not a model field: ignored
+    }
+    passage, errors = validate_form(PassageIn, good)
+    assert errors == {}
+    assert passage is not None
+    assert (passage.vessels, passage.confluence_pct, passage.operator) == (1, None, "CPC operator")
+    assert passage.cells_harvested == 2.5e7
+
+    passage, errors = validate_form(
+        PassageIn, {**good, "viability_pct": "150", "operator": "  ", "passage_number": "two"}
+    )
+    assert passage is None
+    assert errors == {
+        "viability_pct": "'150' not allowed: 0-100 %",
+        "operator": "required: the operator's name",
+        "passage_number": "'two' not allowed: a whole number 0-50",
+    }

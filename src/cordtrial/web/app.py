@@ -23,6 +23,7 @@ from cordtrial.store.refusals import Refusal
 
 from . import layout
 from .errors import FormInvalid, NotAuthenticated, WebError
+from .forms import pydantic_error
 from .security import CredentialCache, LoginThrottle, SessionStore
 
 HERE = Path(__file__).parent
@@ -171,7 +172,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = [_pydantic_error(e) for e in exc.errors()]
+        errors = [pydantic_error(e) for e in exc.errors()]
         if wants_json(request):
             return JSONResponse(_encode({"detail": "invalid input", "errors": errors}), 422)
         return render_error(
@@ -219,23 +220,6 @@ def refusal_errors(exc: Refusal) -> list[dict[str, object]]:
             }
         ]
     return []
-
-
-def _pydantic_error(err: dict) -> dict[str, object]:
-    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
-    field = ".".join(loc) or "body"
-    value = err.get("input")
-    if isinstance(value, dict | list):
-        value = None if err.get("type") == "missing" else "(structured value)"
-    allowed = err.get("msg", "a valid value")
-    ctx = err.get("ctx") or {}
-    if "expected" in ctx:
-        allowed = f"one of {ctx['expected']}"
-    if err.get("type") == "missing":
-        allowed = "a value is required"
-    if err.get("type") == "extra_forbidden":
-        allowed = "no such field"
-    return {"field": field, "value": value, "allowed": allowed}
 
 
 def _quote(path: str) -> str:

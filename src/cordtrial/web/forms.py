@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from cordtrial.store.refusals import Refusal
 
@@ -102,3 +105,39 @@ def errors_from_refusal(exc: Refusal, prefix: str = "") -> dict[str, str]:
     else:
         out["_form"] = exc.message
     return out
+
+
+def pydantic_error(err: dict, model: type[BaseModel] | None = None) -> dict[str, object]:
+    """One pydantic error as {field, value, allowed}; ``allowed`` is the field's description in
+    ``model`` when it has one (schemas.py), else pydantic's own words."""
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
+    field = ".".join(loc) or "body"
+    value = err.get("input")
+    if isinstance(value, dict | list):
+        value = None if err.get("type") == "missing" else "(structured value)"
+    allowed = err.get("msg", "a valid value")
+    ctx = err.get("ctx") or {}
+    if "expected" in ctx:
+        allowed = f"one of {ctx['expected']}"
+    described = model.model_fields.get(loc[0]) if model is not None and loc else None
+    if described is not None and described.description:
+        allowed = described.description
+    elif err.get("type") == "missing":
+        allowed = "a value is required"
+    if err.get("type") == "extra_forbidden":
+        allowed = "no such field"
+    return {"field": field, "value": value, "allowed": allowed}
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_form(model: type[M], form: dict[str, str]) -> tuple[M | None, dict[str, str]]:
+    """A submitted form read through ``model``: (the instance, {}) or (None, per-field
+    messages). Blank fields count as not given, so optional ones take their defaults."""
+    data = {name: form[name].strip() for name in model.model_fields if form.get(name, "").strip()}
+    try:
+        return model.model_validate(data), {}
+    except ValidationError as exc:
+        errors = [pydantic_error(e, model) for e in exc.errors()]
+        return None, {str(e["field"]): _message(e["value"], e["allowed"]) for e in errors}

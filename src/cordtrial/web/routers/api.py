@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from cordtrial.instruments import INSTRUMENTS, json_schema
@@ -43,6 +43,7 @@ from ..queries import (
     visible_adverse_events,
     visible_lots,
 )
+from ..schemas import PassageIn, Strict
 from .isncsci import ERRORS, RhiExam
 from .lots import release_checklist
 
@@ -64,10 +65,6 @@ WRITE_ERRORS = {
 VisitCode = Literal[VISIT_CODES]  # type: ignore[valid-type]
 Relatedness = Literal[RELATEDNESS]  # type: ignore[valid-type]
 Outcome = Literal[AE_OUTCOMES]  # type: ignore[valid-type]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 # -- who am I -----------------------------------------------------------------------------------
@@ -433,18 +430,6 @@ def get_lot_api(lot_id: LotId, request: Request, who: Who) -> dict:
     require(who, "view_lots")
     with unit_of_work(request) as db:
         return _lot_detail(db, get_lot(db, who, lot_id))
-
-
-class PassageIn(Strict):
-    passage_number: int = Field(ge=0, le=50)
-    seeded_on: date
-    harvested_on: date
-    cells_seeded: float = Field(gt=0)
-    cells_harvested: float = Field(gt=0)
-    viability_pct: float = Field(ge=0, le=100)
-    operator: str = Field(min_length=1, max_length=200)
-    vessels: int = Field(default=1, ge=1, le=1000)
-    confluence_pct: float | None = Field(default=None, ge=0, le=100)
 
 
 @router.post(

@@ -20,10 +20,11 @@ from cordtrial.store.signatures import status as signature_status
 from ..accounts import acting_user
 from ..charts import Point, line_chart
 from ..deps import current_principal, require, unit_of_work
-from ..forms import errors_from_refusal, parse_date, parse_float, parse_int
+from ..forms import errors_from_refusal, parse_date, parse_float, validate_form
 from ..principal import Principal
 from ..queries import get_lot, visible_lots
 from ..render import flash, render
+from ..schemas import PassageIn
 
 router = APIRouter(include_in_schema=False)
 
@@ -134,82 +135,19 @@ async def add_passage(
 ):
     require(who, "edit_culture")
     form = {k: str(v) for k, v in (await request.form()).items()}
-    errors: dict[str, str] = {}
-    n = parse_int(
-        form.get("passage_number", ""),
-        "passage_number",
-        errors,
-        minimum=0,
-        maximum=50,
-        allowed="a whole number 0-50",
-    )
-    seeded = parse_date(form.get("seeded_on", ""), "seeded_on", errors)
-    harvested = parse_date(form.get("harvested_on", ""), "harvested_on", errors)
-    cs = parse_float(
-        form.get("cells_seeded", ""),
-        "cells_seeded",
-        errors,
-        minimum=1,
-        allowed="a cell count > 0, e.g. 1e6",
-    )
-    ch = parse_float(
-        form.get("cells_harvested", ""),
-        "cells_harvested",
-        errors,
-        minimum=1,
-        allowed="a cell count > 0, e.g. 2.5e7",
-    )
-    via = parse_float(
-        form.get("viability_pct", ""),
-        "viability_pct",
-        errors,
-        minimum=0,
-        maximum=100,
-        allowed="0-100 %",
-    )
-    conf = parse_float(
-        form.get("confluence_pct", ""),
-        "confluence_pct",
-        errors,
-        required=False,
-        minimum=0,
-        maximum=100,
-        allowed="0-100 % or blank",
-    )
-    vessels = parse_int(
-        form.get("vessels", "1") or "1",
-        "vessels",
-        errors,
-        minimum=1,
-        maximum=1000,
-        allowed="a whole number >= 1",
-    )
-    operator = form.get("operator", "").strip()
-    if not operator:
-        errors["operator"] = "required: the operator's name"
-    if not errors:
+    passage, errors = validate_form(PassageIn, form)  # the API's rules (schemas.py)
+    if passage is not None:
         errors = _run(
             request,
             who,
             lot_id,
             lambda user, db, lot: manufacturing.record_passage(
-                user,
-                db,
-                lot,
-                passage_number=n,
-                seeded_on=seeded,
-                harvested_on=harvested,
-                cells_seeded=cs,
-                cells_harvested=ch,
-                viability_pct=via,
-                operator=operator,
-                vessels=vessels,
-                confluence_pct=conf,
+                user, db, lot, **passage.model_dump()
             ),
         )
     if errors:
         return _fail(request, who, lot_id, "passage", errors, form)
-    flash(request, "ok", f"Passage {n} recorded.")
+    flash(request, "ok", f"Passage {passage.passage_number} recorded.")
     return RedirectResponse(f"/lots/{lot_id}", status_code=303)
 
 
