@@ -92,12 +92,13 @@ def _united_over_completions(
     counts = completion_counts(untested[:, rows])
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     filled = np.repeat(codes[:, rows], counts, axis=1)
-    owners, cells = np.nonzero(untested[:, rows].T)  # grouped by exam
-    for owner in np.unique(owners):
+    owners, cells = np.nonzero(untested[:, rows].T)  # sorted by exam
+    bounds = np.searchsorted(owners, np.arange(len(rows) + 1))
+    for owner in range(len(rows)):
         start, count = starts[owner], counts[owner]
         which = np.arange(count)
         stride = 1
-        for cell in cells[owners == owner]:
+        for cell in cells[bounds[owner] : bounds[owner + 1]]:
             k = int(CHOICES[cell])
             filled[cell, start : start + count] = (which // stride) % k
             stride *= k

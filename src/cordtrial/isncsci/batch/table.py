@@ -108,8 +108,9 @@ def classify_table(
     """Classify every row of an Arrow table of exams in the RHI naming.
 
     ``first_row`` is the data row number of the table's first row (for error reports of a
-    chunk), or ``row_numbers`` gives each row's number; ``keep`` names input columns copied to the output when present; ``row_column``, if
-    given, adds the data row number under that name as the first output column.
+    chunk), or ``row_numbers`` gives each row's number; ``keep`` names input columns copied to
+    the output when present; ``row_column``, if given, adds the data row number under that name
+    as the first output column.
     """
     check_columns(table.column_names, unknown_columns)
     table = _without_views(table)
@@ -122,33 +123,19 @@ def classify_table(
     if len(numbers) != n:
         raise ValueError(f"row_numbers: {len(numbers)} numbers for {n} rows; expected one per row")
     checked = validate(table)
-    plain_rows = np.flatnonzero(checked.plain)
-    plain, reroute = classify_plain(
-        _columns(checked.codes, plain_rows, n), _columns(checked.non_key, plain_rows, n)
-    )
-    open_rows = np.flatnonzero(checked.open)
-    opened, open_reroute = (
-        classify_open(
-            _columns(checked.codes, open_rows, n), _columns(checked.non_key, open_rows, n)
-        )
-        if len(open_rows)
-        else ({}, np.zeros(0, dtype=bool))
-    )
+    parts, handed_back = [], []
+    for classifier, rows in ((classify_plain, checked.plain), (classify_open, checked.open)):
+        part, back = _vectorised(classifier, np.flatnonzero(rows), checked, n)
+        parts += [part] if part is not None else []
+        handed_back.append(back)
 
     single_rows = np.flatnonzero(~checked.plain & ~checked.open & ~checked.bad)
-    single_rows = np.sort(
-        np.concatenate([single_rows, plain_rows[reroute], open_rows[open_reroute]])
-    )
+    single_rows = np.sort(np.concatenate([single_rows, *handed_back]))
     row_errors = {pos: tuple(errs) for pos, errs in checked.errors.items()}
     single_ok, single_results = _classify_one_by_one(table, single_rows, row_errors)
 
-    parts = [
-        (plain_rows[~reroute], plain, None if not reroute.any() else ~reroute),
-        (open_rows[~open_reroute], opened, None if not open_reroute.any() else ~open_reroute),
-    ]
-    parts = [part for part in parts if len(part[0])]
-    vectorised = sum(len(rows) for rows, _, _ in parts)
-    positions = np.sort(np.concatenate([rows for rows, _, _ in parts] + [single_ok]))
+    vectorised = sum(len(part.rows) for part in parts)
+    positions = np.sort(np.concatenate([part.rows for part in parts] + [single_ok]))
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     if row_column is not None:
         columns[row_column] = pa.array(numbers[positions], pa.int64())
@@ -158,13 +145,10 @@ def classify_table(
             column = table.column(name)
             columns[name] = column if everything else column.take(pa.array(positions))
     in_order = len(parts) == 1 and len(single_ok) == 0  # one vectorised part: input order
-    slots = [None if in_order else np.searchsorted(positions, rows) for rows, _, _ in parts]
+    slots = [None if in_order else np.searchsorted(positions, part.rows) for part in parts]
     single_slots = np.searchsorted(positions, single_ok)
     for key in RESULT_KEYS:
-        coded = [
-            (results[key][0] if keep is None else results[key][0][keep], results[key][1], slot)
-            for (_, results, keep), slot in zip(parts, slots, strict=True)
-        ]
+        coded = [(*part.column(key), slot) for part, slot in zip(parts, slots, strict=True)]
         strings = [r[key] for r in single_results]
         columns[key] = _merge(coded, strings, single_slots, len(positions))
     ids = table.column("id") if "id" in table.column_names else None
@@ -179,6 +163,31 @@ def classify_table(
         vectorised=vectorised,
         single=len(single_rows),
     )
+
+
+@dataclass
+class _Part:
+    """Rows classified column-wise and their results (``kept``: which of the classifier's
+    columns they are, None when all)."""
+
+    rows: np.ndarray
+    results: dict[str, tuple[np.ndarray, tuple[str, ...]]]
+    kept: np.ndarray | None
+
+    def column(self, key: str) -> tuple[np.ndarray, tuple[str, ...]]:
+        index, names = self.results[key]
+        return (index if self.kept is None else index[self.kept]), names
+
+
+def _vectorised(classifier, rows: np.ndarray, checked, n: int) -> tuple[_Part | None, np.ndarray]:
+    """Run a column-wise classifier (``classify_plain``/``classify_open``) on ``rows``: (the
+    part it classified, or None for no rows; the rows it handed back to the single path)."""
+    if len(rows) == 0:
+        return None, rows
+    results, back = classifier(_columns(checked.codes, rows, n), _columns(checked.non_key, rows, n))
+    if not back.any():
+        return _Part(rows, results, None), rows[back]
+    return _Part(rows[~back], results, ~back), rows[back]
 
 
 def _without_views(table: pa.Table) -> pa.Table:
