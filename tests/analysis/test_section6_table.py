@@ -41,7 +41,7 @@ def test_section6_row_reproduced(mix: str) -> None:
 
 def test_section6_matches_reference_file() -> None:
     if not REFERENCE.exists():
-        pytest.skip(f"{REFERENCE} not available")
+        pytest.skip(f"{REFERENCE} not present (shared reference data is read, never committed)")
     text = REFERENCE.read_text(encoding="utf-8").split("## 6.", 1)[1]
     header = next(line for line in text.splitlines() if line.startswith("| baseline mix"))
     published = [

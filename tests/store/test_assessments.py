@@ -24,7 +24,7 @@ CASES = Path(__file__).parents[2] / ".." / "shared" / "isncsci" / "reference-cas
 @pytest.fixture(scope="module")
 def case():
     if not CASES.exists():
-        pytest.skip("reference cases not available")
+        pytest.skip(f"{CASES} not present (shared reference data is read, never committed)")
     return json.loads(CASES.read_text())[0]
 
 

@@ -728,6 +728,7 @@ def _sources_section() -> Section:
     s.table("Walking rules", rules, source="natural-history.md s.4", digits=3)
     s.note(
         "Tags: [V] checked against the cited source; [V2] seen only in a secondary source; "
-        "[R] unverified recollection (placeholder); [D] derived by arithmetic from [V] figures."
+        "[R] recollection not yet checked against any source: a provisional figure, to be "
+        "verified before it is relied on; [D] derived by arithmetic from [V] figures."
     )
     return s
