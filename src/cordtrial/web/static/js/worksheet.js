@@ -225,7 +225,10 @@
     sheet.dataset.classified = String(seq);
   }
   async function classify() {
-    for (const name of cells) if (!checkLocal(fields.get(name))) {
+    // Filled cells are re-checked (clearing earlier messages); a blank cell keeps its message
+    // for a rejected key until it is edited (a pending classification must not clear it).
+    const filled = cells.map((n) => fields.get(n)).filter((el) => el.value.trim());
+    if (!filled.map(checkLocal).every(Boolean)) {
       status.textContent = "fix the highlighted cells";
       return;
     }
