@@ -572,16 +572,6 @@ def create_infusion(code: Code, body: InfusionIn, request: Request, who: Who) ->
                 ]
             )
         second = db.scalar(select(User).where(User.username == body.second_username))
-        if second is None:
-            raise FormInvalid(
-                [
-                    {
-                        "field": "second_username",
-                        "value": body.second_username,
-                        "allowed": "a user name at your site",
-                    }
-                ]
-            )
         data = infusion_service.InfusionInput(
             infused_on=body.infused_on,
             weight_kg=body.weight_kg,
@@ -607,6 +597,7 @@ def create_infusion(code: Code, body: InfusionIn, request: Request, who: Who) ->
             password=body.password,
             second_person=second,
             second_password=body.second_password,
+            second_username=body.second_username,
         )
         return {
             "id": row.id,
