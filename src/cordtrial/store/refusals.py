@@ -49,6 +49,8 @@ def _bounded(context: dict[str, Any]) -> dict[str, Any]:
                     {"field": "_form", "value": None, "allowed": f"... and {more} more errors"}
                 ]
             out[key] = errors
+        elif key == "allowed":  # what is allowed may be a long list: kept whole up to a page
+            out[key] = safe_echo(value, MAX_MESSAGE)
         else:
             out[key] = _jsonable(value)
     return out

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
 
 from cordtrial.instruments import INSTRUMENTS, json_schema
@@ -206,8 +206,15 @@ class IsncsciExamIn(AssessmentMeta):
     exam: RhiExam  # type: ignore[valid-type]
 
 
+ItemId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class InstrumentIn(AssessmentMeta):
-    data: dict[str, Any] = Field(description="Item id -> value, as in the instrument's schema")
+    # The largest instrument has 19 items; 100 leaves room without letting one request carry
+    # (and a refusal keep) thousands of keys.
+    data: dict[ItemId, Any] = Field(
+        max_length=100, description="Item id -> value, as in the instrument's schema"
+    )
 
 
 @router.get(
