@@ -367,7 +367,10 @@ def test_chain_of_identity_is_checked_before_any_password(world):
             world.url,
             "identity_mismatch",
             _infuse(
-                world, world.patient, "LOT-1", wristband_code="SAP-002",
+                world,
+                world.patient,
+                "LOT-1",
+                wristband_code="SAP-002",
                 second_password=second_password,
             ),
         )

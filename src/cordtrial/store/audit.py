@@ -286,9 +286,7 @@ def _key_for(conn, next_seq: int) -> anchor.AuditKey:
     key = anchor.load_key(url)
     if key is not None:
         return key
-    keyed = conn.execute(
-        select(AuditEntry.seq).where(AuditEntry.mac.is_not(None)).limit(1)
-    ).first()
+    keyed = conn.execute(select(AuditEntry.seq).where(AuditEntry.mac.is_not(None)).limit(1)).first()
     if keyed is not None:
         raise anchor.AnchorError(
             f"the audit key file {anchor.key_path(url)} is missing, but the audit trail has "

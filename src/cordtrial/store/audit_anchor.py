@@ -211,8 +211,15 @@ def read_checkpoints(url: str) -> tuple[list[dict], list[str]]:
             continue
         try:
             item = json.loads(raw)
-            out.append({"line": n, "seq": int(item["seq"]), "hash": str(item["hash"]),
-                        "at": str(item.get("at", "")), "mac": str(item["mac"])})
+            out.append(
+                {
+                    "line": n,
+                    "seq": int(item["seq"]),
+                    "hash": str(item["hash"]),
+                    "at": str(item.get("at", "")),
+                    "mac": str(item["mac"]),
+                }
+            )
         except (ValueError, KeyError, TypeError):
             problems.append(f"checkpoint file {path} line {n}: unreadable (altered?)")
     return out, problems

@@ -61,7 +61,9 @@ def export_tables(
         never = NEVER.get(name, set()) | secret_columns(table)
         df = df.drop(columns=[c for c in never if c in df.columns])
         if name == "audit_trail":
-            df["changes"] = [mask_secrets(t, c) for t, c in zip(df["table_name"], df["changes"], strict=True)]
+            df["changes"] = [
+                mask_secrets(t, c) for t, c in zip(df["table_name"], df["changes"], strict=True)
+            ]
         if not identified:
             df = df.drop(columns=[c for c in FREE_TEXT.get(name, ()) if c in df.columns])
             if name == "users":

@@ -49,8 +49,13 @@ def check_body(content_type: str, body: bytes) -> list[dict]:
             data = parse_json(body)
         except ValueError as exc:
             if "finite" in str(exc):
-                return [{"field": "body", "value": None, "allowed": f"JSON without NaN or "
-                         f"Infinity ({exc})"}]
+                return [
+                    {
+                        "field": "body",
+                        "value": None,
+                        "allowed": f"JSON without NaN or Infinity ({exc})",
+                    }
+                ]
             return []  # malformed JSON: FastAPI answers it with its own 422
         return [
             {"field": field_name(path), "value": None, "allowed": problem}
@@ -115,17 +120,17 @@ class InputGuard:
     def _check_target(self, scope) -> None:
         problem = text_problem(scope.get("path", ""))
         if problem:
-            raise _Refused(
-                404, f"no such page: the address has a {problem.split(' at ')[0]}"
-            )
+            raise _Refused(404, f"no such page: the address has a {problem.split(' at ')[0]}")
         query = scope.get("query_string", b"")
         if query:
             try:
                 pairs = parse_qsl(query.decode("utf-8"), keep_blank_values=True)
             except UnicodeDecodeError:
-                raise _Refused(422, "invalid input", [
-                    {"field": "query", "value": None, "allowed": "UTF-8 query parameters"}
-                ]) from None
+                raise _Refused(
+                    422,
+                    "invalid input",
+                    [{"field": "query", "value": None, "allowed": "UTF-8 query parameters"}],
+                ) from None
             errors = _pair_errors(pairs)
             if errors:
                 raise _Refused(422, "invalid input", errors)
@@ -153,8 +158,11 @@ class InputGuard:
         errors = exc.errors[:MAX_ERRORS]
         if len(exc.errors) > MAX_ERRORS:
             errors.append(
-                {"field": "_form", "value": None,
-                 "allowed": f"... and {len(exc.errors) - MAX_ERRORS} more errors"}
+                {
+                    "field": "_form",
+                    "value": None,
+                    "allowed": f"... and {len(exc.errors) - MAX_ERRORS} more errors",
+                }
             )
         request = Request(scope)
         if scope.get("path", "").startswith("/api/") or "app" not in scope:

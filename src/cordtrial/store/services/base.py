@@ -113,7 +113,12 @@ def reauthenticate(session: Session, user: User, password: str, purpose: str) ->
     """
     now = utcnow()
     if not user.active:
-        deny(session, user, "account_inactive", f"{purpose}: account {user.username!r} is deactivated")
+        deny(
+            session,
+            user,
+            "account_inactive",
+            f"{purpose}: account {user.username!r} is deactivated",
+        )
     if user.locked_until is not None and user.locked_until > now:
         deny(
             session,

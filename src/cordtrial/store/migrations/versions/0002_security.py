@@ -75,7 +75,9 @@ def upgrade() -> None:
         sa.Column("client", sa.String(length=200), nullable=True),
         sa.Column("address", sa.String(length=64), nullable=True),
         sa.Column("messages", sa.JSON(), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_user_sessions_user_id_users")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_user_sessions_user_id_users")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_sessions")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_user_sessions_token_hash")),
     )
@@ -84,7 +86,8 @@ def upgrade() -> None:
     op.add_column("audit_trail", sa.Column("mac", sa.String(length=64), nullable=True))
     false = sa.false()
     op.add_column(
-        "users", sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=false)
+        "users",
+        sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default=false),
     )
     op.add_column("users", sa.Column("password_changed_at", _TS, nullable=True))
     op.add_column("users", sa.Column("totp_secret", sa.String(length=64), nullable=True))
