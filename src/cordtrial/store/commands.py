@@ -67,6 +67,10 @@ def register(app: typer.Typer) -> None:
     db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
     import_app = typer.Typer(help="Import data files.", no_args_is_help=True)
     audit_app = typer.Typer(help="Audit trail.", no_args_is_help=True)
+    users_app = typer.Typer(
+        help="Accounts (the rest is done in the web app).", no_args_is_help=True
+    )
+    app.add_typer(users_app, name="users")
     app.add_typer(db_app, name="db")
     app.add_typer(import_app, name="import")
     app.add_typer(audit_app, name="audit")
@@ -223,6 +227,51 @@ def register(app: typer.Typer) -> None:
         for role, names in demo_usernames().items():
             table.add_row(role, ", ".join(names), passwords[role])
         Console().print(table)
+
+    @users_app.command("create-admin")
+    def create_admin(
+        username: str = typer.Argument(..., help="User name of the new administrator."),
+        display_name: str = typer.Option(
+            None, "--name", help="The person's full name (default: the user name)."
+        ),
+        database_url: str | None = DB_URL,
+    ) -> None:
+        """Create the first administrator (for every site) on a store that has none.
+
+        The password is read from standard input when it is not a terminal (one line), else
+        asked for twice; the login's password rules apply."""
+        import sys
+
+        from .models import User
+        from .services.users import create_user
+
+        url = _url(database_url)
+        db.upgrade(url)
+        with db.session_scope(url) as s:
+            existing = s.scalar(select(User.username).where(User.role == "admin", User.active))
+        if existing is not None:
+            _fail(
+                f"an active administrator exists ({existing}); administrators are added in the "
+                "web app (Administration > Accounts)"
+            )
+        if sys.stdin.isatty():
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        try:
+            with db.session_scope(url) as s:
+                create_user(
+                    None,
+                    s,
+                    username=username,
+                    display_name=display_name or username,
+                    role="admin",
+                    site=None,
+                    password=password,
+                )
+        except Refusal as exc:
+            _fail(exc.message.replace("***", "(hidden)"))
+        typer.echo(f"administrator {username} created; log in at the web app (cordtrial serve)")
 
     @audit_app.command("verify")
     def audit_verify(

@@ -472,7 +472,6 @@ class UserSession(Base):
     end_reason: Mapped[str | None] = mapped_column(String(64))
     client: Mapped[str | None] = mapped_column(String(200))  # browser, as it names itself
     address: Mapped[str | None] = mapped_column(String(64))
-    messages: Mapped[list | None] = mapped_column(JSON)  # one-shot messages for the next page
 
 
 class LoginThrottle(Base):

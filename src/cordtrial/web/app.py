@@ -9,6 +9,7 @@ Jinja2 pages and the versioned JSON API under /api/v1 (its OpenAPI document at
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -20,12 +21,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cordtrial.store.refusals import Refusal
+from cordtrial.store.services.sessions import Timeouts
 
 from . import layout
-from .errors import FormInvalid, NotAuthenticated, WebError
+from .errors import FormInvalid, NotAuthenticated, StepRequired, WebError
 from .forms import pydantic_error
 from .input_guard import MAX_BODY, MAX_ERRORS, InputGuard
-from .security import CredentialCache, LoginThrottle, SessionStore
+from .render import FlashCookies
+from .security import CredentialCache, SigningKey
 
 HERE = Path(__file__).parent
 API_PREFIX = "/api/v1"
@@ -71,12 +74,12 @@ def create_app(
         redoc_url=None,
     )
     app.state.database_url = resolve_url(database_url)
-    secret_key = secret_key or secrets.token_urlsafe(32)
-    app.state.sessions = SessionStore(secret_key, idle_timeout=session_idle_minutes * 60)
-    app.state.credentials = CredentialCache(secret_key)
-    app.state.throttle = LoginThrottle(
-        max_failures=max_login_failures, lockout=lockout_minutes * 60
+    app.state.signing_key = SigningKey(app.state.database_url, secret_key)
+    app.state.timeouts = Timeouts(
+        idle=timedelta(minutes=session_idle_minutes), absolute=timedelta(hours=12)
     )
+    app.state.credentials = CredentialCache(secrets.token_urlsafe(32))  # per-process cache
+    app.state.login_limits = (max_login_failures, timedelta(minutes=lockout_minutes))
     app.state.cookie_secure = cookie_secure
     app.state.demo_notice = demo_notice
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -90,6 +93,7 @@ def create_app(
     register_routers(app)
     _install_handlers(app)
 
+    app.add_middleware(FlashCookies)
     app.add_middleware(InputGuard, max_body=max_body)
     app.add_middleware(SecurityHeaders)
     return app
@@ -149,6 +153,10 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(WebError)
     async def web_error(request: Request, exc: WebError) -> Response:
+        if isinstance(exc, StepRequired) and not wants_json(request):
+            from .accounts import STEP_PAGES
+
+            return RedirectResponse(STEP_PAGES[exc.state], status_code=303)
         if isinstance(exc, NotAuthenticated) and not wants_json(request):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fastapi import Request
 from sqlalchemy.orm import Session as DbSession
+from starlette.concurrency import run_in_threadpool
 
 from cordtrial.store.db import session_scope
 
 from . import accounts
-from .errors import CsrfFailed, Forbidden, NotAuthenticated
+from .errors import CsrfFailed, Forbidden, NotAuthenticated, StepRequired
 from .principal import Principal
-from .security import CSRF_FIELD, CSRF_HEADER, PRINCIPAL_TTL, SESSION_COOKIE, csrf_matches
+from .security import CSRF_FIELD, CSRF_HEADER, csrf_matches
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -48,44 +48,66 @@ async def current_principal(request: Request) -> Principal:
     """The authenticated caller, or 401/redirect to the login page.
 
     Pages use the session cookie; API calls may use the cookie or HTTP Basic. A state-changing
-    request authenticated by the cookie must carry the session's CSRF token."""
+    request authenticated by the cookie must carry the session's CSRF token. A session that
+    still owes a step (one-time code, new password, second-factor set-up) is sent to it."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    app = request.app
-    session = app.state.sessions.get(request.cookies.get(SESSION_COOKIE))
-    principal: Principal | None = None
-    if session is not None:
-        now = time.monotonic()
-        if session.principal is not None and now - session.principal_read_at < PRINCIPAL_TTL:
-            principal = session.principal
-        else:
-            with unit_of_work(request) as db:
-                principal = accounts.load_principal(db, session.user_id)
-            session.principal, session.principal_read_at = principal, now
-        if principal is None:  # account deactivated since login
-            app.state.sessions.destroy(session)
-        else:
-            request.state.session = session
-            if request.method in UNSAFE:
-                supplied = request.headers.get(CSRF_HEADER)
-                if supplied is None and _is_form(request):
-                    form = await request.form()
-                    supplied = form.get(CSRF_FIELD)
-                if not csrf_matches(session, supplied):
-                    raise CsrfFailed(
-                        "the form's security token (CSRF) is missing or stale; reload the page "
-                        "and try again"
-                    )
-    elif request.url.path.startswith("/api/"):
+    principal = await session_principal(request, ("active",))
+    if principal is None and request.url.path.startswith("/api/"):
         creds = _basic_credentials(request)
         if creds is not None:
-            with unit_of_work(request) as db:
-                principal = accounts.login(request, db, *creds)
+            principal = await run_in_threadpool(_basic_login, request, creds)
     if principal is None:
         raise NotAuthenticated("log in to continue")
     request.state.principal = principal
     return principal
+
+
+async def session_principal(request: Request, states: tuple[str, ...]) -> Principal | None:
+    """The caller of a live session in one of ``states`` (CSRF checked on writes); None without
+    a session; StepRequired when the session is in another state."""
+    found = await run_in_threadpool(_load_session, request)
+    if found is None:
+        return None
+    web, principal = found
+    request.state.session = web
+    if web.state not in states:
+        raise StepRequired(web.state)
+    if request.method in UNSAFE:
+        supplied = request.headers.get(CSRF_HEADER)
+        if supplied is None and _is_form(request):
+            form = await request.form()
+            supplied = form.get(CSRF_FIELD)
+        if not csrf_matches(web, supplied):
+            raise CsrfFailed(
+                "the form's security token (CSRF) is missing or stale; reload the page "
+                "and try again"
+            )
+    return principal
+
+
+def step_principal(*states: str):
+    """Dependency for the pages of the login steps: a session in one of ``states``."""
+
+    async def dependency(request: Request) -> Principal:
+        principal = await session_principal(request, states)
+        if principal is None:
+            raise NotAuthenticated("log in to continue")
+        request.state.principal = principal
+        return principal
+
+    return dependency
+
+
+def _load_session(request: Request):
+    with unit_of_work(request) as db:
+        return accounts.load_session(request, db)
+
+
+def _basic_login(request: Request, creds: tuple[str, str]) -> Principal:
+    with unit_of_work(request) as db:
+        return accounts.login(request, db, *creds)
 
 
 def _is_form(request: Request) -> bool:

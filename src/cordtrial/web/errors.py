@@ -15,6 +15,17 @@ class NotAuthenticated(WebError):
     status = 401
 
 
+class StepRequired(NotAuthenticated):
+    """The session must finish a login step (one-time code, new password, second-factor
+    set-up) before anything else; pages are sent to the step's page."""
+
+    def __init__(self, state: str):
+        from .accounts import STEP_NAMES
+
+        super().__init__(f"first {STEP_NAMES.get(state, 'finish logging in')}")
+        self.state = state
+
+
 class Forbidden(WebError):
     status = 403
 

@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_audit": frozenset({"monitor", "qa", "admin", "investigator"}),
     "export": frozenset({"statistician", "monitor", "admin", "investigator"}),
     "view_identity": frozenset({"investigator", "admin"}),
+    "manage_users": frozenset({"admin"}),
 }
 
 

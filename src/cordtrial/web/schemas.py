@@ -53,3 +53,74 @@ class PassageIn(Strict):
     operator: str = Field(min_length=1, max_length=200, description="the operator's name")
     vessels: int = Field(default=1, ge=1, le=1000, description="a whole number 1-1000")
     confluence_pct: float | None = Field(default=None, ge=0, le=100, description="0-100 % or blank")
+
+
+# -- accounts ------------------------------------------------------------------------------------
+
+_PASSWORD = "your password"
+
+
+class PasswordChangeIn(Strict):
+    """A user's new password (users.change_password; rules: cordtrial.store.passwords)."""
+
+    current_password: str = Field(min_length=1, max_length=1024, description=_PASSWORD)
+    new_password: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="12-256 characters, not a common or easily guessed password",
+    )
+    confirm_password: str = Field(
+        min_length=1, max_length=1024, description="the new password once more"
+    )
+
+    @model_validator(mode="after")
+    def _confirmed(self):
+        if self.new_password != self.confirm_password:
+            raise PydanticCustomError(
+                "refused_text", "the two new passwords differ: type the same password twice"
+            )
+        return self
+
+
+class CodeIn(Strict):
+    code: str = Field(
+        pattern=r"^\s*\d{3}\s?\d{3}\s*$",
+        description="the 6-digit code your authenticator app shows",
+    )
+
+
+class PasswordIn(Strict):
+    password: str = Field(min_length=1, max_length=1024, description=_PASSWORD)
+
+
+class UserIn(Strict):
+    """A new account (users.create_user); the first password is generated and shown once."""
+
+    username: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$",
+        description="1-64 letters, digits and . _ @ - (no spaces)",
+    )
+    display_name: str = Field(min_length=1, max_length=200, description="the person's full name")
+    role: str = Field(
+        description="investigator, assessor, cell_processing, qa, monitor, statistician or admin"
+    )
+    site: str = Field(
+        max_length=32, description="a site code, or * for every site (sponsor-level roles)"
+    )
+
+
+class UserUpdateIn(Strict):
+    display_name: str | None = Field(
+        default=None, min_length=1, max_length=200, description="the person's full name"
+    )
+    role: str | None = Field(
+        default=None,
+        description="investigator, assessor, cell_processing, qa, monitor, statistician or admin",
+    )
+    site: str | None = Field(
+        default=None, max_length=32, description="a site code, or * for every site"
+    )
+
+
+class RolePolicyIn(Strict):
+    require_totp: bool = Field(description="true to require two-factor login for the role")

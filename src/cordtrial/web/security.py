@@ -1,18 +1,22 @@
-"""Sessions, CSRF tokens and login lockout for the web application.
+"""Session cookies, CSRF tokens and the signing key, shared through the store.
 
-- Sessions are server-side (in this process's memory): the cookie carries only a random token,
-  signed with the app's secret (itsdangerous) so a forged or altered cookie is rejected before
-  any lookup. Logout deletes the server-side session, so a copied cookie stops working at once.
-  Cookies are HttpOnly, SameSite=Strict and Secure (OWASP Session Management Cheat Sheet).
+- Sessions live in the store (cordtrial.store.services.sessions), so any number of workers and
+  restarts share them: the cookie carries a random token, signed with the app's key
+  (itsdangerous) so a forged or altered cookie is rejected before any lookup; the store keeps
+  only the token's SHA-256. Logout, deactivation and password resets end sessions everywhere at
+  once. Cookies are HttpOnly, SameSite=Strict and Secure (OWASP Session Management Cheat Sheet).
 - CSRF: a per-session synchronizer token, required on every state-changing request that is
   authenticated by the session cookie (form field `csrf_token` or header `X-CSRF-Token`).
-- Lockout: after `max_failures` failed logins for one user name within `window`, that name is
-  refused for `lockout` (OWASP Authentication Cheat Sheet, "account lockout").
+- The signing key comes from configuration (``CORDTRIAL_SECRET_KEY`` or ``create_app``), or is
+  generated once and kept in the store's settings, never a fresh random per process.
+- Failed logins are counted per user name in the store (cordtrial.store.services.
+  login_throttle), known names and unknown ones alike.
 """
 
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 import threading
 import time
@@ -23,124 +27,78 @@ from itsdangerous import BadSignature, URLSafeSerializer
 SESSION_COOKIE = "cordtrial_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+SECRET_ENV = "CORDTRIAL_SECRET_KEY"
+_SECRET_SETTING = "session_signing_key"
 
 
 @dataclass
-class Session:
-    token: str
+class WebSession:
+    """The request's view of its session row."""
+
+    id: int
     user_id: int
+    state: str
     csrf_token: str
-    created: float
-    last_seen: float
-    # One-shot messages shown on the next page (post/redirect/get).
-    messages: list[tuple[str, str]] = field(default_factory=list)
-    # The account as last read from the store, re-read every PRINCIPAL_TTL seconds so a
-    # deactivated account or changed role takes effect within that time without a database
-    # round trip on every keystroke of the live worksheet.
-    principal: object | None = None
-    principal_read_at: float = 0.0
 
 
-PRINCIPAL_TTL = 30.0
+class SigningKey:
+    """The app's cookie-signing key: configured, or read from (and once written to) the store;
+    resolved on first use so building the app needs no database."""
+
+    def __init__(self, database_url: str, configured: str | None = None):
+        self.database_url = database_url
+        self._value = configured or os.environ.get(SECRET_ENV) or None
+        self._lock = threading.Lock()
+
+    @property
+    def value(self) -> str:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = stored_secret(self.database_url, _SECRET_SETTING)
+        return self._value
+
+    def serializer(self, salt: str) -> URLSafeSerializer:
+        return URLSafeSerializer(self.value, salt=salt)
 
 
-@dataclass
-class SessionStore:
-    """Server-side sessions with idle and absolute timeouts."""
+def stored_secret(database_url: str, name: str) -> str:
+    """A random secret kept in the store's settings, created by whichever process asks first."""
+    from sqlalchemy.exc import IntegrityError
 
-    secret_key: str
-    idle_timeout: float = 30 * 60
-    absolute_timeout: float = 12 * 3600
-    clock: object = time.monotonic
-    _sessions: dict[str, Session] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    from cordtrial.store.db import session_factory
+    from cordtrial.store.models import AppSetting
 
-    def __post_init__(self) -> None:
-        self._serializer = URLSafeSerializer(self.secret_key, salt="cordtrial-session")
-
-    def create(self, user_id: int) -> tuple[Session, str]:
-        """Start a session; returns it and the signed cookie value."""
-        now = self.clock()
-        session = Session(secrets.token_urlsafe(32), user_id, secrets.token_urlsafe(32), now, now)
-        with self._lock:
-            self._sessions[session.token] = session
-        return session, self._serializer.dumps(session.token)
-
-    def get(self, cookie_value: str | None) -> Session | None:
-        if not cookie_value:
-            return None
+    factory = session_factory(database_url)
+    with factory() as db:
+        row = db.get(AppSetting, name)
+        if row is not None:
+            return row.value
+        db.add(AppSetting(name=name, value=secrets.token_urlsafe(48)))
         try:
-            token = self._serializer.loads(cookie_value)
-        except BadSignature:
-            return None
-        now = self.clock()
-        with self._lock:
-            session = self._sessions.get(token)
-            if session is None:
-                return None
-            expired = (
-                now - session.last_seen > self.idle_timeout
-                or now - session.created > self.absolute_timeout
-            )
-            if expired:
-                del self._sessions[token]
-                return None
-            session.last_seen = now
-            return session
-
-    def destroy(self, session: Session) -> None:
-        with self._lock:
-            self._sessions.pop(session.token, None)
-
-    def destroy_user(self, user_id: int) -> None:
-        with self._lock:
-            for token in [t for t, s in self._sessions.items() if s.user_id == user_id]:
-                del self._sessions[token]
+            db.commit()
+        except IntegrityError:  # another worker wrote it first: use theirs
+            db.rollback()
+        return db.get(AppSetting, name).value
 
 
-def csrf_matches(session: Session, supplied: str | None) -> bool:
+def cookie_value(key: SigningKey, token: str) -> str:
+    return key.serializer("cordtrial-session").dumps(token)
+
+
+def token_of(key: SigningKey, cookie: str | None) -> str | None:
+    if not cookie:
+        return None
+    try:
+        token = key.serializer("cordtrial-session").loads(cookie)
+    except BadSignature:
+        return None
+    return token if isinstance(token, str) else None
+
+
+def csrf_matches(session: WebSession, supplied: str | None) -> bool:
     """Constant-time comparison of a supplied CSRF token with the session's."""
     return bool(supplied) and hmac.compare_digest(session.csrf_token, str(supplied))
-
-
-@dataclass
-class LoginThrottle:
-    """Counts failed logins per user name and locks the name out after too many."""
-
-    max_failures: int = 5
-    window: float = 15 * 60
-    lockout: float = 15 * 60
-    clock: object = time.monotonic
-    _failures: dict[str, list[float]] = field(default_factory=dict)
-    _locked_until: dict[str, float] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @staticmethod
-    def _key(username: str) -> str:
-        return username.strip().casefold()
-
-    def locked_for(self, username: str) -> float:
-        """Seconds left on the lockout of this name (0 when not locked)."""
-        with self._lock:
-            until = self._locked_until.get(self._key(username), 0.0)
-        return max(0.0, until - self.clock())
-
-    def record_failure(self, username: str) -> bool:
-        """Record a failure; returns True when this failure locked the name out."""
-        key, now = self._key(username), self.clock()
-        with self._lock:
-            recent = [t for t in self._failures.get(key, []) if now - t <= self.window]
-            recent.append(now)
-            if len(recent) >= self.max_failures:
-                self._locked_until[key] = now + self.lockout
-                self._failures[key] = []
-                return True
-            self._failures[key] = recent
-            return False
-
-    def record_success(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(self._key(username), None)
 
 
 @dataclass
@@ -150,7 +108,8 @@ class CredentialCache:
 
     The key is an HMAC of user name, password and the account's *stored hash*: changing the
     password (new stored hash) or a wrong password misses the cache and goes through the full
-    check with lockout. Only keyed digests are kept, never passwords.
+    check with lockout; the account's state (active, locked) is read from the store on every
+    call. Only keyed digests are kept, never passwords. Per process: a cache, not shared state.
     """
 
     secret_key: str

@@ -7,6 +7,8 @@ from fastapi import FastAPI
 
 def register_routers(app: FastAPI) -> None:
     from . import (
+        account,
+        admin,
         adverse_events,
         api,
         apidocs,
@@ -21,6 +23,8 @@ def register_routers(app: FastAPI) -> None:
     )
 
     app.include_router(auth.router)
+    app.include_router(account.router)
+    app.include_router(admin.router)
     app.include_router(dashboard.router)
     app.include_router(isncsci.pages)
     app.include_router(patients.router)
@@ -32,3 +36,6 @@ def register_routers(app: FastAPI) -> None:
     app.include_router(apidocs.router)
     app.include_router(isncsci.api)
     app.include_router(api.router)
+    app.include_router(auth.api)
+    app.include_router(account.api)
+    app.include_router(admin.api)

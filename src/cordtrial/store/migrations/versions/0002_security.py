@@ -74,7 +74,6 @@ def upgrade() -> None:
         sa.Column("end_reason", sa.String(length=64), nullable=True),
         sa.Column("client", sa.String(length=200), nullable=True),
         sa.Column("address", sa.String(length=64), nullable=True),
-        sa.Column("messages", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_user_sessions_user_id_users")
         ),
