@@ -26,6 +26,7 @@ from cordtrial.store.services.sessions import Timeouts
 from . import layout
 from .errors import FormInvalid, NotAuthenticated, StepRequired, WebError
 from .forms import pydantic_error
+from .idempotency import Replay
 from .input_guard import MAX_BODY, MAX_ERRORS, InputGuard
 from .render import FlashCookies
 from .security import CredentialCache, SigningKey
@@ -150,6 +151,15 @@ def wants_json(request: Request) -> bool:
 
 def _install_handlers(app: FastAPI) -> None:
     from .render import render_error
+
+    @app.exception_handler(Replay)
+    async def replay(request: Request, exc: Replay) -> Response:
+        return Response(
+            exc.body,
+            status_code=exc.status,
+            media_type="application/json",
+            headers={"Idempotent-Replayed": "true"},
+        )
 
     @app.exception_handler(WebError)
     async def web_error(request: Request, exc: WebError) -> Response:

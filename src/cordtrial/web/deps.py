@@ -26,6 +26,10 @@ def unit_of_work(request: Request) -> Iterator[DbSession]:
     """One transaction: committed when the block ends, rolled back (nothing saved) on error;
     refusals are logged by the store either way."""
     with session_scope(request.app.state.database_url) as db:
+        if getattr(request.state, "idempotency", None) is not None:
+            from .idempotency import claim  # an API write with an Idempotency-Key
+
+            claim(request, db)
         yield db
 
 

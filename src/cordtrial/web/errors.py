@@ -34,6 +34,10 @@ class NotFound(WebError):
     status = 404
 
 
+class Conflict(WebError):
+    status = 409
+
+
 class CsrfFailed(WebError):
     status = 403
 

@@ -133,7 +133,9 @@ async def change_password(
             forced=_state(request) == "password",
         )
     flash(request, "ok", "Password changed. Your other sessions were ended.")
-    return RedirectResponse(accounts.STEP_PAGES.get(next_state, "/account"), status_code=303)
+    forced = _state(request) == "password"
+    default = "/" if forced else "/account"
+    return RedirectResponse(accounts.STEP_PAGES.get(next_state, default), status_code=303)
 
 
 def _apply_password(request: Request, db: DbSession, who: Principal, body: PasswordChangeIn) -> str:

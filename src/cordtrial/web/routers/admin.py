@@ -24,6 +24,7 @@ from ..accounts import acting_user
 from ..deps import current_principal, require, unit_of_work
 from ..errors import FormInvalid, NotFound
 from ..forms import errors_from_refusal, validate_form
+from ..idempotency import Idempotent, respond
 from ..principal import ROLE_LABELS, Principal
 from ..render import flash, render
 from ..schemas import RolePolicyIn, UserIn, UserUpdateIn
@@ -319,11 +320,12 @@ def api_users(request: Request, who: Who) -> list[dict]:
     status_code=201,
     summary="Create an account (its one-time password is in the answer, once)",
 )
-def api_create_user(body: UserIn, request: Request, who: Who) -> dict:
+def api_create_user(body: UserIn, request: Request, who: Who, _: Idempotent) -> dict:
     require(who, "manage_users")
     with unit_of_work(request) as db:
         user, password = create_account(db, who, body)
-        return {**_out(db, request, user, {}), "temporary_password": password}
+        out = {**_out(db, request, user, {}), "temporary_password": password}
+        return respond(request, db, out, 201)
 
 
 @api.get("/users/{username}", response_model=AccountOut, summary="One account", responses=ERRORS)

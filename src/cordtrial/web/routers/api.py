@@ -34,6 +34,7 @@ from ..accounts import acting_user
 from ..audit_view import entries_for
 from ..deps import current_principal, require, unit_of_work
 from ..errors import FormInvalid
+from ..idempotency import Idempotent, respond
 from ..principal import Principal
 from ..queries import (
     STAGE_LABELS,
@@ -244,7 +245,7 @@ def list_assessments(
     summary="Record an ISNCSCI exam (classified by the engine)",
     responses=WRITE_ERRORS,
 )
-def create_exam(code: Code, body: IsncsciExamIn, request: Request, who: Who) -> dict:
+def create_exam(code: Code, body: IsncsciExamIn, request: Request, who: Who, _: Idempotent) -> dict:
     require(who, "enter_assessments")
     with unit_of_work(request) as db:
         user = acting_user(db, who)
@@ -259,7 +260,7 @@ def create_exam(code: Code, body: IsncsciExamIn, request: Request, who: Who) -> 
             assessor_name=body.assessor_name,
             blinded=body.blinded,
         )
-        return _assessment_out(row, code)
+        return respond(request, db, _assessment_out(row, code), 201)
 
 
 @router.post(
@@ -276,6 +277,7 @@ def create_instrument(
     body: InstrumentIn,
     request: Request,
     who: Who,
+    _: Idempotent,
 ) -> dict:
     require(who, "enter_assessments")
     with unit_of_work(request) as db:
@@ -292,7 +294,7 @@ def create_instrument(
             assessor_name=body.assessor_name,
             blinded=body.blinded,
         )
-        return _assessment_out(row, code)
+        return respond(request, db, _assessment_out(row, code), 201)
 
 
 @router.get("/instruments", tags=["Instruments"], summary="Instrument ids and names")
@@ -447,13 +449,13 @@ def get_lot_api(lot_id: LotId, request: Request, who: Who) -> dict:
     summary="Record a culture passage",
     responses=WRITE_ERRORS,
 )
-def add_passage(lot_id: LotId, body: PassageIn, request: Request, who: Who) -> dict:
+def add_passage(lot_id: LotId, body: PassageIn, request: Request, who: Who, _: Idempotent) -> dict:
     require(who, "edit_culture")
     with unit_of_work(request) as db:
         lot = get_lot(db, who, lot_id)
         manufacturing.record_passage(acting_user(db, who), db, lot, **body.model_dump())
         db.refresh(lot)
-        return _lot_detail(db, lot)
+        return respond(request, db, _lot_detail(db, lot), 201)
 
 
 class ReleaseTestIn(Strict):
@@ -473,12 +475,14 @@ class ReleaseTestIn(Strict):
     summary="Record a release test result",
     responses=WRITE_ERRORS,
 )
-def add_release_test(lot_id: LotId, body: ReleaseTestIn, request: Request, who: Who) -> dict:
+def add_release_test(
+    lot_id: LotId, body: ReleaseTestIn, request: Request, who: Who, _: Idempotent
+) -> dict:
     require(who, "record_release_test")
     with unit_of_work(request) as db:
         lot = get_lot(db, who, lot_id)
         manufacturing.record_release_test(acting_user(db, who), db, lot, **body.model_dump())
-        return _lot_detail(db, lot)
+        return respond(request, db, _lot_detail(db, lot), 201)
 
 
 class ReleaseIn(Strict):
@@ -495,14 +499,14 @@ class ReleaseIn(Strict):
     summary="QA release with an electronic signature",
     responses=WRITE_ERRORS,
 )
-def release_lot(lot_id: LotId, body: ReleaseIn, request: Request, who: Who) -> dict:
+def release_lot(lot_id: LotId, body: ReleaseIn, request: Request, who: Who, _: Idempotent) -> dict:
     require(who, "release_lot")
     with unit_of_work(request) as db:
         lot = get_lot(db, who, lot_id)
         manufacturing.release_lot(
             acting_user(db, who), db, lot, password=body.password, today=date.today()
         )
-        return _lot_detail(db, lot)
+        return respond(request, db, _lot_detail(db, lot))
 
 
 # -- infusions ----------------------------------------------------------------------------------
@@ -562,7 +566,9 @@ def _aware(value: datetime | None) -> datetime | None:
     summary="Record an infusion after the two-person chain-of-identity check",
     responses=WRITE_ERRORS,
 )
-def create_infusion(code: Code, body: InfusionIn, request: Request, who: Who) -> dict:
+def create_infusion(
+    code: Code, body: InfusionIn, request: Request, who: Who, _: Idempotent
+) -> dict:
     require(who, "infuse")
     with unit_of_work(request) as db:
         user = acting_user(db, who)
@@ -606,7 +612,7 @@ def create_infusion(code: Code, body: InfusionIn, request: Request, who: Who) ->
             second_password=body.second_password,
             second_username=body.second_username,
         )
-        return {
+        out = {
             "id": row.id,
             "patient": code,
             "lot_number": lot.lot_number,
@@ -625,6 +631,7 @@ def create_infusion(code: Code, body: InfusionIn, request: Request, who: Who) ->
                 for s in signature_status(db, row)
             ],
         }
+        return respond(request, db, out, 201)
 
 
 # -- adverse events -----------------------------------------------------------------------------
@@ -700,13 +707,15 @@ def list_adverse_events(request: Request, who: Who) -> list[dict]:
     summary="Record an adverse event",
     responses=WRITE_ERRORS,
 )
-def create_adverse_event(code: Code, body: AdverseEventIn, request: Request, who: Who) -> dict:
+def create_adverse_event(
+    code: Code, body: AdverseEventIn, request: Request, who: Who, _: Idempotent
+) -> dict:
     require(who, "record_adverse_event")
     with unit_of_work(request) as db:
         user = acting_user(db, who)
         p = patient_service.get_for(user, db, code)
         ae = ae_service.record_adverse_event(user, db, p, **body.model_dump())
-        return _ae_out(ae, code)
+        return respond(request, db, _ae_out(ae, code), 201)
 
 
 # -- audit --------------------------------------------------------------------------------------
