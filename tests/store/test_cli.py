@@ -201,3 +201,75 @@ def test_corrupted_backup_is_refused(app, world, tmp_path):
     target = f"sqlite:///{tmp_path / 'restored.sqlite'}"
     result = run(app, "restore", bad, "--database-url", target, ok=False)
     assert "patients.jsonl does not match its checksum" in result.output
+
+
+# -- the first administrator ---------------------------------------------------------------------
+
+
+def test_create_admin_reads_the_password_from_stdin(app, tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    weak = runner.invoke(
+        app, ["users", "create-admin", "alice", "--database-url", url], input="password1234\n"
+    )
+    assert weak.exit_code == 1 and "password" in weak.output and "password1234" not in weak.output
+    ok = runner.invoke(
+        app,
+        ["users", "create-admin", "alice", "--name", "Alice Admin", "--database-url", url],
+        input="violet tram ledger 42\n",
+    )
+    assert ok.exit_code == 0, ok.output
+    from cordtrial.store.models import User
+    from cordtrial.store.services.users import authenticate
+
+    with db.session_scope(url) as s:
+        alice = authenticate(s, "alice", "violet tram ledger 42")
+        assert (alice.role, alice.site_id, alice.display_name) == ("admin", None, "Alice Admin")
+    again = runner.invoke(
+        app,
+        ["users", "create-admin", "bob", "--database-url", url],
+        input="violet tram ledger 42\n",
+    )
+    assert again.exit_code == 1 and "alice" in again.output
+    with db.session_scope(url) as s:
+        assert s.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_create_admin_prompts_twice_on_a_terminal(tmp_path):
+    """A real process on a pseudo-terminal: the password is asked for, hidden, and confirmed."""
+    import os
+    import pty
+    import select
+    import sys
+    import time
+
+    url = f"sqlite:///{tmp_path / 'tty.sqlite'}"
+    args = [sys.executable, "-m", "cordtrial", "users", "create-admin", "root-admin"]
+    pid, leader = pty.fork()  # the child's controlling terminal is the pseudo-terminal
+    if pid == 0:  # pragma: no cover - the child process
+        os.execv(sys.executable, [*args, "--database-url", url])
+    seen = b""
+
+    def read_until(text: bytes, timeout: float = 60) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while text not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                seen += os.read(leader, 1024)
+            except OSError:  # the process ended and closed the terminal
+                break
+        assert text in seen, seen
+
+    # Click prints the prompt, then turns echo off: give it a moment before typing
+    read_until(b"Password:")
+    time.sleep(2)
+    os.write(leader, b"violet tram ledger 42\n")
+    read_until(b"Repeat for confirmation:")
+    time.sleep(2)
+    os.write(leader, b"violet tram ledger 42\n")
+    read_until(b"administrator root-admin created")
+    assert os.waitpid(pid, 0)[1] == 0
+    assert b"violet" not in seen  # the password was never echoed
+    os.close(leader)

@@ -25,6 +25,7 @@ anchor protects against: docs/security.md.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import hashlib
 import hmac
@@ -174,6 +175,35 @@ def flush_checkpoints(url: str | None = None) -> None:
             _written[u] = (h[0], time.monotonic())
     for u, (seq, entry_hash) in todo:
         write_checkpoint(u, seq, entry_hash)
+
+
+# A command that wrote in its last seconds checkpoints its head before it exits.
+atexit.register(lambda: flush_checkpoints())
+
+
+class CheckpointTimer:
+    """Writes pending checkpoints every CHECKPOINT_INTERVAL seconds (run by the server), so a
+    quiet period after writes still gets its checkpoint."""
+
+    def __init__(self, interval: float = CHECKPOINT_INTERVAL):
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="audit-checkpoints", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        flush_checkpoints()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                flush_checkpoints()
+            except OSError:  # a full or read-only disk must not stop the server
+                pass
 
 
 def write_checkpoint(url: str, seq: int, entry_hash: str) -> dict | None:

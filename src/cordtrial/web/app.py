@@ -9,6 +9,7 @@ Jinja2 pages and the versioned JSON API under /api/v1 (its OpenAPI document at
 from __future__ import annotations
 
 import secrets
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -63,6 +64,7 @@ def create_app(
     from cordtrial.store.config import database_url as resolve_url
 
     app = FastAPI(
+        lifespan=_lifespan,
         title="cordtrial",
         version="1.0.0",
         summary="Trial store, ISNCSCI classification and cell-product chain for autologous "
@@ -134,6 +136,19 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    """While serving, checkpoint the audit chain's head a few seconds after writes."""
+    from cordtrial.store.audit_anchor import CheckpointTimer
+
+    timer = CheckpointTimer()
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.stop()
 
 
 def _sci(value: float | None, digits: int = 2) -> str:
