@@ -4,12 +4,11 @@ items named, and old records read with the definition they were entered under.""
 from __future__ import annotations
 
 from hypothesis import given
+from test_instrument_properties import records
 
 from cordtrial.instruments import LUTF, NBD, SCIM3, WISCI2
 from cordtrial.instruments.readout import readout
 from cordtrial.instruments.wisci import WISCI2_V1
-
-from test_instrument_properties import records
 
 
 def _read(instrument, record):
@@ -45,7 +44,10 @@ def test_incomplete_scim_names_missing_items_and_keeps_complete_subscales():
     scores = {s.score_id: s for s in ro.scores}
     assert scores["total"].value is None and scores["total"].missing == ("2A", "15")
     assert scores["self_care"].value is None and scores["self_care"].missing == ("2A",)
-    assert scores["respiration_sphincter"].value == 40 and scores["respiration_sphincter"].missing == ()
+    assert (
+        scores["respiration_sphincter"].value == 40
+        and scores["respiration_sphincter"].missing == ()
+    )
     assert scores["mobility_room_toilet"].is_part
     derived = {d.field_id: d for d in ro.derived}
     assert derived["walks_indoors"].text == "yes (item 12 at level 4 or more)"

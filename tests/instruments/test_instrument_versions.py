@@ -83,8 +83,7 @@ def test_flags_are_exactly_the_items_at_18_or_19(record):
     for key, value in record.items():
         if key not in flagged:
             assert (
-                WISCI2_V1.item(key).option(value).meaning
-                == WISCI2.item(key).option(value).meaning
+                WISCI2_V1.item(key).option(value).meaning == WISCI2.item(key).option(value).meaning
             )
 
 

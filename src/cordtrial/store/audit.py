@@ -207,9 +207,14 @@ def _after_flush(session: Session, _ctx) -> None:
 
 
 def _append(session: Session, entries: list[dict[str, Any]]) -> None:
+    append_entries(session.connection(), entries)
+
+
+def append_entries(conn, entries: list[dict[str, Any]]) -> None:
+    """Chain and insert entries ({at, actor, action, table_name, record_id, changes, reason});
+    also used by data migrations, whose changes must be in the trail like any other."""
     from .models import AuditEntry
 
-    conn = session.connection()
     if conn.dialect.name == "postgresql":
         # Serialise writers so two transactions cannot both extend the same last entry.
         conn.execute(text("SELECT pg_advisory_xact_lock(72657)"))
