@@ -53,6 +53,7 @@ def test_incomplete_scim_names_missing_items_and_keeps_complete_subscales():
     assert derived["walks_indoors"].text == "yes (item 12 at level 4 or more)"
     feeding = ro.answers[0]
     assert feeding.answer == "3: highest (independent)" and feeding.points == 3
+    assert feeding.stand_in_wording and not ro.answers[13].stand_in_wording  # item 12
 
 
 def test_nbd_answers_points_and_severity_in_words():

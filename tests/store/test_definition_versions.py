@@ -153,6 +153,11 @@ def test_reentry_needs_the_affected_items_and_a_reason(world, pending):
         world.url, "invalid_input", reenter({"self_selected": 18, "maximum": 18}, "  ")
     )
     assert r.context["field"] == "reason"
+    for bad in ("CRF\x00", "x" * 2001):
+        r = assert_refused(
+            world.url, "invalid_input", reenter({"self_selected": 18, "maximum": 18}, bad)
+        )
+        assert r.context["field"] == "reason" and "control characters" in r.message
     assert_refused(
         world.url, "role_not_allowed", reenter({"self_selected": 18, "maximum": 18}, "x", "monitor")
     )

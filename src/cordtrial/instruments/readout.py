@@ -23,6 +23,7 @@ class AnswerLine:
     points: int | None  # contribution to the scores, when the item is scored
     verification: Verification  # of the item as a whole
     answer_verified: bool  # False when the item or the chosen answer is unverified
+    stand_in_wording: bool = False  # the answer's text is a labelled stand-in, not the source's
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,13 @@ def _answer_verified(item: Item, value: Any) -> bool:
         return False
 
 
+def _stand_in(item: Item, value: Any) -> bool:
+    if item.kind is ItemKind.COUNT:
+        return False
+    values = value if item.kind is ItemKind.MULTI_CHOICE else [value]
+    return any(not o.meaning_from_reference for o in item.options if o.value in values)
+
+
 def _points(item: Item, value: Any) -> int | None:
     if item.point_range is None:
         return None
@@ -112,6 +120,7 @@ def _answer_line(item: Item, value: Any) -> AnswerLine:
         _points(item, value),
         item.verification,
         _answer_verified(item, value),
+        _stand_in(item, value),
     )
 
 

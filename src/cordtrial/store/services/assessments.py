@@ -21,6 +21,7 @@ INSTRUMENT_KINDS = ("scim3", "wisci2", "nbd", "lutf")
 # Who works the list of records a definition correction may have changed (data management):
 # they read across their site (monitors and admins) or run it (investigators).
 REVIEW_ROLES = ("investigator", "monitor", "admin")
+REASON_MAX = 2000
 
 
 def evaluate_exam(rhi: dict[str, Any]) -> tuple[dict[str, str], dict[str, str], str]:
@@ -274,10 +275,14 @@ def reenter_under_current_definition(
     check(
         session,
         user,
-        bool(reason and reason.strip()),
+        isinstance(reason, str)
+        and bool(reason.strip())
+        and len(reason) <= REASON_MAX
+        and all(c.isprintable() or c in "\n\t" for c in reason),
         "reason",
         reason,
-        "why the values are as entered (e.g. what the source document shows)",
+        f"why the values are as entered (e.g. what the source document shows): text of at "
+        f"most {REASON_MAX} characters, no control characters",
     )
     return correct(user, session, assessment, reason=reason.strip(), data=data)
 
