@@ -2,7 +2,7 @@
 its range, derived fields in words, and the items that are missing.
 
 Pure: takes the definition the record was entered under (see versions.py), the record and its
-stored score, so result pages, reports and the CLI all read a record the same way.
+stored score, so every page that shows a stored record reads it the same way.
 """
 
 from __future__ import annotations
