@@ -8,10 +8,13 @@ from cordtrial.store import audit_anchor
 
 
 @pytest.fixture(autouse=True)
-def _audit_anchor_files(tmp_path_factory, monkeypatch):
+def _audit_anchor_files(tmp_path_factory):
     """Each test keeps the audit key and checkpoint files of the stores it makes (those not
-    beside an SQLite file: PostgreSQL test databases are reused) in a folder of its own."""
-    monkeypatch.setenv(audit_anchor.STATE_DIR_ENV, str(tmp_path_factory.mktemp("state")))
+    beside an SQLite file: PostgreSQL test databases are reused) in a folder of its own. A
+    private MonkeyPatch, so a test's own monkeypatch.undo() leaves it in place."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv(audit_anchor.STATE_DIR_ENV, str(tmp_path_factory.mktemp("state")))
     audit_anchor.forget_keys()
     yield
     audit_anchor.forget_keys()
+    patch.undo()

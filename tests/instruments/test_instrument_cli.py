@@ -41,6 +41,10 @@ def test_show_marks_unverified(app):
     assert result.exit_code == 0, result.output
     assert "two crutches, no braces, no assistance (unverified)" in result.output
     assert "PARTLY UNVERIFIED" in result.output
+    assert "definition wisci2@2" in result.output
+    assert "levels 16-20: order and wording" in result.output
+    assert "Earlier definitions: wisci2@1" in result.output
+    assert "18: no devices, braces, no assistance (unverified)" in result.output
     scim = runner.invoke(app, ["instruments", "show", "scim3"], env=WIDE)
     assert "walks with one cane" in scim.output
     assert "wording not from reference" in scim.output
@@ -98,3 +102,22 @@ def test_score_unreadable_file_exits_1(app, tmp_path, content, message):
     result = runner.invoke(app, ["instruments", "score", "scim3", str(path)])
     assert result.exit_code == 1
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("name", ["scim3", "wisci2", "nbd", "lutf"])
+def test_show_lists_every_part_with_its_state(app, name):
+    from cordtrial.instruments import INSTRUMENTS
+
+    result = runner.invoke(app, ["instruments", "show", name], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    assert "Sources and verification, per part" in result.output
+    lines = result.output.splitlines()
+    for part in INSTRUMENTS[name].parts:
+        # The part's row carries its state (Rich may wrap the name; its start is on the row).
+        row = next(line for line in lines if part.name[:40] in line)
+        assert part.evidence.value.upper() in row.upper(), (part.name, row)
+
+
+def test_list_shows_definition_versions(app):
+    result = runner.invoke(app, ["instruments", "list"], env=WIDE)
+    assert "wisci2@2" in result.output and "scim3@1" in result.output

@@ -133,15 +133,79 @@ def test_wisci_levels_and_boundaries(item):
     assert item.verification is Verification.PARTLY_UNVERIFIED
 
 
-def test_wisci_levels_and_tags_match_reference_file():
+# The published WISCI II order (Ditunno & Ditunno 2001, Spinal Cord 39:654; NINDS CDE table for
+# 0-15; Ben et al. 2024 for 16-20): (walking aid, braces, physical assistance) per level. Levels
+# 18 and 19 were swapped in definition version 1; this pins the fix.
+PUBLISHED_WISCI = {
+    0: None,
+    1: ("parallel bars", "braces", "2 persons, less than 10 m"),
+    2: ("parallel bars", "braces", "2 persons, 10 m"),
+    3: ("parallel bars", "braces", "1 person"),
+    4: ("parallel bars", "no braces", "1 person"),
+    5: ("parallel bars", "braces", "no assistance"),
+    6: ("walker", "braces", "1 person"),
+    7: ("two crutches", "braces", "1 person"),
+    8: ("walker", "no braces", "1 person"),
+    9: ("walker", "braces", "no assistance"),
+    10: ("one cane/crutch", "braces", "1 person"),
+    11: ("two crutches", "no braces", "1 person"),
+    12: ("two crutches", "braces", "no assistance"),
+    13: ("walker", "no braces", "no assistance"),
+    14: ("one cane/crutch", "no braces", "1 person"),
+    15: ("one cane/crutch", "braces", "no assistance"),
+    16: ("two crutches", "no braces", "no assistance"),
+    17: ("no devices", "no braces", "1 person"),
+    18: ("no devices", "braces", "no assistance"),
+    19: ("one cane/crutch", "no braces", "no assistance"),
+    20: ("no devices", "no braces", "no assistance"),
+}
+
+
+@pytest.mark.parametrize("item", WISCI2.items, ids=lambda i: i.id)
+def test_wisci_levels_follow_the_published_order(item):
+    for level, parts in PUBLISHED_WISCI.items():
+        meaning = item.option(level).meaning
+        if parts is None:
+            assert meaning == "0: unable to stand and/or take part in assisted walking"
+        else:
+            assert meaning == f"{level}: " + ", ".join(parts)
+    assert item.option(18).meaning == "18: no devices, braces, no assistance"
+    assert item.option(19).meaning == "19: one cane/crutch, no braces, no assistance"
+
+
+def test_wisci_definition_version_and_citation():
+    from cordtrial.instruments import Evidence
+    from cordtrial.instruments.wisci import WISCI2_V1
+
+    assert WISCI2.version_tag == "wisci2@2"
+    assert "Ditunno" in WISCI2.source and "39:654" in WISCI2.source
+    top = next(p for p in WISCI2.parts if p.name.startswith("levels 16-20"))
+    assert top.evidence is Evidence.UNVERIFIED and "Ditunno" in top.source
+    # Version 1 is kept as entered: its 18 and 19 carry each other's wording.
+    old = WISCI2_V1.item("maximum")
+    assert WISCI2_V1.version_tag == "wisci2@1"
+    assert old.option(18).meaning == "18: one cane/crutch, no braces, no assistance"
+    assert old.option(19).meaning == "19: no devices, braces, no assistance"
+    for level in set(range(21)) - {18, 19}:
+        assert old.option(level) == WISCI2.item("maximum").option(level)
+
+
+def test_wisci_levels_match_reference_file():
+    """The reference's prose lists 16-20 in the published order with their sources; its table
+    tags 0-15 [V] and 16-20 [R]. (The table's rows 18 and 19 still show the old order, which
+    the prose above it corrects, so only the tags and levels 0-17 and 20 are read from it.)"""
     text = _reference_text()
     section = text.split("## WISCI II")[1].split("\n## ")[0]
+    prose = " ".join(section.split())
+    assert "18 no devices, with braces, no assistance" in prose
+    assert "19 one cane or crutch, no braces, no assistance" in prose
     rows = re.findall(r"^\| (\d+) \| ([^|]+) \| ([VR]) \|$", section, flags=re.M)
     assert len(rows) == 21
     for level, wording, tag in rows:
         option = WISCI2.item("maximum").option(int(level))
-        assert option.meaning == f"{level}: {wording.strip()}"
         assert option.verified is (tag == "V")
+        if int(level) not in (18, 19):
+            assert option.meaning == f"{level}: {wording.strip()}"
 
 
 def test_wisci_self_selected_above_maximum_is_rejected():
@@ -195,7 +259,28 @@ def test_nbd_item_rejects_points_and_unknown_responses(item):
     # The record stores the response, not its points.
     for bad in (item.options[-1].score_points, "sometimes", "", "YES"):
         _rejects(NBD, item.id, bad)
-    assert item.verification is Verification.UNVERIFIED
+
+
+# Not found in any source (issue 19): the middle answers' points of items 1, 2 and 7 and the
+# answer categories of item 6; Krogh 2006 is the primary source to check them against.
+NBD_UNVERIFIED_ANSWERS = {
+    "defecation_frequency": {"2_to_6_per_week"},
+    "time_per_defecation": {"31_to_60_min"},
+    "digital_stimulation": {"less_than_weekly", "weekly_or_more"},
+    "faecal_incontinence_frequency": {"1_to_6_per_week", "1_to_4_per_month"},
+}
+
+
+def test_nbd_verification_per_answer():
+    for item in NBD.items:
+        unverified = {o.value for o in item.options if not o.verified}
+        assert unverified == NBD_UNVERIFIED_ANSWERS.get(item.id, set()), item.id
+        assert item.verified
+        expected = Verification.PARTLY_UNVERIFIED if unverified else Verification.VERIFIED
+        assert item.verification is expected
+        for o in item.options:
+            assert o.verified or "Krogh 2006" in o.note
+    assert "Krogh" in NBD.source and "Erdem" in NBD.source
 
 
 # -- LUTF data set -----------------------------------------------------------------------------

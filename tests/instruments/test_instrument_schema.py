@@ -116,8 +116,11 @@ def test_form_annotations():
     assert options[0]["meaning"].startswith("0: unable to stand")
     assert maximum["x-verification"] == "partly unverified"
     nbd = json_schema(NBD)["properties"]["faecal_incontinence_frequency"]
-    assert nbd["x-verification"] == "unverified"
+    assert nbd["x-verification"] == "partly unverified"
     assert {o["value"]: o["points"] for o in nbd["x-options"]}["daily"] == 13
+    assert schema["x-definition-version"] == "wisci2@2"
+    parts = {p["name"]: p["evidence"] for p in schema["x-parts"]}
+    assert parts["levels 16-20: order and wording"] == "unverified"
     feeding = json_schema(SCIM3)["properties"]["feeding"]
     assert feeding["title"] == "1. Feeding"
     assert feeding["x-options"][0]["meaning_from_reference"] is False

@@ -183,4 +183,4 @@ def test_version_tags_are_distinct():
     from cordtrial.instruments import INSTRUMENTS
 
     tags = [i.version_tag for i in INSTRUMENTS.values()]
-    assert tags == ["scim3/1", "wisci2/1", "nbd/1", "lutf/1"]
+    assert tags == ["scim3@1", "wisci2@2", "nbd@1", "lutf@1"]

@@ -82,7 +82,7 @@ def test_instrument_record_and_score(world):
             blinded=False,
         )
         assert a.result["scores"] == {"self_selected": 3, "maximum": 5}
-        assert a.engine_version == "wisci2"
+        assert a.engine_version == "wisci2@2"
 
     def bad(s):
         assessments.record_instrument(

@@ -38,3 +38,9 @@ def test_data_model_doc_draws_every_table_and_column():
         assert block, table.name
         drawn = {line.split()[1] for line in block.group(1).strip().splitlines()}
         assert drawn == {c.name for c in table.columns}, table.name
+
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(db.alembic_config()).get_current_head()

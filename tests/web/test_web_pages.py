@@ -199,7 +199,10 @@ def test_instrument_form_generated_from_definition_and_saved(client):
     form.update({f"item_{i.id}": str(i.options[0].value) for i in SCIM3.items})
     r = client.post("/patients/SAP-001/instruments/scim3/new", data=form, follow_redirects=False)
     assert r.status_code == 303, r.text
-    assert '"total": 0' in client.get(r.headers["location"]).text
+    page = client.get(r.headers["location"]).text
+    total = re.search(r'data-testid="score-total"[^>]*>(.*?)</tr>', page, re.S).group(1)
+    assert "<strong>0</strong> / 100" in total
+    assert '<pre class="json">' not in page
 
 
 def test_instrument_form_rejects_value_outside_definition(client):

@@ -20,12 +20,14 @@ from .change import (
 from .definition import (
     ChangeThresholds,
     DerivedField,
+    Evidence,
     Instrument,
     InstrumentValidationError,
     Item,
     ItemError,
     ItemKind,
     Option,
+    Part,
     ScoreDefinition,
     ScoreKind,
     ScoreResult,
@@ -33,9 +35,9 @@ from .definition import (
 )
 from .schema import json_schema
 from .scim import SCIM3
+from .versions import CORRECTIONS, Correction, ReviewFlag, definition_for, review_flags
+from .versions import CURRENT as INSTRUMENTS
 from .wisci import WISCI2
-
-INSTRUMENTS: dict[str, Instrument] = {i.id: i for i in (SCIM3, WISCI2, NBD, LUTF)}
 
 
 def get_instrument(name: str) -> Instrument:
@@ -57,6 +59,7 @@ def score(name: str, record: object) -> ScoreResult:
 
 
 __all__ = [
+    "CORRECTIONS",
     "INSTRUMENTS",
     "LUTF",
     "NBD",
@@ -64,7 +67,9 @@ __all__ = [
     "WISCI2",
     "ChangeCategory",
     "ChangeThresholds",
+    "Correction",
     "DerivedField",
+    "Evidence",
     "Instrument",
     "InstrumentChange",
     "InstrumentValidationError",
@@ -73,8 +78,10 @@ __all__ = [
     "ItemKind",
     "NbdSeverity",
     "Option",
+    "Part",
     "ResponderCount",
     "ResponderCriterion",
+    "ReviewFlag",
     "ScoreChange",
     "ScoreDefinition",
     "ScoreKind",
@@ -82,8 +89,10 @@ __all__ = [
     "Verification",
     "compare",
     "count_responders",
+    "definition_for",
     "get_instrument",
     "json_schema",
+    "review_flags",
     "score",
     "validate",
 ]

@@ -1,19 +1,33 @@
 """International SCI Lower Urinary Tract Function Basic Data Set, version 2.0 (ISCoS/ASIA).
 
-A descriptive record, not a score. The reference (../shared/reference/instruments.md, Bladder)
-tags the data set's existence [V] but its variables [R], so every item here is unverified.
-Variables and answer categories are those the reference lists; "unknown" and "other" answers
-are added for data entry and flagged as not from the reference. The validated coarse bladder
-score is SCIM III item 6 (see scim.py).
+The form implements version 2.0 (Biering-Sørensen et al., Spinal Cord Series and Cases 2018),
+the revision of version 1.0 (Biering-Sørensen et al., Spinal Cord 2008;46:325-30). A descriptive
+record, not a score. The reference (../shared/reference/instruments.md, Bladder) tags the data
+set's existence [V] but its variables [R], so every item here is unverified until checked
+against the v2.0 data collection form. Whether the answer codes need "not applicable" (the
+sibling ISCoS bowel data set has it) could not be checked; no such code is added. "unknown",
+"other" and "none" answers are added for data entry and flagged as not from the reference.
+The validated coarse bladder score is SCIM III item 6 (see scim.py).
 """
 
 from __future__ import annotations
 
-from .definition import Instrument, Item, ItemKind, Option
+from .definition import Evidence, Instrument, Item, ItemKind, Option, Part
+
+V2 = (
+    "Biering-Sørensen F, Kennelly M, Kessler TM, Linsenmeyer T, Pannek J, Vogel L, "
+    "Wyndaele JJ. International Spinal Cord Injury Lower Urinary Tract Function Basic Data Set "
+    "(version 2.0). Spinal Cord Series and Cases 2018 (doi:10.1038/s41394-018-0090-7)"
+)
+V1 = (
+    "Biering-Sørensen F, Craggs M, Kennelly M, Schick E, Wyndaele JJ. International lower "
+    "urinary tract function basic spinal cord injury data set. Spinal Cord 2008;46:325-30"
+)
 
 SOURCE = (
-    "International Spinal Cord Injury Lower Urinary Tract Function Basic Data Set, version 2.0 "
-    "(ISCoS/ASIA). Project reference instruments.md: the data set is [V], its variables [R]."
+    f"Implements version 2.0: {V2}; revision of version 1.0: {V1}. ISCoS/ASIA. Project "
+    "reference instruments.md: the data set is [V], its variables [R] (unverified until checked "
+    "against the v2.0 data collection form)."
 )
 
 _R_NOTE = "variable tagged [R] in the reference"
@@ -136,5 +150,31 @@ LUTF = Instrument(
         "All variables are tagged [R] in the reference and shown as unverified.",
         "Answer categories for drugs, surgery and appliances are simplified to no/yes/unknown "
         "because the reference does not list the data set's sub-categories.",
+    ),
+    parts=(
+        Part(
+            "the data set and the version implemented (2.0)",
+            Evidence.VERIFIED,
+            f"{V2}; version 1.0: {V1}",
+        ),
+        Part(
+            "variables 1-8 and their answer categories",
+            Evidence.UNVERIFIED,
+            "project reference instruments.md (tagged [R])",
+            "to check against the v2.0 data collection form",
+        ),
+        Part(
+            "'not applicable' answer codes",
+            Evidence.UNVERIFIED,
+            V2,
+            "the ISCoS bowel basic data set has them; whether v2.0 of this data set does could "
+            "not be checked (its form was not retrieved), so none is offered",
+        ),
+        Part(
+            "the 'unknown', 'other' and 'none' answers and the bound of 50 emptyings a day",
+            Evidence.UNVERIFIED,
+            "added by this project for data entry",
+            "not clinical rules; flagged as not from the reference",
+        ),
     ),
 )

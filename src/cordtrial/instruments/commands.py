@@ -11,13 +11,19 @@ from rich.console import Console
 from rich.table import Table
 
 from . import INSTRUMENTS, get_instrument
-from .definition import Instrument, InstrumentValidationError, Verification
+from .definition import Evidence, Instrument, InstrumentValidationError, Verification
 from .schema import json_schema
+from .versions import CORRECTIONS, DEFINITIONS
 
 _STATUS_STYLE = {
     Verification.VERIFIED: "verified",
     Verification.PARTLY_UNVERIFIED: "[yellow]PARTLY UNVERIFIED[/yellow]",
     Verification.UNVERIFIED: "[red]UNVERIFIED[/red]",
+}
+_EVIDENCE_STYLE = {
+    Evidence.VERIFIED: "verified",
+    Evidence.SECONDARY: "[yellow]secondary[/yellow]",
+    Evidence.UNVERIFIED: "[red]UNVERIFIED[/red]",
 }
 
 
@@ -38,12 +44,13 @@ def build_app() -> typer.Typer:
     def list_() -> None:
         """List the instruments."""
         table = Table(title="Instruments")
-        for col in ("id", "name", "items", "scores", "status"):
+        for col in ("id", "version", "name", "items", "scores", "status"):
             table.add_column(col)
         for inst in INSTRUMENTS.values():
             scores = ", ".join(f"{s.id} {s.minimum}-{s.maximum}" for s in inst.scores) or "-"
             table.add_row(
                 inst.id,
+                inst.version_tag,
                 inst.name,
                 str(len(inst.items)),
                 scores,
@@ -56,9 +63,11 @@ def build_app() -> typer.Typer:
         """Show an instrument's items, allowed values and verification status."""
         inst = _instrument(name)
         console = Console()
-        console.print(f"[bold]{inst.name}[/bold] ({inst.id})")
+        console.print(f"[bold]{inst.name}[/bold] ({inst.id}, definition {inst.version_tag})")
         console.print(inst.description)
         console.print(f"Source: {inst.source}")
+        _print_parts(console, inst)
+        _print_history(console, inst)
         items = Table(title="Items", show_lines=True)
         for col in ("no.", "id", "label", "allowed values", "status"):
             items.add_column(col)
@@ -145,6 +154,30 @@ def build_app() -> typer.Typer:
             console.print("Missing items: " + ", ".join(result.missing_items))
 
     return app
+
+
+def _print_parts(console: Console, inst: Instrument) -> None:
+    parts = Table(title="Sources and verification, per part", show_lines=True)
+    for col in ("part", "state", "source", "note"):
+        parts.add_column(col)
+    for part in inst.parts:
+        parts.add_row(part.name, _EVIDENCE_STYLE[part.evidence], part.source, part.note)
+    console.print(parts)
+
+
+def _print_history(console: Console, inst: Instrument) -> None:
+    older = [t for t, d in DEFINITIONS.items() if d.id == inst.id and d is not inst]
+    if not older:
+        return
+    console.print(
+        f"Earlier definitions: {', '.join(older)} (records keep the version they "
+        "were entered under)"
+    )
+    for c in CORRECTIONS:
+        if c.instrument == inst.id:
+            console.print(
+                f"Correction {c.id} ({', '.join(c.affected_versions)} -> {c.fixed_in}): {c.summary}"
+            )
 
 
 def _fmt(value: object) -> str:

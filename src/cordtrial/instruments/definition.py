@@ -26,6 +26,25 @@ class Verification(StrEnum):
     UNVERIFIED = "unverified"
 
 
+class Evidence(StrEnum):
+    """How one part of a definition was checked (the reference's tags [V], [V2], [R])."""
+
+    VERIFIED = "verified"  # checked against a primary or authoritative source [V]
+    SECONDARY = "secondary"  # checked against a secondary source only [V2]
+    UNVERIFIED = "unverified"  # not checked [R], or a labelled stand-in
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part of a definition (item set, points, bands, wording...) with its source and how
+    it was checked; `cordtrial instruments show` and docs/instruments.md list them."""
+
+    name: str
+    evidence: Evidence
+    source: str
+    note: str = ""
+
+
 class ScoreKind(StrEnum):
     TOTAL = "total"
     SUBSCALE = "subscale"
@@ -237,6 +256,14 @@ class DerivedField:
     values: str  # what the field can hold, for docs and forms
     verified: bool = True
     note: str = ""
+    # Words for the stored values, as a person reads them (e.g. "moderate (10-13)").
+    value_labels: tuple[tuple[Any, str], ...] = ()
+
+    def describe(self, value: Any) -> str:
+        for v, text in self.value_labels:
+            if v == value and type(v) is type(value):
+                return text
+        return "not computed" if value is None else str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,8 +331,11 @@ class Instrument:
     record_rules: tuple[RecordRule, ...] = ()
     derive: Deriver | None = None
     notes: tuple[str, ...] = ()
-    # Bump when items, options or points change, so stored scores can name the definition
-    # that produced them (e.g. after an [R] item is checked and corrected).
+    # Source and checking state of each part of the definition.
+    parts: tuple[Part, ...] = ()
+    # Bump when items, options, their meaning or points change: every stored record keeps the
+    # version it was entered under (``version_tag``), so a correction never silently changes
+    # what an old record means (see versions.py for the superseded definitions).
     definition_version: str = "1"
     _by_id: dict[str, Item] = field(init=False, repr=False, compare=False)
 
@@ -346,8 +376,8 @@ class Instrument:
 
     @property
     def version_tag(self) -> str:
-        """Identifies the definition that produced a score, e.g. "scim3/1"."""
-        return f"{self.id}/{self.definition_version}"
+        """Identifies the definition a record was entered under, e.g. "wisci2@2"."""
+        return f"{self.id}@{self.definition_version}"
 
     @property
     def item_ids(self) -> tuple[str, ...]:

@@ -78,7 +78,12 @@ def json_schema(instrument: Instrument) -> dict[str, Any]:
         "properties": {item.id: item_schema(item) for item in instrument.items},
         "additionalProperties": False,
         "x-instrument": instrument.id,
+        "x-definition-version": instrument.version_tag,
         "x-verification": instrument.verification.value,
+        "x-parts": [
+            {"name": p.name, "evidence": p.evidence.value, "source": p.source, "note": p.note}
+            for p in instrument.parts
+        ],
         "x-scores": [
             {
                 "id": s.id,

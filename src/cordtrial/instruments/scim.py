@@ -19,17 +19,25 @@ from typing import Any
 from .definition import (
     ChangeThresholds,
     DerivedField,
+    Evidence,
     Instrument,
     Item,
     Option,
+    Part,
     ScoreDefinition,
     ScoreKind,
 )
 
+SCORING_SOURCES = (
+    "SRALab Rehabilitation Measures Database; NINDS Common Data Elements (Spinal Cord Injury); "
+    "RHSCIR SCIM III clinical form"
+)
+
 SOURCE = (
-    "Spinal Cord Independence Measure version III (SCIM III). Item set and scoring as given by "
-    "the SRALab Rehabilitation Measures Database, the NINDS Common Data Elements and the RHSCIR "
-    "clinical form (project reference instruments.md, [V])."
+    "Spinal Cord Independence Measure version III (SCIM III). Items, points of every option, "
+    f"subscales and maxima checked against: {SCORING_SOURCES} (project reference "
+    "instruments.md, [V]). The published option wording is not reproduced (no licence "
+    "recorded): other than items 12-14, option texts are labelled stand-ins."
 )
 
 # Reference: "Level meanings for the mobility items 12-14" (instruments.md, SCIM III section).
@@ -167,6 +175,10 @@ SCIM3 = Instrument(
             "SCIM III item 12 (mobility indoors) >= 4: walks indoors, with or without aids.",
             "true, false, or null when item 12 is missing",
             verified=False,
+            value_labels=(
+                (True, "yes (item 12 at level 4 or more)"),
+                (False, "no (item 12 below level 4)"),
+            ),
             note=(
                 "The threshold is in the SCIM III reference, but its use as the outcome of the "
                 "van Middendorp walking rule is tagged [R] (unverified)."
@@ -191,5 +203,46 @@ SCIM3 = Instrument(
     notes=(
         "Per-score wording is from the reference only for items 12-14; other items show "
         "placeholder text, flagged as not from the reference.",
+    ),
+    parts=(
+        Part("19 items and the points of every option", Evidence.VERIFIED, SCORING_SOURCES),
+        Part(
+            "subscales and maxima: self-care 0-20, respiration and sphincter management 0-40, "
+            "mobility 0-40 (room and toilet 0-10, indoors and outdoors 0-30), total 0-100",
+            Evidence.VERIFIED,
+            SCORING_SOURCES,
+        ),
+        Part(
+            "meaning of the levels of the mobility items 12-14",
+            Evidence.VERIFIED,
+            "project reference instruments.md (SCIM III, [V])",
+        ),
+        Part(
+            "option wording of the other 16 items",
+            Evidence.UNVERIFIED,
+            "labelled stand-in written for this project",
+            "says only where an option sits on the item's scale; the published wording stays "
+            "out until a licence for it is recorded",
+        ),
+        Part(
+            "walks indoors = item 12 at 4 or more",
+            Evidence.VERIFIED,
+            "project reference instruments.md (SCIM III, [V])",
+        ),
+        Part(
+            "walks indoors as the outcome of the van Middendorp walking rule",
+            Evidence.UNVERIFIED,
+            "project reference instruments.md (tagged [R])",
+        ),
+        Part(
+            "change thresholds of the total: small >= 4, substantial >= 10",
+            Evidence.VERIFIED,
+            "Scivoletto 2013 (natural-history.md section 5, [V])",
+        ),
+        Part(
+            "anchor-based MCID of the total: 12 to 45 by population",
+            Evidence.VERIFIED,
+            "Corallo 2017 (natural-history.md section 5, [V])",
+        ),
     ),
 )

@@ -251,9 +251,16 @@ def _after_flush(session: Session, _ctx) -> None:
 
 
 def _append(session: Session, entries: list[dict[str, Any]]) -> None:
+    conn = session.connection()
+    session.info[_HEAD] = (store_url(conn), *append_entries(conn, entries))
+
+
+def append_entries(conn, entries: list[dict[str, Any]]) -> tuple[int, str]:
+    """Chain and insert entries ({at, actor, action, table_name, record_id, changes, reason});
+    also used by data migrations, whose changes must be in the trail like any other. Returns
+    the new head (seq, hash)."""
     from .models import AuditEntry
 
-    conn = session.connection()
     if conn.dialect.name == "postgresql":
         # Serialise writers so two transactions cannot both extend the same last entry.
         conn.execute(text("SELECT pg_advisory_xact_lock(72657)"))
@@ -270,7 +277,7 @@ def _append(session: Session, entries: list[dict[str, Any]]) -> None:
         e["mac"] = key.mac(e["hash"])
         rows.append(e)
     conn.execute(insert(AuditEntry.__table__), rows)
-    session.info[_HEAD] = (store_url(conn), seq, prev)
+    return seq, prev
 
 
 def store_url(conn) -> str:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
+from cordtrial.instruments.versions import DEFINITIONS, review_text
 from cordtrial.store import models as m
 
 from . import layout
@@ -64,16 +67,40 @@ def isncsci_rows(db, who) -> Iterable[dict]:
         yield row
 
 
-def instrument_rows(db, who) -> Iterable[dict]:
+class InstrumentExportFilter(BaseModel):
+    """Query of the instruments export: one definition version, and/or only the records a
+    definition correction may have changed (e.g. WISCI II 18/19 entered under wisci2@1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: str | None = Field(None, description="a definition version: " + ", ".join(DEFINITIONS))
+    review: Literal["pending"] | None = Field(
+        None, description="'pending': only records awaiting definition review"
+    )
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, value: str | None) -> str | None:
+        if value is not None and value not in DEFINITIONS:
+            raise ValueError("unknown definition version")
+        return value
+
+
+def instrument_rows(db, who, version: str | None = None, review: str | None = None):
     for p, a in _by_patient(
         db, who, m.Assessment, (m.Assessment.patient_id, m.Assessment.assessed_on)
     ):
-        if a.kind == "isncsci":
+        if a.kind == "isncsci" or (version is not None and a.engine_version != version):
+            continue
+        pending = review_text(a.engine_version, a.data or {})
+        if review == "pending" and not pending:
             continue
         result = a.result or {}
         yield {
             "patient": p.study_code,
             "instrument": a.kind,
+            "definition_version": a.engine_version or "",
+            "awaiting_review": pending,
             "visit": a.visit_code,
             "date": a.assessed_on.isoformat(),
             "total": result.get("total", ""),
@@ -186,7 +213,10 @@ def _json(value) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-EXPORTS: dict[str, tuple[str, str, Callable[[DbSession, Principal], Iterable[dict]]]] = {
+# Exports that take a query (validated with the model; the others take none).
+FILTERS: dict[str, type[BaseModel]] = {"instruments": InstrumentExportFilter}
+
+EXPORTS: dict[str, tuple[str, str, Callable[..., Iterable[dict]]]] = {
     "patients": (
         "Patients",
         "study code, site, sex, age, injury (no identifying data)",
@@ -199,7 +229,8 @@ EXPORTS: dict[str, tuple[str, str, Callable[[DbSession, Principal], Iterable[dic
     ),
     "instruments": (
         "Instruments",
-        "SCIM III, WISCI II, NBD, bladder: totals and items",
+        "SCIM III, WISCI II, NBD, bladder: totals and items, the definition version each "
+        "was entered under and whether a definition correction awaits review",
         instrument_rows,
     ),
     "adverse_events": (

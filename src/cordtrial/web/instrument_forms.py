@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cordtrial.instruments import INSTRUMENTS, Instrument, ItemKind
+from cordtrial.instruments import (
+    INSTRUMENTS,
+    Instrument,
+    ItemKind,
+    ReviewFlag,
+    definition_for,
+    review_flags,
+)
+from cordtrial.instruments.readout import Readout, readout
 
 from .errors import NotFound
 
@@ -68,3 +76,31 @@ def _typed(item, text: str) -> object:
         except ValueError:
             return text
     return text
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """What a result page shows of a stored instrument record: the record read with the
+    definition it was entered under, and whether a later correction touches it."""
+
+    readout: Readout
+    version_tag: str | None
+    current_tag: str
+    known_version: bool  # False: a version this release does not know (read with the current)
+    flags: tuple[ReviewFlag, ...]
+
+    @property
+    def superseded(self) -> bool:
+        return self.version_tag != self.current_tag
+
+
+def record_view(kind: str, version_tag: str | None, data: dict, result: dict) -> RecordView:
+    entered = definition_for(version_tag)
+    current = INSTRUMENTS[kind]
+    return RecordView(
+        readout(entered or current, data or {}, result or {}),
+        version_tag,
+        current.version_tag,
+        entered is not None,
+        review_flags(version_tag, data or {}),
+    )

@@ -32,6 +32,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "record_adverse_event": frozenset({"investigator"}),
     "view_audit": frozenset({"monitor", "qa", "admin", "investigator"}),
     "export": frozenset({"statistician", "monitor", "admin", "investigator"}),
+    # Data management: records a definition correction may have changed (store REVIEW_ROLES).
+    "review_definitions": frozenset({"monitor", "admin", "investigator"}),
     "view_identity": frozenset({"investigator", "admin"}),
     "manage_users": frozenset({"admin"}),
 }

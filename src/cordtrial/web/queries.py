@@ -256,13 +256,19 @@ def _assessment_event(a: m.Assessment) -> Event:
         if a.blinded:
             badges.append(("blinded assessor", ""))
         return Event(a.assessed_on, "assessment", f"ISNCSCI exam ({visit})", detail, link, badges)
+    from cordtrial.instruments import review_flags
+
     names = {"scim3": "SCIM III", "wisci2": "WISCI II", "nbd": "NBD score", "lutf": "Bladder"}
+    badges = []
+    if review_flags(a.engine_version, a.data or {}):
+        badges.append(("definition corrected: review", "warn"))
     return Event(
         a.assessed_on,
         "assessment",
         f"{names.get(a.kind, a.kind)} ({visit})",
         score_summary(a.result or {}),
         link,
+        badges,
     )
 
 

@@ -1,8 +1,10 @@
 """Assessments: ISNCSCI exams (stored as entered, with the engine's classification and version)
-and the functional instruments (SCIM III, WISCI II, NBD, LUTF; stored with their scores)."""
+and the functional instruments (SCIM III, WISCI II, NBD, LUTF; stored with their scores and the
+version of the definition they were entered under, e.g. "wisci2@2")."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -16,6 +18,10 @@ from .base import check, deny, reauthenticate, require_role, require_site
 
 ASSESS_ROLES = ("assessor", "investigator")
 INSTRUMENT_KINDS = ("scim3", "wisci2", "nbd", "lutf")
+# Who works the list of records a definition correction may have changed (data management):
+# they read across their site (monitors and admins) or run it (investigators).
+REVIEW_ROLES = ("investigator", "monitor", "admin")
+REASON_MAX = 2000
 
 
 def evaluate_exam(rhi: dict[str, Any]) -> tuple[dict[str, str], dict[str, str], str]:
@@ -33,7 +39,7 @@ def evaluate_instrument(kind: str, data: dict[str, Any]) -> tuple[dict, dict, st
 
     instrument = INSTRUMENTS[kind]
     clean = instrument.validate(data)
-    return clean, instrument.score(clean).to_dict(), f"{instrument.id}"
+    return clean, instrument.score(clean).to_dict(), instrument.version_tag
 
 
 def _common(
@@ -183,6 +189,8 @@ def correct(
     require_role(session, user, ASSESS_ROLES, "correct an assessment")
     require_site(session, user, patient, "correct an assessment")
     require_reason_if_signed(session, user, assessment, reason)
+    if data is not None and assessment.kind != "isncsci":
+        require_reason_if_redefined(session, user, assessment, reason)
     allowed = {"visit_code", "assessed_on", "assessor_name", "blinded"}
     for key in fields:
         check(session, user, key in allowed, "field", key, ", ".join(sorted(allowed | {"data"})))
@@ -201,12 +209,15 @@ def correct(
                 entered, result, version = evaluate_exam(data)
             else:
                 entered, result, version = evaluate_instrument(assessment.kind, data)
-        except (ExamValidationError, InstrumentValidationError) as exc:
+        except ExamValidationError as exc:
+            deny(session, user, "invalid_exam", str(exc))
+        except InstrumentValidationError as exc:
             deny(
                 session,
                 user,
-                f"invalid_{'exam' if assessment.kind == 'isncsci' else 'instrument'}",
+                "invalid_instrument",
                 str(exc),
+                errors=[e.to_dict() for e in exc.errors],
             )
         assessment.data, assessment.result, assessment.engine_version = entered, result, version
     for key, value in fields.items():
@@ -215,6 +226,65 @@ def correct(
         set_reason(session, assessment, reason)
     session.flush()
     return assessment
+
+
+def reenter_under_current_definition(
+    user: User,
+    session: Session,
+    assessment: Assessment,
+    *,
+    data: dict[str, Any],
+    reason: str,
+) -> Assessment:
+    """Resolve a record awaiting definition review: its data, read again from the source
+    document, are stored under the current definition, with the reason in the audit trail.
+    Every item the correction affects must be answered (leaving it out would drop it)."""
+    from cordtrial.instruments.versions import current_tag, review_flags
+
+    patient = session.get(Patient, assessment.patient_id)
+    require_role(session, user, ASSESS_ROLES, "re-enter a record under the current definition")
+    require_site(session, user, patient, "re-enter a record under the current definition")
+    check(
+        session,
+        user,
+        assessment.kind in INSTRUMENT_KINDS,
+        "kind",
+        assessment.kind,
+        ", ".join(INSTRUMENT_KINDS),
+    )
+    flags = review_flags(assessment.engine_version, assessment.data or {})
+    errors = [
+        {
+            "item": f.item_id,
+            "value": None,
+            "allowed": f"the value read from the source document, under {current_tag(f.correction.instrument)}",
+            "message": "must be answered to resolve the review",
+        }
+        for f in flags
+        if not isinstance(data, dict) or data.get(f.item_id) in (None, "", [])
+    ]
+    if errors:
+        deny(
+            session,
+            user,
+            "invalid_input",
+            "every item the correction affects must be answered: "
+            + ", ".join(e["item"] for e in errors),
+            errors=errors,
+        )
+    check(
+        session,
+        user,
+        isinstance(reason, str)
+        and bool(reason.strip())
+        and len(reason) <= REASON_MAX
+        and all(c.isprintable() or c in "\n\t" for c in reason),
+        "reason",
+        reason,
+        f"why the values are as entered (e.g. what the source document shows): text of at "
+        f"most {REASON_MAX} characters, no control characters",
+    )
+    return correct(user, session, assessment, reason=reason.strip(), data=data)
 
 
 def require_reason_if_signed(session: Session, user: User, record, reason: str | None) -> None:
@@ -227,6 +297,57 @@ def require_reason_if_signed(session: Session, user: User, record, reason: str |
             table=record.__tablename__,
             record_id=record.id,
         )
+
+
+def require_reason_if_redefined(
+    session: Session, user: User, assessment: Assessment, reason: str | None
+) -> None:
+    """New data for a record entered under an earlier definition re-enters it under the current
+    one, which can change what its values mean: that needs a reason in the audit trail."""
+    from cordtrial.instruments.versions import current_tag
+
+    now = current_tag(assessment.kind)
+    if assessment.engine_version != now and not (reason and reason.strip()):
+        deny(
+            session,
+            user,
+            "reason_required",
+            f"assessments {assessment.id} was entered under {assessment.engine_version}: "
+            f"re-entering it under {now} needs a reason",
+            table="assessments",
+            record_id=assessment.id,
+        )
+
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    """A stored record that a definition correction may have changed, and why."""
+
+    assessment: Assessment
+    patient: Patient
+    flags: tuple  # cordtrial.instruments.ReviewFlag, one per affected item
+
+
+def awaiting_review(user: User, session: Session) -> list[ReviewEntry]:
+    """Records entered under a definition that was later corrected, at a value whose wording
+    changed (e.g. WISCI II 18/19 under wisci2@1), oldest first; scoped to the user's site."""
+    from cordtrial.instruments.versions import affected_tags, review_flags
+
+    require_role(session, user, REVIEW_ROLES, "view records awaiting definition review")
+    q = (
+        select(Assessment, Patient)
+        .join(Patient, Patient.id == Assessment.patient_id)
+        .where(Assessment.engine_version.in_(affected_tags()))
+        .order_by(Assessment.assessed_on, Assessment.id)
+    )
+    if user.site_id is not None:
+        q = q.where(Patient.site_id == user.site_id)
+    out = []
+    for a, p in session.execute(q).all():
+        flags = review_flags(a.engine_version, a.data or {})
+        if flags:
+            out.append(ReviewEntry(a, p, flags))
+    return out
 
 
 def for_patient(

@@ -20,6 +20,7 @@ from ..audit import set_actor
 from ..models import Patient, User
 from ..passwords import verify_password
 from ..refusals import Refusal, count_failed_authentication, refuse
+from ..text import safe_echo
 from ..types import utcnow
 
 __all__ = [
@@ -95,7 +96,8 @@ def check(session: Session, user: User, ok: bool, field: str, value: Any, allowe
             session,
             user,
             "invalid_input",
-            f"{field}: got {value!r}; allowed: {allowed}",
+            # a long value is cut in the message, so what is allowed is always readable
+            f"{field}: got {safe_echo(value)!r}; allowed: {allowed}",
             field=field,
             value=value,
             allowed=allowed,

@@ -15,6 +15,7 @@ def register_routers(app: FastAPI) -> None:
         audit,
         auth,
         dashboard,
+        definition_review,
         exports,
         infusions,
         isncsci,
@@ -33,6 +34,7 @@ def register_routers(app: FastAPI) -> None:
     app.include_router(adverse_events.router)
     app.include_router(audit.router)
     app.include_router(exports.router)
+    app.include_router(definition_review.router)
     app.include_router(apidocs.router)
     app.include_router(isncsci.api)
     app.include_router(api.router)

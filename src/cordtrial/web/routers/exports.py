@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from ..deps import current_principal, require, unit_of_work
-from ..errors import NotFound
-from ..exports import EXPORTS, to_csv
+from ..errors import FormInvalid, NotFound
+from ..exports import EXPORTS, FILTERS, to_csv
+from ..forms import pydantic_error
 from ..principal import Principal
 from ..render import render
 
@@ -19,7 +21,9 @@ router = APIRouter(include_in_schema=False)
 @router.get("/exports")
 def exports_page(request: Request, who: Annotated[Principal, Depends(current_principal)]):
     require(who, "export")
-    return render(request, "exports.html", exports=EXPORTS)
+    from cordtrial.instruments.versions import DEFINITIONS
+
+    return render(request, "exports.html", exports=EXPORTS, versions=list(DEFINITIONS))
 
 
 @router.get("/exports/{name}.csv")
@@ -29,10 +33,33 @@ def export_csv(name: str, request: Request, who: Annotated[Principal, Depends(cu
         raise NotFound(f"no export {name!r}; available: {', '.join(EXPORTS)}")
     if name == "audit_trail":
         require(who, "view_audit")
+    filters = _filters(name, dict(request.query_params))
     with unit_of_work(request) as db:
-        body = to_csv(EXPORTS[name][2](db, who))
+        body = to_csv(EXPORTS[name][2](db, who, **filters))
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="cordtrial-{name}.csv"'},
     )
+
+
+def _filters(name: str, query: dict[str, str]) -> dict[str, object]:
+    """The export's query read through its model; an export without one takes no query."""
+    query = {k: v for k, v in query.items() if v.strip()}
+    model = FILTERS.get(name)
+    if model is None:
+        if query:
+            field = next(iter(query))
+            raise FormInvalid(
+                [{"field": field, "value": query[field], "allowed": "no query for this export"}],
+                f"{field}: the {name} export takes no query",
+            )
+        return {}
+    try:
+        return model.model_validate(query).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        errors = [pydantic_error(e, model) for e in exc.errors()]
+        raise FormInvalid(
+            errors,
+            "; ".join(f"{e['field']}: got {e['value']!r}; allowed: {e['allowed']}" for e in errors),
+        ) from None

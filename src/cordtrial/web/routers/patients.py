@@ -21,7 +21,7 @@ from ..classify import WorksheetInvalid, classify_worksheet, to_exam
 from ..deps import current_principal, require, unit_of_work
 from ..errors import NotFound
 from ..forms import errors_from_refusal, parse_date
-from ..instrument_forms import form_spec, parse_instrument_form
+from ..instrument_forms import form_spec, parse_instrument_form, record_view
 from ..principal import Principal
 from ..queries import STAGE_LABELS, stage_of, timeline
 from ..render import flash, render
@@ -162,13 +162,18 @@ def assessment_page(
             raise NotFound(f"no assessment with id {assessment_id}")
         # The store checks role and site (and logs a refusal for another site's record).
         patient = patient_service.get_for(user, db, db.get(Patient, row.patient_id).study_code)
+        rv = None
+        if row.kind != "isncsci":
+            rv = record_view(row.kind, row.engine_version, row.data, row.result)
         return render(
             request,
             "assessment.html",
             a=row,
             patient=patient,
+            rv=rv,
             signatures=signature_status(db, row),
             can_sign=who.can("enter_assessments"),
+            can_review=who.can("enter_assessments"),
         )
 
 
