@@ -27,10 +27,12 @@ def _desc(D, text: str):
 
 
 def _codelist(D, cl: Codelist):
-    items = [
-        D.CodeListItem(CodedValue=str(v), Decode=D.Decode(TranslatedText=[D.TranslatedText(_content=d, lang="en")]))
-        for v, d in cl.items
-    ]
+    aliases = {v: D.Alias(Context=ctx, Name=name) for v, ctx, name in cl.aliases}
+    items = []
+    for v, d in cl.items:
+        kw = {"Alias": [aliases[v]]} if v in aliases else {}
+        decode = D.Decode(TranslatedText=[D.TranslatedText(_content=d, lang="en")])
+        items.append(D.CodeListItem(CodedValue=str(v), Decode=decode, **kw))
     kw = {"StandardOID": STD_CT} if cl.source.startswith("CDISC CT") else {}
     return D.CodeList(OID=cl.oid, Name=cl.name, DataType=cl.data_type if cl.data_type == "integer" else "text", CodeListItem=items, **kw)
 

@@ -8,6 +8,7 @@ sponsor-defined (../shared/reference/standards.md, "CDISC" [R]); docs/exports.md
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from cordtrial.instruments import INSTRUMENTS, Instrument, ItemKind
 from cordtrial.isncsci import CELL_KEYS, RESULT_KEYS
@@ -76,9 +77,11 @@ def _result(base: dict, dom: str, code: str, name: str, value, **extra) -> dict:
 
 def rs(trial: Trial, subj: Subjects) -> Dataset:
     tests = {code: name for code, name, _ in terms.RS_TESTS.values()}
+    testcd = terms.testcd_codelist("CL.RSTESTCD", "ISNCSCI classification result codes", tests)
+    cdes = tuple((terms.RS_TESTS[k][0], cde.CONTEXT, f"{c[0]} {c[1]}") for k, c in cde.ISNCSCI_RESULTS.items())
     variables = _findings_vars(
         "RS",
-        terms.testcd_codelist("CL.RSTESTCD", "ISNCSCI classification result codes", tests),
+        replace(testcd, aliases=cdes),
         "assessments.result (classify().to_rhi(), 25 fields)",
         [Variable("RSLAT", "Laterality", origin="Derived", source="side of the result", core="Perm")],
     ) + [
@@ -304,5 +307,3 @@ def _doublings(ps: dict) -> float | None:
         return round(math.log2(ps["cells_harvested"] / ps["cells_seeded"]), 4)
     return None
 
-
-ISNCSCI_CDE = cde.ISNCSCI_RESULTS  # re-exported for the Define-XML writer

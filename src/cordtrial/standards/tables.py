@@ -20,6 +20,7 @@ class Codelist:
     name: str
     items: tuple[tuple[Any, str], ...]  # (coded value, decode)
     source: str = ""  # e.g. "CDISC CT (SDTM), subset" or "sponsor-defined"
+    aliases: tuple[tuple[Any, str, str], ...] = ()  # (coded value, context, name), e.g. a CDE
 
     @property
     def data_type(self) -> str:

@@ -1,4 +1,5 @@
-"""Exports: CSV downloads of study data for statisticians, monitors and investigators."""
+"""Exports: CSV downloads of study data, and the data standards (SDTM, ODM, REDCap, SAS, SPSS,
+Stata) as zip archives, for statisticians, monitors and investigators; de-identified, site-scoped."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ..deps import current_principal, require, unit_of_work
-from ..errors import NotFound
+from ..errors import NotFound, WebError
 from ..exports import EXPORTS, to_csv
 from ..principal import Principal
 from ..render import render
@@ -19,7 +20,9 @@ router = APIRouter(include_in_schema=False)
 @router.get("/exports")
 def exports_page(request: Request, who: Annotated[Principal, Depends(current_principal)]):
     require(who, "export")
-    return render(request, "exports.html", exports=EXPORTS)
+    from cordtrial.standards.export import FORMATS
+
+    return render(request, "exports.html", exports=EXPORTS, standards=FORMATS)
 
 
 @router.get("/exports/{name}.csv")
@@ -35,4 +38,25 @@ def export_csv(name: str, request: Request, who: Annotated[Principal, Depends(cu
         body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="cordtrial-{name}.csv"'},
+    )
+
+
+@router.get("/exports/standard")
+def export_standard(
+    request: Request, who: Annotated[Principal, Depends(current_principal)], format: str = ""
+):
+    """One data standard as a zip: the caller's site only (all sites for sponsor-level roles),
+    never identifying data."""
+    from cordtrial.standards.export import FORMATS, export_zip
+
+    require(who, "export")
+    if format not in FORMATS:
+        raise WebError(f"format: got {format!r}; allowed: {', '.join(FORMATS)}")
+    with unit_of_work(request) as db:
+        body = export_zip(format, db, site_id=who.site_id)
+    scope = f"-{who.site_code.lower()}" if who.site_code else ""
+    return Response(
+        body,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="cordtrial-{format}{scope}.zip"'},
     )
