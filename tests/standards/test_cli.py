@@ -36,15 +36,46 @@ def test_every_format_exports(demo_url, tmp_path):
 
 def test_import_odm_and_redcap_into_empty_stores(demo_url, demo_trial, tmp_path, empty_store):
     run("export", "--format", "odm", "--out", tmp_path / "odm", "--database-url", demo_url)
-    result = run("import", "odm", tmp_path / "odm" / "odm.xml", "--user", "importer", "--database-url", empty_store)
+    result = run(
+        "import",
+        "odm",
+        tmp_path / "odm" / "odm.xml",
+        "--user",
+        "importer",
+        "--database-url",
+        empty_store,
+    )
     assert "imported 13 subject(s)" in result.output and "13 infusion form(s)" in result.output
     with db.session_scope(empty_store) as s:
         assert clinical_differences(demo_trial, load_trial(s)) == []
-    again = run("import", "odm", tmp_path / "odm" / "odm.xml", "--user", "importer", "--database-url", empty_store, code=2)
+    again = run(
+        "import",
+        "odm",
+        tmp_path / "odm" / "odm.xml",
+        "--user",
+        "importer",
+        "--database-url",
+        empty_store,
+        code=2,
+    )
     assert "REJECTED, nothing imported" in again.output
     run("export", "--format", "redcap", "--out", tmp_path / "rc", "--database-url", demo_url)
-    nobody = run("import", "redcap", tmp_path / "rc" / "records.csv", "--user", "nobody", "--database-url", empty_store, code=1)
+    nobody = run(
+        "import",
+        "redcap",
+        tmp_path / "rc" / "records.csv",
+        "--user",
+        "nobody",
+        "--database-url",
+        empty_store,
+        code=1,
+    )
     assert "no user 'nobody'" in nobody.output
     junk = tmp_path / "junk.xml"
     junk.write_text("<ODM/>")
-    assert "not valid ODM 1.3.2" in run("import", "odm", junk, "--user", "importer", "--database-url", empty_store, code=2).output
+    assert (
+        "not valid ODM 1.3.2"
+        in run(
+            "import", "odm", junk, "--user", "importer", "--database-url", empty_store, code=2
+        ).output
+    )

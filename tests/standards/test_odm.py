@@ -74,7 +74,13 @@ def test_import_refuses_patients_already_in_the_store(odm_file, empty_store):
 def test_bad_value_rejects_the_file_naming_the_field(odm_file, tmp_path, empty_store):
     text = odm_file.read_text()
     bad = tmp_path / "bad.xml"
-    bad.write_text(text.replace('ItemOID="IT.DEMOGRAPHICS.AGE_AT_INJURY" Value="', 'ItemOID="IT.DEMOGRAPHICS.AGE_AT_INJURY" Value="x', 1))
+    bad.write_text(
+        text.replace(
+            'ItemOID="IT.DEMOGRAPHICS.AGE_AT_INJURY" Value="',
+            'ItemOID="IT.DEMOGRAPHICS.AGE_AT_INJURY" Value="x',
+            1,
+        )
+    )
     content = read_odm(bad)
     assert any("age_at_injury: got 'x" in e and "a whole number" in e for e in content.errors)
 
@@ -82,7 +88,13 @@ def test_bad_value_rejects_the_file_naming_the_field(odm_file, tmp_path, empty_s
 def test_invalid_exam_in_file_is_refused_and_nothing_stored(odm_file, tmp_path, empty_store):
     text = odm_file.read_text()
     bad = tmp_path / "bad_exam.xml"
-    bad.write_text(text.replace('ItemOID="IT.ISNCSCI.C5_RIGHT_MOTOR" Value="', 'ItemOID="IT.ISNCSCI.C5_RIGHT_MOTOR" Value="9', 1))
+    bad.write_text(
+        text.replace(
+            'ItemOID="IT.ISNCSCI.C5_RIGHT_MOTOR" Value="',
+            'ItemOID="IT.ISNCSCI.C5_RIGHT_MOTOR" Value="9',
+            1,
+        )
+    )
     report = _import(empty_store, bad)
     assert not report.ok and "c5RightMotor" in report.errors[0]
     with db.session_scope(empty_store) as s:
@@ -95,7 +107,9 @@ def test_not_odm_and_entities_are_refused(tmp_path):
     with pytest.raises(OdmFileError, match="not valid ODM 1.3.2"):
         read_odm(plain)
     bomb = tmp_path / "entity.xml"
-    bomb.write_text('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]><r>&e;</r>')
+    bomb.write_text(
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]><r>&e;</r>'
+    )
     with pytest.raises(OdmFileError):
         read_odm(bomb)
     broken = tmp_path / "broken.xml"

@@ -45,8 +45,14 @@ def test_dictionary_columns_and_field_names(files):
     for r in rows:
         assert r["Field Type"] in {"text", "dropdown", "checkbox", "yesno"}
         if r["Field Type"] in ("dropdown", "checkbox"):
-            codes = [c.split(",", 1)[0].strip() for c in r["Choices, Calculations, OR Slider Labels"].split("|")]
-            assert all(re.fullmatch(r"[A-Za-z0-9_]+", c) for c in codes), (r["Variable / Field Name"], codes)
+            codes = [
+                c.split(",", 1)[0].strip()
+                for c in r["Choices, Calculations, OR Slider Labels"].split("|")
+            ]
+            assert all(re.fullmatch(r"[A-Za-z0-9_]+", c) for c in codes), (
+                r["Variable / Field Name"],
+                codes,
+            )
     annotations = " ".join(r["Field Annotation"] for r in rows)
     assert "RHI c5RightMotor" in annotations and "NINDS CDE C06007" in annotations
 
@@ -54,7 +60,9 @@ def test_dictionary_columns_and_field_names(files):
 def test_records_fit_dictionary_and_events(files):
     fields = {r["Variable / Field Name"]: r for r in _rows(files / "data_dictionary.csv")}
     events = {r["unique_event_name"] for r in _rows(files / "events.csv")}
-    mapping = {(r["unique_event_name"], r["form"]) for r in _rows(files / "instrument_event_mapping.csv")}
+    mapping = {
+        (r["unique_event_name"], r["form"]) for r in _rows(files / "instrument_event_mapping.csv")
+    }
     rows = _rows(files / "records.csv")
     columns = list(rows[0])
     for col in columns[4:]:
@@ -64,7 +72,10 @@ def test_records_fit_dictionary_and_events(files):
         assert row["redcap_event_name"] in events
         for col, value in row.items():
             if value and col in fields and col != "record_id":
-                assert (row["redcap_event_name"], fields[col]["Form Name"]) in mapping, (col, row["redcap_event_name"])
+                assert (row["redcap_event_name"], fields[col]["Form Name"]) in mapping, (
+                    col,
+                    row["redcap_event_name"],
+                )
                 if fields[col]["Text Validation Type OR Show Slider Number"] == "date_ymd":
                     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)
 

@@ -17,8 +17,8 @@ import pytest
 import xmlschema
 
 from cordtrial.standards import sdtm_findings, terms
-from cordtrial.standards.define import write_define
 from cordtrial.standards.datasetjson import write_dataset_json
+from cordtrial.standards.define import write_define
 from cordtrial.standards.odmns import DEF_NS, ODM_NS
 from cordtrial.standards.sdtm import sdtm_datasets
 from cordtrial.standards.tables import study_day
@@ -46,7 +46,28 @@ def written(datasets, demo_trial, tmp_path_factory) -> Path:
 
 
 def test_domains_present(datasets):
-    expected = {"TS", "TE", "TA", "TV", "DM", "SUPPDM", "MH", "SUPPMH", "DS", "SV", "EX", "SUPPEX", "VS", "AE", "SUPPAE", "NV", "RS", "QS", "BE", "BS"}
+    expected = {
+        "TS",
+        "TE",
+        "TA",
+        "TV",
+        "DM",
+        "SUPPDM",
+        "MH",
+        "SUPPMH",
+        "DS",
+        "SV",
+        "EX",
+        "SUPPEX",
+        "VS",
+        "AE",
+        "SUPPAE",
+        "NV",
+        "RS",
+        "QS",
+        "BE",
+        "BS",
+    }
     assert expected == set(datasets)
     for name in expected - {"TS", "TE", "TA", "TV"}:
         assert datasets[name].rows, f"{name} is empty for the demo trial"
@@ -63,7 +84,9 @@ def test_xpt_v5_read_back_by_pandas(datasets, written):
             if var.numeric:
                 got = [0.0 if abs(x) < IBM_ZERO else x for x in got]
                 for g, w in zip(got, want, strict=True):
-                    assert (w is None and math.isnan(g)) or g == pytest.approx(float(w), rel=1e-12), (ds.name, var.name)
+                    assert (w is None and math.isnan(g)) or g == pytest.approx(
+                        float(w), rel=1e-12
+                    ), (ds.name, var.name)
             else:
                 assert got == [("" if w is None else str(w)) for w in want], (ds.name, var.name)
         _, meta = pyreadstat.read_xport(str(written / f"{ds.name.lower()}.xpt"), metadataonly=True)
@@ -127,14 +150,20 @@ def test_study_day_has_no_day_zero():
 def test_dm_one_row_per_subject_and_synthetic_flag(datasets, demo_trial):
     dm = datasets["DM"]
     assert len({r["USUBJID"] for r in dm.rows}) == len(dm.rows) == len(demo_trial.patients)
-    synth = {r["USUBJID"] for r in datasets["SUPPDM"].rows if r["QNAM"] == "SYNTHFL" and r["QVAL"] == "Y"}
+    synth = {
+        r["USUBJID"] for r in datasets["SUPPDM"].rows if r["QNAM"] == "SYNTHFL" and r["QVAL"] == "Y"
+    }
     assert synth == {r["USUBJID"] for r in dm.rows}  # the demo trial is synthetic throughout
     for r in dm.rows:
         assert r["ACTARMCD"] == "MSCIV" and r["RFSTDTC"] and r["ARMNRS"] == ""
 
 
 def test_ex_matches_infusions(datasets, demo_trial):
-    infusions = {(p["study_code"], i["lot_number"]): i for p in demo_trial.patients for i in demo_trial.rows("infusions", p)}
+    infusions = {
+        (p["study_code"], i["lot_number"]): i
+        for p in demo_trial.patients
+        for i in demo_trial.rows("infusions", p)
+    }
     assert len(datasets["EX"].rows) == len(infusions)
     for r in datasets["EX"].rows:
         inf = infusions[(r["USUBJID"].split(f"{demo_trial.study_id}-", 1)[1], r["EXLOT"])]
@@ -146,7 +175,20 @@ def test_ex_matches_infusions(datasets, demo_trial):
 
 def test_ae_meddra_fields_present_and_empty(datasets, demo_trial):
     ae = datasets["AE"]
-    meddra = ("AEDECOD", "AELLT", "AELLTCD", "AEPTCD", "AEHLT", "AEHLTCD", "AEHLGT", "AEHLGTCD", "AEBODSYS", "AEBDSYCD", "AESOC", "AESOCCD")
+    meddra = (
+        "AEDECOD",
+        "AELLT",
+        "AELLTCD",
+        "AEPTCD",
+        "AEHLT",
+        "AEHLTCD",
+        "AEHLGT",
+        "AEHLGTCD",
+        "AEBODSYS",
+        "AEBDSYCD",
+        "AESOC",
+        "AESOCCD",
+    )
     names = [v.name for v in ae.variables]
     assert all(m in names for m in meddra)
     assert all(r[m] in (None, "") for r in ae.rows for m in meddra)
@@ -157,27 +199,53 @@ def test_ae_meddra_fields_present_and_empty(datasets, demo_trial):
 
 
 def test_isncsci_cells_and_results(datasets, demo_trial):
-    exams = [a for p in demo_trial.patients for a in demo_trial.rows("assessments", p) if a["kind"] == "isncsci"]
+    exams = [
+        a
+        for p in demo_trial.patients
+        for a in demo_trial.rows("assessments", p)
+        if a["kind"] == "isncsci"
+    ]
     rs, nv = datasets["RS"], datasets["NV"]
     assert len(rs.rows) == 25 * len(exams)
     assert len(nv.rows) >= 134 * len(exams)  # 132 cells + VAC + DAP
     first = exams[0]
     code = next(p["study_code"] for p in demo_trial.patients if p["id"] == first["patient_id"])
-    mine = [r for r in rs.rows if r["USUBJID"].endswith(code) and r["RSDTC"] == first["assessed_on"].isoformat()]
-    assert {r["RSTESTCD"]: r["RSORRES"] for r in mine}["AIS"] == first["result"]["asiaImpairmentScale"]
-    c5 = next(r for r in nv.rows if r["USUBJID"].endswith(code) and r["NVDTC"] == first["assessed_on"].isoformat() and r["NVTESTCD"] == "MOTOR" and r["NVLOC"] == "C5" and r["NVLAT"] == "RIGHT")
+    mine = [
+        r
+        for r in rs.rows
+        if r["USUBJID"].endswith(code) and r["RSDTC"] == first["assessed_on"].isoformat()
+    ]
+    assert {r["RSTESTCD"]: r["RSORRES"] for r in mine}["AIS"] == first["result"][
+        "asiaImpairmentScale"
+    ]
+    c5 = next(
+        r
+        for r in nv.rows
+        if r["USUBJID"].endswith(code)
+        and r["NVDTC"] == first["assessed_on"].isoformat()
+        and r["NVTESTCD"] == "MOTOR"
+        and r["NVLOC"] == "C5"
+        and r["NVLAT"] == "RIGHT"
+    )
     assert c5["NVORRES"] == first["data"]["c5RightMotor"]
 
 
 def test_qs_codes_short_unique_and_scores_match(datasets, demo_trial):
     tests = sdtm_findings.qs_tests()
     assert all(len(c) <= 8 for c in tests) and len(tests) == len(set(tests))
-    scim = [a for p in demo_trial.patients for a in demo_trial.rows("assessments", p) if a["kind"] == "scim3"]
+    scim = [
+        a
+        for p in demo_trial.patients
+        for a in demo_trial.rows("assessments", p)
+        if a["kind"] == "scim3"
+    ]
     totals = sorted(r["QSSTRESN"] for r in datasets["QS"].rows if r["QSTESTCD"] == "SCIMTOT")
     assert totals == sorted(float(a["result"]["total"]) for a in scim)
 
 
 def test_cell_product_release_tests_in_bs(datasets, demo_trial):
-    n = sum(len(lot["release_tests"]) for p in demo_trial.patients for lot in demo_trial.rows("lots", p))
+    n = sum(
+        len(lot["release_tests"]) for p in demo_trial.patients for lot in demo_trial.rows("lots", p)
+    )
     assert sum(r["BSCAT"] == "RELEASE TEST" for r in datasets["BS"].rows) == n
     assert {r["BSNRIND"] for r in datasets["BS"].rows if r["BSCAT"] == "RELEASE TEST"} == {"NORMAL"}

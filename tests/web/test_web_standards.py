@@ -32,12 +32,23 @@ def test_site_user_gets_only_their_site(client):
 
 def test_sponsor_level_statistician_gets_every_site_in_each_format(client):
     login(client, "statistician")
-    expect = {"sdtm": "define.xml", "odm": "odm.xml", "redcap": "data_dictionary.csv", "sas": "patients.sas", "spss": "patients.sav", "stata": "patients.dta"}
+    expect = {
+        "sdtm": "define.xml",
+        "odm": "odm.xml",
+        "redcap": "data_dictionary.csv",
+        "sas": "patients.sas",
+        "spss": "patients.sav",
+        "stata": "patients.dta",
+    }
     for fmt, member in expect.items():
         zf = _zip(client.get(f"/exports/standard?format={fmt}"))
         names = {Path(n).name for n in zf.namelist()}
         assert member in names, (fmt, sorted(names)[:10])
-    dm = zipfile.ZipFile(io.BytesIO(client.get("/exports/standard?format=sdtm").content)).read("cordtrial-sdtm/json/dm.json").decode()
+    dm = (
+        zipfile.ZipFile(io.BytesIO(client.get("/exports/standard?format=sdtm").content))
+        .read("cordtrial-sdtm/json/dm.json")
+        .decode()
+    )
     assert "SAP-001" in dm and "OTH-001" in dm
 
 
@@ -57,7 +68,10 @@ def test_download_from_the_page_in_chromium(live_server, page, tmp_path):
     page.goto(f"{base}/exports")
     page.check('[data-testid="format-redcap"]')
     if os.environ.get("CORDTRIAL_WEB_SCREENSHOTS"):
-        page.screenshot(path=str(Path(os.environ["CORDTRIAL_WEB_SCREENSHOTS"]) / "web-exports.png"), full_page=True)
+        page.screenshot(
+            path=str(Path(os.environ["CORDTRIAL_WEB_SCREENSHOTS"]) / "web-exports.png"),
+            full_page=True,
+        )
     with page.expect_download() as info:
         page.click('[data-testid="standards-download"]')
     download = info.value

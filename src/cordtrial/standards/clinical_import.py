@@ -20,7 +20,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cordtrial.store.models import VISIT_CODES, Consent, Patient, Site, User, Visit
+from cordtrial.store.models import VISIT_CODES, Patient, Site, User, Visit
 from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import adverse_events, assessments, patients, records
 from cordtrial.store.services.base import check, require_role
@@ -63,16 +63,22 @@ def _group(recs: list[crf.FormRecord]) -> dict[str, list[crf.FormRecord]]:
     return out
 
 
-def check_records(session: Session, user: User, sites: dict[str, str], recs: list[crf.FormRecord]) -> list[str]:
+def check_records(
+    session: Session, user: User, sites: dict[str, str], recs: list[crf.FormRecord]
+) -> list[str]:
     """Problems that would stop the import, found before anything is written."""
     errors = []
     known = {s.code: s for s in session.scalars(select(Site))}
     by_subject = _group(recs)
-    taken = set(session.scalars(select(Patient.study_code).where(Patient.study_code.in_(list(by_subject)))))
+    taken = set(
+        session.scalars(select(Patient.study_code).where(Patient.study_code.in_(list(by_subject))))
+    )
     for code, forms in by_subject.items():
         where = f"subject {code}"
         if code in taken:
-            errors.append(f"{where}: study code already in the store; allowed: new patients only (import into an empty store)")
+            errors.append(
+                f"{where}: study code already in the store; allowed: new patients only (import into an empty store)"
+            )
         site = forms[0].site
         if site not in known and site not in sites:
             errors.append(f"{where}: site {site!r} is neither in the store nor in the file")
@@ -84,7 +90,9 @@ def check_records(session: Session, user: User, sites: dict[str, str], recs: lis
             form = crf.FORM[r.form]
             for f in form.fields:
                 if f.required and not f.derived and r.values.get(f.name) is None:
-                    errors.append(f"{where}, event {r.event}, form {r.form}: {f.name} is missing; allowed: a value (required)")
+                    errors.append(
+                        f"{where}, event {r.event}, form {r.form}: {f.name} is missing; allowed: a value (required)"
+                    )
             if r.event not in crf.EVENTS:
                 errors.append(f"{where}: event {r.event!r}; allowed: {', '.join(crf.EVENTS)}")
     if user.site_id is None:
@@ -95,7 +103,14 @@ def check_records(session: Session, user: User, sites: dict[str, str], recs: lis
     return errors
 
 
-def import_records(session: Session, user: User, sites: dict[str, str], recs: list[crf.FormRecord], source: str, progress=None) -> ClinicalImportReport:
+def import_records(
+    session: Session,
+    user: User,
+    sites: dict[str, str],
+    recs: list[crf.FormRecord],
+    source: str,
+    progress=None,
+) -> ClinicalImportReport:
     """Check, then store every record in ``session`` (the caller commits, or rolls back when
     the report has errors)."""
     report = ClinicalImportReport(source)
@@ -106,7 +121,13 @@ def import_records(session: Session, user: User, sites: dict[str, str], recs: li
     known = {s.code: s for s in session.scalars(select(Site))}
     by_subject = _group(recs)
     for code in sorted({r.site for r in recs} - set(known)):
-        synthetic = all(bool(next((r.values.get("synthetic") for r in forms if r.form == "demographics"), False)) for forms in by_subject.values() if forms[0].site == code)
+        synthetic = all(
+            bool(
+                next((r.values.get("synthetic") for r in forms if r.form == "demographics"), False)
+            )
+            for forms in by_subject.values()
+            if forms[0].site == code
+        )
         site = Site(code=code, name=sites[code], synthetic=synthetic)
         session.add(site)
         session.flush()
@@ -114,7 +135,9 @@ def import_records(session: Session, user: User, sites: dict[str, str], recs: li
         report.created_sites.append(code)
     for n, (code, forms) in enumerate(by_subject.items(), start=1):
         try:
-            report.forms += _import_subject(session, user, known[forms[0].site], code, forms, report)
+            report.forms += _import_subject(
+                session, user, known[forms[0].site], code, forms, report
+            )
         except Refusal as exc:
             report.errors.append(f"subject {code}: {exc.message}")
             return report
@@ -129,23 +152,67 @@ def _order(r: crf.FormRecord) -> tuple:
     return (crf.EVENTS.index(r.event), r.event_repeat, forms.index(r.form), r.form_repeat)
 
 
-def _import_subject(session: Session, user: User, site: Site, code: str, forms: list[crf.FormRecord], report: ClinicalImportReport) -> int:
+def _import_subject(
+    session: Session,
+    user: User,
+    site: Site,
+    code: str,
+    forms: list[crf.FormRecord],
+    report: ClinicalImportReport,
+) -> int:
     forms = sorted(forms, key=_order)
     demo = next(r for r in forms if r.form == "demographics").values
-    patient = patients.register(user, session, site=site, study_code=code, sex=demo.get("sex"), age_at_injury=demo.get("age_at_injury"), synthetic=bool(demo.get("synthetic")))
+    patient = patients.register(
+        user,
+        session,
+        site=site,
+        study_code=code,
+        sex=demo.get("sex"),
+        age_at_injury=demo.get("age_at_injury"),
+        synthetic=bool(demo.get("synthetic")),
+    )
     done = 1
     for r in forms:
         v = r.values
         if r.form == "injury":
-            patients.record_injury(user, session, patient, injury_date=v["injury_date"], mechanism=v["mechanism"], non_penetrating=v["non_penetrating"], level=v["level"])
+            patients.record_injury(
+                user,
+                session,
+                patient,
+                injury_date=v["injury_date"],
+                mechanism=v["mechanism"],
+                non_penetrating=v["non_penetrating"],
+                level=v["level"],
+            )
         elif r.form == "eligibility":
             criteria = v["elig_criteria"]
-            check(session, user, isinstance(criteria, dict), "elig_criteria", criteria, "a JSON object of criterion -> true/false")
-            patients.record_eligibility(user, session, patient, assessed_on=v["elig_date"], criteria=criteria)
+            check(
+                session,
+                user,
+                isinstance(criteria, dict),
+                "elig_criteria",
+                criteria,
+                "a JSON object of criterion -> true/false",
+            )
+            patients.record_eligibility(
+                user, session, patient, assessed_on=v["elig_date"], criteria=criteria
+            )
         elif r.form == "consent":
-            consent = patients.record_consent(user, session, patient, consent_date=v["consent_date"], form_version=v["consent_form_version"])
+            consent = patients.record_consent(
+                user,
+                session,
+                patient,
+                consent_date=v["consent_date"],
+                form_version=v["consent_form_version"],
+            )
             if v.get("consent_withdrawn_on"):
-                records.amend(user, session, consent, {"withdrawn_on": v["consent_withdrawn_on"]}, IMPORT_REASON)
+                records.amend(
+                    user,
+                    session,
+                    consent,
+                    {"withdrawn_on": v["consent_withdrawn_on"]},
+                    IMPORT_REASON,
+                )
         elif r.form == "visit_schedule":
             _visit(session, user, patient, r.event, v)
         elif r.form in ("isncsci", *assessments.INSTRUMENT_KINDS):
@@ -169,15 +236,36 @@ def _import_subject(session: Session, user: User, site: Site, code: str, forms: 
 def _visit(session: Session, user: User, patient: Patient, event: str, v: dict) -> None:
     check(session, user, event in VISIT_CODES[:-1], "visit", event, ", ".join(VISIT_CODES[:-1]))
     start, target, end = v["visit_window_start"], v["visit_target_date"], v["visit_window_end"]
-    check(session, user, all(isinstance(d, date) for d in (start, target, end)) and start <= target <= end, "visit window", f"{start} / {target} / {end}", "window start <= target <= window end")
-    session.add(Visit(patient_id=patient.id, code=event, target_date=target, window_start=start, window_end=end))
+    check(
+        session,
+        user,
+        all(isinstance(d, date) for d in (start, target, end)) and start <= target <= end,
+        "visit window",
+        f"{start} / {target} / {end}",
+        "window start <= target <= window end",
+    )
+    session.add(
+        Visit(
+            patient_id=patient.id,
+            code=event,
+            target_date=target,
+            window_start=start,
+            window_end=end,
+        )
+    )
     session.flush()
 
 
 def _assessment(session: Session, user: User, patient: Patient, r: crf.FormRecord) -> None:
     form, v = crf.FORM[r.form], r.values
     p = form.name
-    data = {f.store_key: v[f.name] for f in form.fields if not f.derived and not f.store_key.startswith(("assessed_on", "blinded", "assessor_name")) and v.get(f.name) is not None}
+    data = {
+        f.store_key: v[f.name]
+        for f in form.fields
+        if not f.derived
+        and not f.store_key.startswith(("assessed_on", "blinded", "assessor_name"))
+        and v.get(f.name) is not None
+    }
     common = {
         "visit_code": r.event,
         "assessed_on": v[f"{p}_date"],
@@ -188,7 +276,3 @@ def _assessment(session: Session, user: User, patient: Patient, r: crf.FormRecor
         assessments.record_isncsci(user, session, patient, rhi=data, **common)
     else:
         assessments.record_instrument(user, session, patient, kind=p, data=data, **common)
-
-
-def consents_of(session: Session, patient: Patient) -> list[Consent]:
-    return list(session.scalars(select(Consent).where(Consent.patient_id == patient.id)))

@@ -1,8 +1,8 @@
 """Standards commands for the ``cordtrial`` CLI (registered by cli.py after the store's):
 
-    cordtrial export --format csv|parquet|sdtm|odm|redcap|sas|spss|stata [--out DIR] [--identified]
-    cordtrial import odm FILE --user USERNAME
-    cordtrial import redcap RECORDS.csv --user USERNAME
+cordtrial export --format csv|parquet|sdtm|odm|redcap|sas|spss|stata [--out DIR] [--identified]
+cordtrial import odm FILE --user USERNAME
+cordtrial import redcap RECORDS.csv --user USERNAME
 """
 
 from __future__ import annotations
@@ -55,7 +55,14 @@ def _run_import(kind: str, file: Path, user: str, database_url: str | None) -> N
             if acting is None:
                 store_cli._fail(f"--user: no user {user!r} in the store")
             task = prog.add_task(f"importing {file.name}", total=None)
-            report = import_records(s, acting, sites, records, str(file), progress=lambda n, total: prog.update(task, completed=n, total=total))
+            report = import_records(
+                s,
+                acting,
+                sites,
+                records,
+                str(file),
+                progress=lambda n, total: prog.update(task, completed=n, total=total),
+            )
             if not report.ok:
                 s.rollback()
     except Refusal as exc:
@@ -76,7 +83,9 @@ def register(app: typer.Typer) -> None:
         format: str = typer.Option("csv", "--format", help=", ".join(ALL)),
         out: Path = typer.Option(Path("export"), "--out", help="Output folder."),
         identified: bool = typer.Option(
-            False, "--identified", help="Include identifying data (csv/parquet: identity table, audit trail; standards: free text)."
+            False,
+            "--identified",
+            help="Include identifying data (csv/parquet: identity table, audit trail; standards: free text).",
         ),
         database_url: str | None = store_cli.DB_URL,
     ) -> None:
@@ -102,8 +111,12 @@ def register(app: typer.Typer) -> None:
 
     @imports.command("odm")
     def import_odm(
-        file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CDISC ODM 1.3.2 file written by cordtrial"),
-        user: str = typer.Option(..., "--user", envvar="CORDTRIAL_USER", help="Importing investigator."),
+        file: Path = typer.Argument(
+            ..., exists=True, dir_okay=False, help="CDISC ODM 1.3.2 file written by cordtrial"
+        ),
+        user: str = typer.Option(
+            ..., "--user", envvar="CORDTRIAL_USER", help="Importing investigator."
+        ),
         database_url: str | None = store_cli.DB_URL,
     ) -> None:
         """Import clinical data from ODM 1.3.2: all subjects or none, every exam re-classified."""
@@ -111,8 +124,15 @@ def register(app: typer.Typer) -> None:
 
     @imports.command("redcap")
     def import_redcap(
-        file: Path = typer.Argument(..., exists=True, dir_okay=False, help="REDCap raw records CSV of a project built from cordtrial's dictionary"),
-        user: str = typer.Option(..., "--user", envvar="CORDTRIAL_USER", help="Importing investigator."),
+        file: Path = typer.Argument(
+            ...,
+            exists=True,
+            dir_okay=False,
+            help="REDCap raw records CSV of a project built from cordtrial's dictionary",
+        ),
+        user: str = typer.Option(
+            ..., "--user", envvar="CORDTRIAL_USER", help="Importing investigator."
+        ),
         database_url: str | None = store_cli.DB_URL,
     ) -> None:
         """Import a REDCap record export: all subjects or none, every exam re-classified."""

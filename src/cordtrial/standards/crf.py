@@ -71,7 +71,9 @@ REPEATING_EVENTS = ("unscheduled",)
 
 
 def event_label(event: str) -> str:
-    return {"enrolment": "Enrolment", "adverse_events": "Adverse events"}.get(event) or terms.visit_label(event).title()
+    return {"enrolment": "Enrolment", "adverse_events": "Adverse events"}.get(
+        event
+    ) or terms.visit_label(event).title()
 
 
 _YN = (("1", "Yes"), ("0", "No"))
@@ -80,10 +82,34 @@ _REL = tuple((r, r) for r in RELATEDNESS)
 
 def _assessment_fields(prefix: str) -> tuple[Field, ...]:
     return (
-        Field(f"{prefix}_date", "Date of assessment", "date", key="assessed_on", required=True, cde=cde.COLLECTION_DATETIME),
-        Field(f"{prefix}_blinded", "Assessor blinded to treatment state", "boolean", key="blinded", required=True),
-        Field(f"{prefix}_assessor", "Assessor", key="assessor_name", identifying=True, note="identified export only"),
-        Field(f"{prefix}_version", "Engine or instrument version that scored the record", key="engine_version", derived=True),
+        Field(
+            f"{prefix}_date",
+            "Date of assessment",
+            "date",
+            key="assessed_on",
+            required=True,
+            cde=cde.COLLECTION_DATETIME,
+        ),
+        Field(
+            f"{prefix}_blinded",
+            "Assessor blinded to treatment state",
+            "boolean",
+            key="blinded",
+            required=True,
+        ),
+        Field(
+            f"{prefix}_assessor",
+            "Assessor",
+            key="assessor_name",
+            identifying=True,
+            note="identified export only",
+        ),
+        Field(
+            f"{prefix}_version",
+            "Engine or instrument version that scored the record",
+            key="engine_version",
+            derived=True,
+        ),
     )
 
 
@@ -95,13 +121,30 @@ def _isncsci_form() -> Form:
             level, side, kind = parsed
             label = f"{terms.NV_TESTS[kind][1]}, {level}, {side.lower()}"
         else:
-            label = {"analContraction": "Voluntary anal contraction (VAC)", "analSensation": "Deep anal pressure (DAP)"}.get(key) or f"Lowest non-key muscle with motor function, {key[:key.index('L')]}"
+            label = {
+                "analContraction": "Voluntary anal contraction (VAC)",
+                "analSensation": "Deep anal pressure (DAP)",
+            }.get(key) or f"Lowest non-key muscle with motor function, {key[: key.index('L')]}"
         cells.append(Field(snake(key), label, key=key, note=f"RHI {key}"))
     results = [
-        Field(snake(k), terms.RS_TESTS[k][1], key=k, derived=True, note=f"RHI {k}; classified by the engine", cde=cde.ISNCSCI_RESULTS.get(k))
+        Field(
+            snake(k),
+            terms.RS_TESTS[k][1],
+            key=k,
+            derived=True,
+            note=f"RHI {k}; classified by the engine",
+            cde=cde.ISNCSCI_RESULTS.get(k),
+        )
         for k in RESULT_KEYS
     ]
-    return Form("isncsci", "ISNCSCI examination", (*_assessment_fields("isncsci"), *cells, *results), "visits", True, "isncsci")
+    return Form(
+        "isncsci",
+        "ISNCSCI examination",
+        (*_assessment_fields("isncsci"), *cells, *results),
+        "visits",
+        True,
+        "isncsci",
+    )
 
 
 def _instrument_form(inst: Instrument) -> Form:
@@ -109,19 +152,34 @@ def _instrument_form(inst: Instrument) -> Form:
     items = []
     for item in inst.items:
         if item.kind is ItemKind.COUNT:
-            items.append(Field(f"{p}_{item.id}", f"{item.number}. {item.label}", "integer", key=item.id, note=item.allowed_text()))
+            items.append(
+                Field(
+                    f"{p}_{item.id}",
+                    f"{item.number}. {item.label}",
+                    "integer",
+                    key=item.id,
+                    note=item.allowed_text(),
+                )
+            )
         else:
             kind = "multi" if item.kind is ItemKind.MULTI_CHOICE else "choice"
             choices = tuple((str(o.value), o.meaning) for o in item.options)
-            items.append(Field(f"{p}_{item.id}", f"{item.number}. {item.label}", kind, choices, key=item.id))
+            items.append(
+                Field(f"{p}_{item.id}", f"{item.number}. {item.label}", kind, choices, key=item.id)
+            )
     # WISCI II reports each level as a score of the same name: the item field already holds it.
     scores = [
         Field(f"{p}_{s.id}", s.label, "integer", key=f"score:{s.id}", derived=True)
         for s in inst.scores
         if s.id not in inst.item_ids
     ]
-    derived = [Field(f"{p}_{d.id}", d.label, "text", key=f"derived:{d.id}", derived=True) for d in inst.derived_fields]
-    return Form(p, inst.name, (*_assessment_fields(p), *items, *scores, *derived), "visits", True, p)
+    derived = [
+        Field(f"{p}_{d.id}", d.label, "text", key=f"derived:{d.id}", derived=True)
+        for d in inst.derived_fields
+    ]
+    return Form(
+        p, inst.name, (*_assessment_fields(p), *items, *scores, *derived), "visits", True, p
+    )
 
 
 FORMS: tuple[Form, ...] = (
@@ -209,8 +267,13 @@ def form_records(trial: Trial) -> list[FormRecord]:
     """Every filled form of every patient, in a stable order."""
     out: list[FormRecord] = []
     for p in trial.patients:
-        def rec(event, form, values, event_repeat=1, form_repeat=1):  # noqa: B023
-            out.append(FormRecord(p["study_code"], p["site_code"], event, form, values, event_repeat, form_repeat))  # noqa: B023
+
+        def rec(event, form, values, event_repeat=1, form_repeat=1, p=p):
+            out.append(
+                FormRecord(
+                    p["study_code"], p["site_code"], event, form, values, event_repeat, form_repeat
+                )
+            )
 
         rec(ENROLMENT, "demographics", _values(FORM["demographics"], p, True))
         inj = trial.injuries.get(p["id"])
@@ -222,13 +285,27 @@ def form_records(trial: Trial) -> list[FormRecord]:
             rec(ENROLMENT, "consent", _values(FORM["consent"], c, True), form_repeat=n)
         for v in trial.rows("visits", p):
             rec(v["code"], "visit_schedule", _values(FORM["visit_schedule"], v, True))
-        unscheduled = sorted({a["assessed_on"] for a in trial.rows("assessments", p) if a["visit_code"] == "unscheduled"})
+        unscheduled = sorted(
+            {
+                a["assessed_on"]
+                for a in trial.rows("assessments", p)
+                if a["visit_code"] == "unscheduled"
+            }
+        )
         counts: dict[tuple[str, int, str], int] = {}
         for a in trial.rows("assessments", p):
-            event_repeat = unscheduled.index(a["assessed_on"]) + 1 if a["visit_code"] == "unscheduled" else 1
+            event_repeat = (
+                unscheduled.index(a["assessed_on"]) + 1 if a["visit_code"] == "unscheduled" else 1
+            )
             key = (a["visit_code"], event_repeat, a["kind"])
             counts[key] = counts.get(key, 0) + 1
-            rec(a["visit_code"], a["kind"], assessment_values(FORM[a["kind"]], a, trial.identified), event_repeat, counts[key])
+            rec(
+                a["visit_code"],
+                a["kind"],
+                assessment_values(FORM[a["kind"]], a, trial.identified),
+                event_repeat,
+                counts[key],
+            )
         for n, i in enumerate(trial.rows("infusions", p), start=1):
             rec("infusion_day", "infusion", _values(FORM["infusion"], i, True), form_repeat=n)
         for n, e in enumerate(trial.rows("adverse_events", p), start=1):
@@ -247,7 +324,9 @@ def assessment_values(form: Form, a: Row, identified: bool) -> dict[str, Any]:
             out[f.name] = a.get(key)
         elif key.startswith("score:"):
             sid = key[6:]
-            out[f.name] = result.get("total") if sid == "total" else (result.get("scores") or {}).get(sid)
+            out[f.name] = (
+                result.get("total") if sid == "total" else (result.get("scores") or {}).get(sid)
+            )
         elif key.startswith("derived:"):
             value = (result.get("derived") or {}).get(key[8:])
             out[f.name] = ("yes" if value else "no") if isinstance(value, bool) else value
@@ -307,13 +386,20 @@ def from_text(f: Field, text: str | None, instrument: Instrument | None = None) 
         if f.type == "date":
             return date.fromisoformat(text)
     except ValueError:
-        allowed = {"boolean": "1/0, true/false or yes/no", "integer": "a whole number", "float": "a finite number", "date": "a date YYYY-MM-DD"}[f.type]
+        allowed = {
+            "boolean": "1/0, true/false or yes/no",
+            "integer": "a whole number",
+            "float": "a finite number",
+            "date": "a date YYYY-MM-DD",
+        }[f.type]
         raise FieldValueError(f.name, text, allowed) from None
     if f.store_key == "criteria":
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
-            raise FieldValueError(f.name, text, "a JSON object of criterion -> true/false") from None
+            raise FieldValueError(
+                f.name, text, "a JSON object of criterion -> true/false"
+            ) from None
         return value
     if instrument is not None and f.type in ("choice", "multi"):
         item = instrument.item(f.store_key)

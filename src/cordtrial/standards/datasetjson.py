@@ -15,7 +15,13 @@ from .tables import Dataset, Variable, text
 from .trial import Trial
 
 VERSION = "1.1.0"
-_TYPES = {"text": "string", "integer": "integer", "float": "double", "date": "date", "datetime": "datetime"}
+_TYPES = {
+    "text": "string",
+    "integer": "integer",
+    "float": "double",
+    "date": "date",
+    "datetime": "datetime",
+}
 
 
 def item_oid(ds: Dataset, var: Variable) -> str:
@@ -48,7 +54,12 @@ def dataset_json(ds: Dataset, trial: Trial) -> dict:
         label=ds.label,
     )
     for var in ds.variables:
-        col = {"itemOID": item_oid(ds, var), "name": var.name, "label": var.label, "dataType": _TYPES[var.type]}
+        col = {
+            "itemOID": item_oid(ds, var),
+            "name": var.name,
+            "label": var.label,
+            "dataType": _TYPES[var.type],
+        }
         if not var.numeric:
             col["length"] = ds.length(var)
         if var.name in ds.keys:

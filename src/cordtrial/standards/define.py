@@ -17,7 +17,13 @@ from .sdtm_common import SDTMIG_VERSION
 from .tables import Codelist, Dataset, Variable
 from .trial import Trial
 
-_TYPES = {"text": "text", "integer": "integer", "float": "float", "date": "date", "datetime": "datetime"}
+_TYPES = {
+    "text": "text",
+    "integer": "integer",
+    "float": "float",
+    "date": "date",
+    "datetime": "datetime",
+}
 _SOURCE = {"Collected": "Investigator", "Protocol": None, "Derived": None, "Assigned": None}
 STD_IG, STD_CT = "STD.SDTMIG", "STD.CT"
 
@@ -34,7 +40,13 @@ def _codelist(D, cl: Codelist):
         decode = D.Decode(TranslatedText=[D.TranslatedText(_content=d, lang="en")])
         items.append(D.CodeListItem(CodedValue=str(v), Decode=decode, **kw))
     kw = {"StandardOID": STD_CT} if cl.source.startswith("CDISC CT") else {}
-    return D.CodeList(OID=cl.oid, Name=cl.name, DataType=cl.data_type if cl.data_type == "integer" else "text", CodeListItem=items, **kw)
+    return D.CodeList(
+        OID=cl.oid,
+        Name=cl.name,
+        DataType=cl.data_type if cl.data_type == "integer" else "text",
+        CodeListItem=items,
+        **kw,
+    )
 
 
 def _item_def(D, ds: Dataset, var: Variable):
@@ -66,7 +78,11 @@ def define_xml(datasets: list[Dataset], trial: Trial) -> str:
     for ds in datasets:
         refs = []
         for n, var in enumerate(ds.variables, start=1):
-            ref = {"ItemOID": item_oid(ds, var), "OrderNumber": n, "Mandatory": "Yes" if var.core == "Req" else "No"}
+            ref = {
+                "ItemOID": item_oid(ds, var),
+                "OrderNumber": n,
+                "Mandatory": "Yes" if var.core == "Req" else "No",
+            }
             if var.name in ds.keys:
                 ref["KeySequence"] = ds.keys.index(var.name) + 1
             refs.append(D.ItemRef(**ref))
@@ -89,13 +105,26 @@ def define_xml(datasets: list[Dataset], trial: Trial) -> str:
                 Description=_desc(D, ds.label),
                 ItemRef=refs,
                 Class=D.Class(Name=ds.cls),
-                leaf=D.leaf(ID=f"LF.{ds.name}", href=f"{ds.name.lower()}.xpt", title=D.title(_content=f"{ds.name.lower()}.xpt")),
+                leaf=D.leaf(
+                    ID=f"LF.{ds.name}",
+                    href=f"{ds.name.lower()}.xpt",
+                    title=D.title(_content=f"{ds.name.lower()}.xpt"),
+                ),
             )
         )
     standards = D.Standards(
         Standard=[
-            D.Standard(OID=STD_IG, Name="SDTMIG", Type="IG", Version=SDTMIG_VERSION, Status="Final"),
-            D.Standard(OID=STD_CT, Name="CDISC/NCI", Type="CT", PublishingSet="SDTM", Version="unverified", Status="Final"),
+            D.Standard(
+                OID=STD_IG, Name="SDTMIG", Type="IG", Version=SDTMIG_VERSION, Status="Final"
+            ),
+            D.Standard(
+                OID=STD_CT,
+                Name="CDISC/NCI",
+                Type="CT",
+                PublishingSet="SDTM",
+                Version="unverified",
+                Status="Final",
+            ),
         ]
     )
     mdv = D.MetaDataVersion(

@@ -52,7 +52,9 @@ def _stats(kind: str) -> Callable[[Trial, Path], list[Path]]:
     def write(trial: Trial, out: Path) -> list[Path]:
         from . import stats
 
-        writer = {"sas": stats.write_sas, "spss": stats.write_spss, "stata": stats.write_stata}[kind]
+        writer = {"sas": stats.write_sas, "spss": stats.write_spss, "stata": stats.write_stata}[
+            kind
+        ]
         paths: list[Path] = []
         for ds in stats.stats_tables(trial):
             written = writer(ds, out)
@@ -65,12 +67,34 @@ def _stats(kind: str) -> Callable[[Trial, Path], list[Path]]:
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        Format("sdtm", "CDISC SDTM", "SDTM datasets as SAS XPT v5 and Dataset-JSON 1.1, with define.xml (Define-XML 2.1)", _sdtm),
-        Format("odm", "CDISC ODM 1.3.2", "clinical data and their metadata in one XML file; importable into an empty store", _odm),
-        Format("redcap", "REDCap", "data dictionary, events, instrument-event mapping and records (longitudinal, events = visits)", _redcap),
-        Format("sas", "SAS", "SAS transport (XPT v5) per table and a program that restores long names, labels and formats", _stats("sas")),
+        Format(
+            "sdtm",
+            "CDISC SDTM",
+            "SDTM datasets as SAS XPT v5 and Dataset-JSON 1.1, with define.xml (Define-XML 2.1)",
+            _sdtm,
+        ),
+        Format(
+            "odm",
+            "CDISC ODM 1.3.2",
+            "clinical data and their metadata in one XML file; importable into an empty store",
+            _odm,
+        ),
+        Format(
+            "redcap",
+            "REDCap",
+            "data dictionary, events, instrument-event mapping and records (longitudinal, events = visits)",
+            _redcap,
+        ),
+        Format(
+            "sas",
+            "SAS",
+            "SAS transport (XPT v5) per table and a program that restores long names, labels and formats",
+            _stats("sas"),
+        ),
         Format("spss", "SPSS", "one .sav per table with variable and value labels", _stats("spss")),
-        Format("stata", "Stata", "one .dta per table with variable and value labels", _stats("stata")),
+        Format(
+            "stata", "Stata", "one .dta per table with variable and value labels", _stats("stata")
+        ),
     )
 }
 
@@ -80,16 +104,24 @@ def _readme(fmt: Format, trial: Trial) -> str:
     lines = [
         f"cordtrial export: {fmt.title} ({fmt.what})",
         f"study {trial.study_id}, {len(trial.patients)} patient(s), exported {trial.exported_at:%Y-%m-%d %H:%M} UTC",
-        "identified (free-text columns included)" if trial.identified else "de-identified: no names, no identity data, no free text that may identify",
+        "identified (free-text columns included)"
+        if trial.identified
+        else "de-identified: no names, no identity data, no free text that may identify",
         "Mappings, codelists and what is not mapped: docs/exports.md in the cordtrial repository.",
     ]
     if synthetic:
-        lines.append("CONTAINS SYNTHETIC (DEMO) DATA: records are flagged synthetic (SDTM: SUPPDM.SYNTHFL).")
+        lines.append(
+            "CONTAINS SYNTHETIC (DEMO) DATA: records are flagged synthetic (SDTM: SUPPDM.SYNTHFL)."
+        )
     return "\n".join(lines) + "\n"
 
 
 def write_export(
-    fmt: str, session: Session, out: str | Path, site_id: int | None = None, identified: bool = False
+    fmt: str,
+    session: Session,
+    out: str | Path,
+    site_id: int | None = None,
+    identified: bool = False,
 ) -> list[Path]:
     """Write the trial (one site's patients if ``site_id``) in ``fmt`` into folder ``out``."""
     if fmt not in FORMATS:
@@ -103,7 +135,9 @@ def write_export(
     return [readme, *paths]
 
 
-def export_zip(fmt: str, session: Session, site_id: int | None = None, identified: bool = False) -> bytes:
+def export_zip(
+    fmt: str, session: Session, site_id: int | None = None, identified: bool = False
+) -> bytes:
     """The export as a zip archive (files under a folder named after the format)."""
     with tempfile.TemporaryDirectory(prefix="cordtrial-export-") as tmp:
         root = Path(tmp)

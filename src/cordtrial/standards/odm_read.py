@@ -62,9 +62,11 @@ def read_odm(path: str | Path) -> OdmContent:
         raise OdmFileError(f"{path}: cannot read ({exc})") from None
     if size > MAX_BYTES:
         raise OdmFileError(f"{path}: {size} bytes; at most {MAX_BYTES} bytes are read")
+    import xmlschema
+
     try:
         schema_errors = validate_odm(path)
-    except Exception as exc:  # noqa: BLE001 - unparsable XML, refused entities
+    except (xmlschema.XMLSchemaException, ET.ParseError, OSError) as exc:  # bad XML, entities
         raise OdmFileError(f"{path}: not readable XML ({exc})") from None
     if schema_errors:
         raise OdmFileError(f"{path}: not valid ODM 1.3.2:\n  " + "\n  ".join(schema_errors))
@@ -73,7 +75,7 @@ def read_odm(path: str | Path) -> OdmContent:
     forms = {form_oid(f.name): f for f in crf.FORMS}
     fields = {item_oid(f.name, fl.name): (f, fl) for f in crf.FORMS for fl in f.fields}
     sites = {
-        loc.get("OID", "")[len(location_oid("")):]: loc.get("Name", "")
+        loc.get("OID", "")[len(location_oid("")) :]: loc.get("Name", "")
         for loc in root.iter(f"{_N}Location")
         if loc.get("OID", "").startswith(location_oid(""))
     }
@@ -81,26 +83,44 @@ def read_odm(path: str | Path) -> OdmContent:
     for subj in root.iter(f"{_N}SubjectData"):
         code = subj.get("SubjectKey", "")
         site_ref = subj.find(f"{_N}SiteRef")
-        site = (site_ref.get("LocationOID", "") if site_ref is not None else "")[len(location_oid("")):]
+        site = (site_ref.get("LocationOID", "") if site_ref is not None else "")[
+            len(location_oid("")) :
+        ]
         if site not in sites:
-            errors.append(f"subject {code}: SiteRef {site_ref.get('LocationOID') if site_ref is not None else None!r}; allowed: a Location of the file's AdminData")
+            errors.append(
+                f"subject {code}: SiteRef {site_ref.get('LocationOID') if site_ref is not None else None!r}; allowed: a Location of the file's AdminData"
+            )
         for se in subj.findall(f"{_N}StudyEventData"):
             event = events.get(se.get("StudyEventOID"))
             if event is None:
-                errors.append(f"subject {code}: StudyEventOID {se.get('StudyEventOID')!r}; allowed: {', '.join(events)}")
+                errors.append(
+                    f"subject {code}: StudyEventOID {se.get('StudyEventOID')!r}; allowed: {', '.join(events)}"
+                )
                 continue
             for fd in se.findall(f"{_N}FormData"):
                 form = forms.get(fd.get("FormOID"))
                 where = f"subject {code}, event {event}"
                 if form is None:
-                    errors.append(f"{where}: FormOID {fd.get('FormOID')!r}; allowed: {', '.join(forms)}")
+                    errors.append(
+                        f"{where}: FormOID {fd.get('FormOID')!r}; allowed: {', '.join(forms)}"
+                    )
                     continue
-                rec = crf.FormRecord(code, site, event, form.name, {}, _key(se.get("StudyEventRepeatKey")), _key(fd.get("FormRepeatKey")))
+                rec = crf.FormRecord(
+                    code,
+                    site,
+                    event,
+                    form.name,
+                    {},
+                    _key(se.get("StudyEventRepeatKey")),
+                    _key(fd.get("FormRepeatKey")),
+                )
                 inst = INSTRUMENTS.get(form.kind)
                 for item in fd.iter(f"{_N}ItemData"):
                     found = fields.get(item.get("ItemOID"))
                     if found is None or found[0] is not form:
-                        errors.append(f"{where}, form {form.name}: ItemOID {item.get('ItemOID')!r} is not an item of this form")
+                        errors.append(
+                            f"{where}, form {form.name}: ItemOID {item.get('ItemOID')!r} is not an item of this form"
+                        )
                         continue
                     try:
                         rec.values[found[1].name] = crf.from_text(found[1], item.get("Value"), inst)

@@ -56,7 +56,9 @@ def _dictionary_row(form: crf.Form, f: crf.Field) -> dict[str, str]:
         kind = "yesno"
     elif f.type in ("choice", "multi"):
         kind = "dropdown" if f.type == "choice" else "checkbox"
-        row["Choices, Calculations, OR Slider Labels"] = " | ".join(f"{safe_code(c)}, {label.replace('|', '/')}" for c, label in f.choices)
+        row["Choices, Calculations, OR Slider Labels"] = " | ".join(
+            f"{safe_code(c)}, {label.replace('|', '/')}" for c, label in f.choices
+        )
     elif f.type == "date":
         validation = "date_ymd"
     elif f.type == "integer":
@@ -81,7 +83,14 @@ def _dictionary_row(form: crf.Form, f: crf.Field) -> dict[str, str]:
 
 def dictionary_rows() -> list[dict[str, str]]:
     first = dict.fromkeys(DICTIONARY_COLUMNS, "")
-    first.update({"Variable / Field Name": "record_id", "Form Name": "demographics", "Field Type": "text", "Field Label": "Study code"})
+    first.update(
+        {
+            "Variable / Field Name": "record_id",
+            "Form Name": "demographics",
+            "Field Type": "text",
+            "Field Label": "Study code",
+        }
+    )
     return [first, *(_dictionary_row(form, f) for form in crf.FORMS for f in _fields(form))]
 
 
@@ -92,7 +101,12 @@ def _events_of(form: crf.Form) -> list[str]:
         return [crf.AE_EVENT]
     if form.events == "infusion":
         return ["infusion_day"]
-    return [e for e in crf.EVENTS if e not in (crf.ENROLMENT, crf.AE_EVENT) and not (e == "unscheduled" and form.name == "visit_schedule")]
+    return [
+        e
+        for e in crf.EVENTS
+        if e not in (crf.ENROLMENT, crf.AE_EVENT)
+        and not (e == "unscheduled" and form.name == "visit_schedule")
+    ]
 
 
 def _csv(rows: list[dict], columns) -> str:
@@ -105,10 +119,19 @@ def _csv(rows: list[dict], columns) -> str:
 
 def record_rows(trial: Trial) -> tuple[list[str], list[dict[str, str]]]:
     """REDCap's raw flat export: (columns, rows)."""
-    columns = ["record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance"]
+    columns = [
+        "record_id",
+        "redcap_event_name",
+        "redcap_repeat_instrument",
+        "redcap_repeat_instance",
+    ]
     for form in crf.FORMS:
         for f in _fields(form):
-            columns += [f"{f.name}___{safe_code(c)}" for c, _ in f.choices] if f.type == "multi" else [f.name]
+            columns += (
+                [f"{f.name}___{safe_code(c)}" for c, _ in f.choices]
+                if f.type == "multi"
+                else [f.name]
+            )
     sites = {s["code"]: s["name"] for s in trial.sites}
     rows: dict[tuple, dict[str, str]] = {}
     for rec in crf.form_records(trial):
@@ -119,7 +142,15 @@ def record_rows(trial: Trial) -> tuple[list[str], list[dict[str, str]]]:
             key = (rec.subject, rec.event, form.name, str(rec.form_repeat))
         else:
             key = (rec.subject, rec.event, "", "")
-        row = rows.setdefault(key, {"record_id": rec.subject, "redcap_event_name": unique_event(rec.event), "redcap_repeat_instrument": key[2], "redcap_repeat_instance": key[3]})
+        row = rows.setdefault(
+            key,
+            {
+                "record_id": rec.subject,
+                "redcap_event_name": unique_event(rec.event),
+                "redcap_repeat_instrument": key[2],
+                "redcap_repeat_instance": key[3],
+            },
+        )
         values = dict(rec.values)
         if form.name == "demographics":
             values |= {"site": rec.site, "site_name": sites.get(rec.site, rec.site)}
@@ -128,7 +159,9 @@ def record_rows(trial: Trial) -> tuple[list[str], list[dict[str, str]]]:
             if f.type == "multi":
                 chosen = {str(v) for v in value or ()}
                 for c, _ in f.choices:
-                    row[f"{f.name}___{safe_code(c)}"] = ("1" if c in chosen else "0") if value else ""
+                    row[f"{f.name}___{safe_code(c)}"] = (
+                        ("1" if c in chosen else "0") if value else ""
+                    )
             elif f.type == "choice":
                 row[f.name] = safe_code(str(value)) if value not in (None, "") else ""
             else:
@@ -139,11 +172,34 @@ def record_rows(trial: Trial) -> tuple[list[str], list[dict[str, str]]]:
 def write_redcap(trial: Trial, out: Path) -> list[Path]:
     files = {
         "data_dictionary.csv": _csv(dictionary_rows(), DICTIONARY_COLUMNS),
-        "events.csv": _csv([{"event_name": crf.event_label(e), "arm_num": "1", "unique_event_name": unique_event(e)} for e in crf.EVENTS], ("event_name", "arm_num", "unique_event_name")),
-        "instrument_event_mapping.csv": _csv([{"arm_num": "1", "unique_event_name": unique_event(e), "form": f.name} for f in crf.FORMS for e in _events_of(f)], ("arm_num", "unique_event_name", "form")),
+        "events.csv": _csv(
+            [
+                {
+                    "event_name": crf.event_label(e),
+                    "arm_num": "1",
+                    "unique_event_name": unique_event(e),
+                }
+                for e in crf.EVENTS
+            ],
+            ("event_name", "arm_num", "unique_event_name"),
+        ),
+        "instrument_event_mapping.csv": _csv(
+            [
+                {"arm_num": "1", "unique_event_name": unique_event(e), "form": f.name}
+                for f in crf.FORMS
+                for e in _events_of(f)
+            ],
+            ("arm_num", "unique_event_name", "form"),
+        ),
         "repeating_instruments_events.csv": _csv(
             [{"event_name": unique_event(e), "form_name": ""} for e in crf.REPEATING_EVENTS]
-            + [{"event_name": unique_event(e), "form_name": f.name} for f in crf.FORMS if f.repeating for e in _events_of(f) if e not in crf.REPEATING_EVENTS],
+            + [
+                {"event_name": unique_event(e), "form_name": f.name}
+                for f in crf.FORMS
+                if f.repeating
+                for e in _events_of(f)
+                if e not in crf.REPEATING_EVENTS
+            ],
             ("event_name", "form_name"),
         ),
     }
@@ -173,20 +229,41 @@ def read_redcap(records_csv: str | Path) -> tuple[dict[str, str], list[crf.FormR
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in ("record_id", "redcap_event_name") if c not in (reader.fieldnames or [])]
     if missing:
-        raise RedcapFileError(f"{path}: header lacks {', '.join(missing)}; allowed: REDCap's raw record export")
+        raise RedcapFileError(
+            f"{path}: header lacks {', '.join(missing)}; allowed: REDCap's raw record export"
+        )
     events = {unique_event(e): e for e in crf.EVENTS}
     sites: dict[str, str] = {}
     records, errors = [], []
     for n, row in enumerate(reader, start=2):
-        code, event = (row.get("record_id") or "").strip(), events.get((row.get("redcap_event_name") or "").strip())
+        code, event = (
+            (row.get("record_id") or "").strip(),
+            events.get((row.get("redcap_event_name") or "").strip()),
+        )
         where = f"line {n} (record {code})"
         if event is None:
-            errors.append(f"{where}: redcap_event_name {row.get('redcap_event_name')!r}; allowed: {', '.join(events)}")
+            errors.append(
+                f"{where}: redcap_event_name {row.get('redcap_event_name')!r}; allowed: {', '.join(events)}"
+            )
             continue
-        instrument, instance = (row.get("redcap_repeat_instrument") or "").strip(), (row.get("redcap_repeat_instance") or "").strip()
-        forms = [crf.FORM[instrument]] if instrument in crf.FORM else [f for f in crf.FORMS if event in _events_of(f) and not (f.repeating and event not in crf.REPEATING_EVENTS)]
+        instrument, instance = (
+            (row.get("redcap_repeat_instrument") or "").strip(),
+            (row.get("redcap_repeat_instance") or "").strip(),
+        )
+        forms = (
+            [crf.FORM[instrument]]
+            if instrument in crf.FORM
+            else [
+                f
+                for f in crf.FORMS
+                if event in _events_of(f)
+                and not (f.repeating and event not in crf.REPEATING_EVENTS)
+            ]
+        )
         if instrument and instrument not in crf.FORM:
-            errors.append(f"{where}: redcap_repeat_instrument {instrument!r}; allowed: {', '.join(crf.FORM)}")
+            errors.append(
+                f"{where}: redcap_repeat_instrument {instrument!r}; allowed: {', '.join(crf.FORM)}"
+            )
             continue
         repeat = int(instance) if instance.isdigit() else 1
         for form in forms:
@@ -195,7 +272,15 @@ def read_redcap(records_csv: str | Path) -> tuple[dict[str, str], list[crf.FormR
                 continue
             if form.name == "demographics":
                 sites[site or ""] = (row.get("site_name") or site or "").strip()
-            rec = crf.FormRecord(code, site or "", event, form.name, values, repeat if event in crf.REPEATING_EVENTS else 1, repeat if instrument else 1)
+            rec = crf.FormRecord(
+                code,
+                site or "",
+                event,
+                form.name,
+                values,
+                repeat if event in crf.REPEATING_EVENTS else 1,
+                repeat if instrument else 1,
+            )
             records.append(rec)
     site_of = {r.subject: r.site for r in records if r.form == "demographics"}
     for r in records:
@@ -203,12 +288,18 @@ def read_redcap(records_csv: str | Path) -> tuple[dict[str, str], list[crf.FormR
     return sites, records, errors
 
 
-def _form_values(form: crf.Form, row: dict, where: str, errors: list[str]) -> tuple[dict, str | None]:
+def _form_values(
+    form: crf.Form, row: dict, where: str, errors: list[str]
+) -> tuple[dict, str | None]:
     inst = INSTRUMENTS.get(form.kind)
     values = {}
     for f in form.fields:
         if f.type == "multi":
-            chosen = [c for c, _ in f.choices if (row.get(f"{f.name}___{safe_code(c)}") or "").strip() == "1"]
+            chosen = [
+                c
+                for c, _ in f.choices
+                if (row.get(f"{f.name}___{safe_code(c)}") or "").strip() == "1"
+            ]
             text = ",".join(chosen) or None
         elif f.type == "choice":
             raw = (row.get(f.name) or "").strip()

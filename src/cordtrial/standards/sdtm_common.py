@@ -16,8 +16,12 @@ SDTMIG_VERSION = "3.4"  # SDTM implementation guide [R]
 
 def id_vars(domain: str, seq: bool = True) -> list[Variable]:
     out = [
-        Variable("STUDYID", "Study Identifier", origin="Assigned", source="protocol id", core="Req"),
-        Variable("DOMAIN", "Domain Abbreviation", origin="Assigned", source=f'"{domain}"', core="Req"),
+        Variable(
+            "STUDYID", "Study Identifier", origin="Assigned", source="protocol id", core="Req"
+        ),
+        Variable(
+            "DOMAIN", "Domain Abbreviation", origin="Assigned", source=f'"{domain}"', core="Req"
+        ),
         Variable(
             "USUBJID",
             "Unique Subject Identifier",
@@ -29,7 +33,14 @@ def id_vars(domain: str, seq: bool = True) -> list[Variable]:
     ]
     if seq:
         out.append(
-            Variable(f"{domain}SEQ", "Sequence Number", "integer", origin="Derived", source="order within subject", core="Req")
+            Variable(
+                f"{domain}SEQ",
+                "Sequence Number",
+                "integer",
+                origin="Derived",
+                source="order within subject",
+                core="Req",
+            )
         )
     return out
 
@@ -42,11 +53,26 @@ def visit_vars(domain: str, source: str) -> list[Variable]:
 
 
 def dtc_var(name: str, label: str, source: str, core: str = "Exp") -> Variable:
-    return Variable(name, label, "date", origin="Collected", source=source, core=core, cde=cde.COLLECTION_DATETIME)
+    return Variable(
+        name,
+        label,
+        "date",
+        origin="Collected",
+        source=source,
+        core=core,
+        cde=cde.COLLECTION_DATETIME,
+    )
 
 
 def dy_var(domain_var: str, label: str) -> Variable:
-    return Variable(domain_var, label, "integer", origin="Derived", source="date - DM.RFSTDTC (+1 on/after)", core="Perm")
+    return Variable(
+        domain_var,
+        label,
+        "integer",
+        origin="Derived",
+        source="date - DM.RFSTDTC (+1 on/after)",
+        core="Perm",
+    )
 
 
 class Subjects:
@@ -56,7 +82,13 @@ class Subjects:
         self.trial = trial
         self._unscheduled: dict[tuple[int, date], int] = {}
         for p in trial.patients:
-            dates = sorted({a["assessed_on"] for a in trial.rows("assessments", p) if a["visit_code"] == "unscheduled"})
+            dates = sorted(
+                {
+                    a["assessed_on"]
+                    for a in trial.rows("assessments", p)
+                    if a["visit_code"] == "unscheduled"
+                }
+            )
             for k, d in enumerate(dates, start=1):
                 self._unscheduled[(p["id"], d)] = UNSCHEDULED_BASE + k
 

@@ -21,38 +21,90 @@ from .trial import Trial
 ISNCSCI_CAT = "ISNCSCI"
 
 
-def _findings_vars(dom: str, testcd: Codelist, source: str, extra: list[Variable] = ()) -> list[Variable]:
+def _findings_vars(
+    dom: str, testcd: Codelist, source: str, extra: list[Variable] = ()
+) -> list[Variable]:
     return id_vars(dom) + [
-        Variable(f"{dom}TESTCD", "Short Name of Test"[:40], codelist=testcd, origin="Assigned", source=source, core="Req"),
-        Variable(f"{dom}TEST", "Name of Test"[:40], origin="Assigned", source=f"decode of {dom}TESTCD", core="Req"),
-        Variable(f"{dom}CAT", "Category", origin="Assigned", source="instrument or exam", core="Exp"),
+        Variable(
+            f"{dom}TESTCD",
+            "Short Name of Test"[:40],
+            codelist=testcd,
+            origin="Assigned",
+            source=source,
+            core="Req",
+        ),
+        Variable(
+            f"{dom}TEST",
+            "Name of Test"[:40],
+            origin="Assigned",
+            source=f"decode of {dom}TESTCD",
+            core="Req",
+        ),
+        Variable(
+            f"{dom}CAT", "Category", origin="Assigned", source="instrument or exam", core="Exp"
+        ),
         *extra,
-        Variable(f"{dom}ORRES", "Result or Finding in Original Units", origin="Collected", source=source),
-        Variable(f"{dom}STRESC", "Result or Finding in Standard Format", origin="Derived", source=f"{dom}ORRES"),
-        Variable(f"{dom}STRESN", "Numeric Result/Finding in Standard Units", "float", origin="Derived", source=f"numeric {dom}ORRES"),
+        Variable(
+            f"{dom}ORRES", "Result or Finding in Original Units", origin="Collected", source=source
+        ),
+        Variable(
+            f"{dom}STRESC",
+            "Result or Finding in Standard Format",
+            origin="Derived",
+            source=f"{dom}ORRES",
+        ),
+        Variable(
+            f"{dom}STRESN",
+            "Numeric Result/Finding in Standard Units",
+            "float",
+            origin="Derived",
+            source=f"numeric {dom}ORRES",
+        ),
     ]
 
 
 def nv(trial: Trial, subj: Subjects) -> Dataset:
     tests = {code: name for code, name in terms.NV_TESTS.values()}
-    variables = _findings_vars(
-        "NV",
-        terms.testcd_codelist("CL.NVTESTCD", "ISNCSCI exam test codes", tests),
-        "assessments.data (ISNCSCI cells, RHI naming)",
-        [
-            Variable("NVLOC", "Location Used for the Measurement", origin="Derived", source="dermatome or myotome of the RHI key (C2 ... S4-5)", core="Perm"),
-            Variable("NVLAT", "Laterality", origin="Derived", source="side of the RHI key", core="Perm"),
-        ],
-    ) + visit_vars("NV", "assessments.visit_code") + [
-        dtc_var("NVDTC", "Date/Time of Collection", "assessments.assessed_on"),
-        dy_var("NVDY", "Study Day of Visit/Collection/Exam"),
-    ]
+    variables = (
+        _findings_vars(
+            "NV",
+            terms.testcd_codelist("CL.NVTESTCD", "ISNCSCI exam test codes", tests),
+            "assessments.data (ISNCSCI cells, RHI naming)",
+            [
+                Variable(
+                    "NVLOC",
+                    "Location Used for the Measurement",
+                    origin="Derived",
+                    source="dermatome or myotome of the RHI key (C2 ... S4-5)",
+                    core="Perm",
+                ),
+                Variable(
+                    "NVLAT",
+                    "Laterality",
+                    origin="Derived",
+                    source="side of the RHI key",
+                    core="Perm",
+                ),
+            ],
+        )
+        + visit_vars("NV", "assessments.visit_code")
+        + [
+            dtc_var("NVDTC", "Date/Time of Collection", "assessments.assessed_on"),
+            dy_var("NVDY", "Study Day of Visit/Collection/Exam"),
+        ]
+    )
     rows = []
     for p in trial.patients:
         for a in trial.rows("assessments", p):
             if a["kind"] != "isncsci":
                 continue
-            base = {**subj.base("NV", p), "NVCAT": ISNCSCI_CAT, **subj.visit(p, a["visit_code"], a["assessed_on"]), "NVDTC": text(a["assessed_on"]), "NVDY": subj.day(p, a["assessed_on"])}
+            base = {
+                **subj.base("NV", p),
+                "NVCAT": ISNCSCI_CAT,
+                **subj.visit(p, a["visit_code"], a["assessed_on"]),
+                "NVDTC": text(a["assessed_on"]),
+                "NVDY": subj.day(p, a["assessed_on"]),
+            }
             data = a["data"] or {}
             for key in CELL_KEYS:
                 level, side, kind = terms.parse_cell(key)
@@ -65,27 +117,58 @@ def nv(trial: Trial, subj: Subjects) -> Dataset:
                 value = data.get(f"{side}LowestNonKeyMuscleWithMotorFunction")
                 if value:
                     code, name = terms.NV_TESTS["LowestNonKey"]
-                    rows.append(_result(base, "NV", code, name, value, NVLOC="", NVLAT=side.upper()))
+                    rows.append(
+                        _result(base, "NV", code, name, value, NVLOC="", NVLAT=side.upper())
+                    )
     sequence(rows, "NVSEQ")
-    return Dataset("NV", "Nervous System Findings", variables, rows, structure="One record per finding per location per laterality per visit per subject", cls="FINDINGS", keys=("STUDYID", "USUBJID", "NVTESTCD", "NVLOC", "NVLAT", "VISITNUM", "NVDTC"))
+    return Dataset(
+        "NV",
+        "Nervous System Findings",
+        variables,
+        rows,
+        structure="One record per finding per location per laterality per visit per subject",
+        cls="FINDINGS",
+        keys=("STUDYID", "USUBJID", "NVTESTCD", "NVLOC", "NVLAT", "VISITNUM", "NVDTC"),
+    )
 
 
 def _result(base: dict, dom: str, code: str, name: str, value, **extra) -> dict:
     shown = text(value)
-    return {**base, f"{dom}TESTCD": code, f"{dom}TEST": name, **extra, f"{dom}ORRES": shown, f"{dom}STRESC": shown, f"{dom}STRESN": number(value)}
+    return {
+        **base,
+        f"{dom}TESTCD": code,
+        f"{dom}TEST": name,
+        **extra,
+        f"{dom}ORRES": shown,
+        f"{dom}STRESC": shown,
+        f"{dom}STRESN": number(value),
+    }
 
 
 def rs(trial: Trial, subj: Subjects) -> Dataset:
     tests = {code: name for code, name, _ in terms.RS_TESTS.values()}
     testcd = terms.testcd_codelist("CL.RSTESTCD", "ISNCSCI classification result codes", tests)
-    cdes = tuple((terms.RS_TESTS[k][0], cde.CONTEXT, f"{c[0]} {c[1]}") for k, c in cde.ISNCSCI_RESULTS.items())
+    cdes = tuple(
+        (terms.RS_TESTS[k][0], cde.CONTEXT, f"{c[0]} {c[1]}")
+        for k, c in cde.ISNCSCI_RESULTS.items()
+    )
     variables = _findings_vars(
         "RS",
         replace(testcd, aliases=cdes),
         "assessments.result (classify().to_rhi(), 25 fields)",
-        [Variable("RSLAT", "Laterality", origin="Derived", source="side of the result", core="Perm")],
+        [
+            Variable(
+                "RSLAT", "Laterality", origin="Derived", source="side of the result", core="Perm"
+            )
+        ],
     ) + [
-        Variable("RSMETHOD", "Method of Test or Examination", origin="Assigned", source="assessments.engine_version", core="Perm"),
+        Variable(
+            "RSMETHOD",
+            "Method of Test or Examination",
+            origin="Assigned",
+            source="assessments.engine_version",
+            core="Perm",
+        ),
         *visit_vars("RS", "assessments.visit_code"),
         dtc_var("RSDTC", "Date/Time of Collection", "assessments.assessed_on"),
         dy_var("RSDY", "Study Day of Visit/Collection/Exam"),
@@ -95,18 +178,40 @@ def rs(trial: Trial, subj: Subjects) -> Dataset:
         for a in trial.rows("assessments", p):
             if a["kind"] != "isncsci":
                 continue
-            base = {**subj.base("RS", p), "RSCAT": ISNCSCI_CAT, "RSMETHOD": a["engine_version"] or "", **subj.visit(p, a["visit_code"], a["assessed_on"]), "RSDTC": text(a["assessed_on"]), "RSDY": subj.day(p, a["assessed_on"])}
+            base = {
+                **subj.base("RS", p),
+                "RSCAT": ISNCSCI_CAT,
+                "RSMETHOD": a["engine_version"] or "",
+                **subj.visit(p, a["visit_code"], a["assessed_on"]),
+                "RSDTC": text(a["assessed_on"]),
+                "RSDY": subj.day(p, a["assessed_on"]),
+            }
             for key in RESULT_KEYS:
                 code, name, lat = terms.RS_TESTS[key]
-                rows.append(_result(base, "RS", code, name, (a["result"] or {}).get(key), RSLAT=lat or ""))
+                rows.append(
+                    _result(base, "RS", code, name, (a["result"] or {}).get(key), RSLAT=lat or "")
+                )
     sequence(rows, "RSSEQ")
-    return Dataset("RS", "Disease Response and Clin Classification", variables, rows, structure="One record per classification result per visit per subject", cls="FINDINGS", keys=("STUDYID", "USUBJID", "RSTESTCD", "VISITNUM", "RSDTC"))
+    return Dataset(
+        "RS",
+        "Disease Response and Clin Classification",
+        variables,
+        rows,
+        structure="One record per classification result per visit per subject",
+        cls="FINDINGS",
+        keys=("STUDYID", "USUBJID", "RSTESTCD", "VISITNUM", "RSDTC"),
+    )
 
 
 # -- instruments -------------------------------------------------------------------------------
 
 QS_PREFIX = {"scim3": "SCIM", "wisci2": "WISCI", "nbd": "NBD", "lutf": "LUTF"}
-QS_CAT = {"scim3": "SCIM III", "wisci2": "WISCI II", "nbd": "NBD SCORE", "lutf": "SCI LUTF BASIC DATA SET V2.0"}
+QS_CAT = {
+    "scim3": "SCIM III",
+    "wisci2": "WISCI II",
+    "nbd": "NBD SCORE",
+    "lutf": "SCI LUTF BASIC DATA SET V2.0",
+}
 _SCORE_ABBR = {
     "total": "TOT", "self_care": "SC", "respiration_sphincter": "RSM", "mobility": "MOB",
     "mobility_room_toilet": "MRT", "mobility_indoors_outdoors": "MIO", "self_selected": "SS",
@@ -121,7 +226,7 @@ def qs_item_code(inst: Instrument, item_id: str) -> str:
         return QS_PREFIX[inst.id] + _SCORE_ABBR[item.id]
     num = re.sub(r"[^0-9A-Za-z]", "", item.number).upper()
     digits = re.match(r"\d+", num)
-    num = f"{int(digits.group()):02d}{num[digits.end():]}" if digits else num
+    num = f"{int(digits.group()):02d}{num[digits.end() :]}" if digits else num
     return (QS_PREFIX[inst.id] + num)[:8]
 
 
@@ -150,11 +255,26 @@ def qs(trial: Trial, subj: Subjects) -> Dataset:
     by_key = {(i, k, x): code for code, (i, k, x, _) in tests.items()}
     variables = _findings_vars(
         "QS",
-        terms.testcd_codelist("CL.QSTESTCD", "Instrument item and score codes", {c: t[3] for c, t in tests.items()}),
+        terms.testcd_codelist(
+            "CL.QSTESTCD", "Instrument item and score codes", {c: t[3] for c, t in tests.items()}
+        ),
         "assessments.data (items), assessments.result (scores)",
     ) + [
-        Variable("QSDRVFL", "Derived Flag", codelist=terms.NY, origin="Derived", source="Y for scores and derived fields", core="Perm"),
-        Variable("QSEVAL", "Evaluator", origin="Assigned", source='"ASSESSOR" (blinded assessor: "INDEPENDENT ASSESSOR")', core="Perm"),
+        Variable(
+            "QSDRVFL",
+            "Derived Flag",
+            codelist=terms.NY,
+            origin="Derived",
+            source="Y for scores and derived fields",
+            core="Perm",
+        ),
+        Variable(
+            "QSEVAL",
+            "Evaluator",
+            origin="Assigned",
+            source='"ASSESSOR" (blinded assessor: "INDEPENDENT ASSESSOR")',
+            core="Perm",
+        ),
         *visit_vars("QS", "assessments.visit_code"),
         dtc_var("QSDTC", "Date/Time of Finding", "assessments.assessed_on"),
         dy_var("QSDY", "Study Day of Finding"),
@@ -165,29 +285,59 @@ def qs(trial: Trial, subj: Subjects) -> Dataset:
             inst = INSTRUMENTS.get(a["kind"])
             if inst is None:
                 continue
-            base = {**subj.base("QS", p), "QSCAT": QS_CAT[inst.id], "QSEVAL": "INDEPENDENT ASSESSOR" if a["blinded"] else "ASSESSOR", **subj.visit(p, a["visit_code"], a["assessed_on"]), "QSDTC": text(a["assessed_on"]), "QSDY": subj.day(p, a["assessed_on"])}
+            base = {
+                **subj.base("QS", p),
+                "QSCAT": QS_CAT[inst.id],
+                "QSEVAL": "INDEPENDENT ASSESSOR" if a["blinded"] else "ASSESSOR",
+                **subj.visit(p, a["visit_code"], a["assessed_on"]),
+                "QSDTC": text(a["assessed_on"]),
+                "QSDY": subj.day(p, a["assessed_on"]),
+            }
             data, result = a["data"] or {}, a["result"] or {}
             for item in inst.items:
                 if item.id not in data:
                     continue
                 code = by_key[(inst.id, "item", item.id)]
                 value = data[item.id]
-                row = _result(base, "QS", code, tests[code][3], ", ".join(value) if isinstance(value, list) else value, QSDRVFL="")
+                row = _result(
+                    base,
+                    "QS",
+                    code,
+                    tests[code][3],
+                    ", ".join(value) if isinstance(value, list) else value,
+                    QSDRVFL="",
+                )
                 if item.kind is ItemKind.CHOICE and item.point_range is not None:
                     row["QSSTRESN"] = float(item.option(value).score_points)
                 rows.append(row)
-            scores = {**(result.get("scores") or {}), "total": result.get("total")} if inst.id != "wisci2" else {}
+            scores = (
+                {**(result.get("scores") or {}), "total": result.get("total")}
+                if inst.id != "wisci2"
+                else {}
+            )
             for sid, value in scores.items():
                 key = (inst.id, "score", sid)
                 if key in by_key and value is not None:
-                    rows.append(_result(base, "QS", by_key[key], tests[by_key[key]][3], value, QSDRVFL="Y"))
+                    rows.append(
+                        _result(base, "QS", by_key[key], tests[by_key[key]][3], value, QSDRVFL="Y")
+                    )
             for did, value in (result.get("derived") or {}).items():
                 key = (inst.id, "derived", did)
                 if key in by_key and value is not None:
                     shown = ("Y" if value else "N") if isinstance(value, bool) else value
-                    rows.append(_result(base, "QS", by_key[key], tests[by_key[key]][3], shown, QSDRVFL="Y"))
+                    rows.append(
+                        _result(base, "QS", by_key[key], tests[by_key[key]][3], shown, QSDRVFL="Y")
+                    )
     sequence(rows, "QSSEQ")
-    return Dataset("QS", "Questionnaires", variables, rows, structure="One record per questionnaire per question per time point per visit per subject", cls="FINDINGS", keys=("STUDYID", "USUBJID", "QSCAT", "QSTESTCD", "VISITNUM", "QSDTC"))
+    return Dataset(
+        "QS",
+        "Questionnaires",
+        variables,
+        rows,
+        structure="One record per questionnaire per question per time point per visit per subject",
+        cls="FINDINGS",
+        keys=("STUDYID", "USUBJID", "QSCAT", "QSTESTCD", "VISITNUM", "QSDTC"),
+    )
 
 
 # -- cell product --------------------------------------------------------------------------------
@@ -203,32 +353,123 @@ BE_TERMS = Codelist(
 
 def be(trial: Trial, subj: Subjects) -> Dataset:
     variables = id_vars("BE") + [
-        Variable("BEREFID", "Reference ID", origin="Assigned", source="lot number (and passage) or harvest/draw id", core="Exp"),
-        Variable("BETERM", "Reported Term for the Biospecimen Event", origin="Assigned", source="blood_draws, marrow_harvests, culture_passages, lots", core="Req"),
-        Variable("BEDECOD", "Dictionary-Derived Term", codelist=BE_TERMS, origin="Assigned", source="see BETERM", core="Req"),
-        Variable("BECAT", "Category for Biospecimen Event", origin="Assigned", source='"RAW MATERIAL" or "MANUFACTURING"', core="Perm"),
-        Variable("BESPEC", "Specimen Material Type", origin="Assigned", source="blood, bone marrow, MSC culture", core="Perm"),
-        Variable("BELOC", "Location of Specimen Collection", origin="Collected", source="marrow_harvests.anatomical_site", core="Perm"),
-        dtc_var("BESTDTC", "Start Date/Time of Biospecimen Event", "drawn_on, harvested_on, seeded_on, cryopreserved_on"),
-        dtc_var("BEENDTC", "End Date/Time of Biospecimen Event", "passage harvested_on", core="Perm"),
+        Variable(
+            "BEREFID",
+            "Reference ID",
+            origin="Assigned",
+            source="lot number (and passage) or harvest/draw id",
+            core="Exp",
+        ),
+        Variable(
+            "BETERM",
+            "Reported Term for the Biospecimen Event",
+            origin="Assigned",
+            source="blood_draws, marrow_harvests, culture_passages, lots",
+            core="Req",
+        ),
+        Variable(
+            "BEDECOD",
+            "Dictionary-Derived Term",
+            codelist=BE_TERMS,
+            origin="Assigned",
+            source="see BETERM",
+            core="Req",
+        ),
+        Variable(
+            "BECAT",
+            "Category for Biospecimen Event",
+            origin="Assigned",
+            source='"RAW MATERIAL" or "MANUFACTURING"',
+            core="Perm",
+        ),
+        Variable(
+            "BESPEC",
+            "Specimen Material Type",
+            origin="Assigned",
+            source="blood, bone marrow, MSC culture",
+            core="Perm",
+        ),
+        Variable(
+            "BELOC",
+            "Location of Specimen Collection",
+            origin="Collected",
+            source="marrow_harvests.anatomical_site",
+            core="Perm",
+        ),
+        dtc_var(
+            "BESTDTC",
+            "Start Date/Time of Biospecimen Event",
+            "drawn_on, harvested_on, seeded_on, cryopreserved_on",
+        ),
+        dtc_var(
+            "BEENDTC", "End Date/Time of Biospecimen Event", "passage harvested_on", core="Perm"
+        ),
         dy_var("BESTDY", "Study Day of Start of Event"),
     ]
     rows = []
     for p in trial.patients:
-        def add(ref, term, cat, spec, start, end=None, loc=""):  # noqa: B023
-            rows.append({**subj.base("BE", p), "BEREFID": ref, "BETERM": term, "BEDECOD": term, "BECAT": cat, "BESPEC": spec, "BELOC": loc, "BESTDTC": text(start), "BEENDTC": text(end), "BESTDY": subj.day(p, start)})  # noqa: B023
+
+        def add(ref, term, cat, spec, start, end=None, loc="", p=p):
+            rows.append(
+                {
+                    **subj.base("BE", p),
+                    "BEREFID": ref,
+                    "BETERM": term,
+                    "BEDECOD": term,
+                    "BECAT": cat,
+                    "BESPEC": spec,
+                    "BELOC": loc,
+                    "BESTDTC": text(start),
+                    "BEENDTC": text(end),
+                    "BESTDY": subj.day(p, start),
+                }
+            )
 
         for d in trial.rows("blood_draws", p):
-            add(f"DRAW-{d['id']}", "BLOOD DRAW FOR AUTOLOGOUS SERUM", "RAW MATERIAL", "BLOOD", d["drawn_on"])
+            add(
+                f"DRAW-{d['id']}",
+                "BLOOD DRAW FOR AUTOLOGOUS SERUM",
+                "RAW MATERIAL",
+                "BLOOD",
+                d["drawn_on"],
+            )
         for h in trial.rows("harvests", p):
-            add(f"HARVEST-{h['id']}", "BONE MARROW HARVEST", "RAW MATERIAL", "BONE MARROW", h["harvested_on"], loc=(h["anatomical_site"] or "").upper())
+            add(
+                f"HARVEST-{h['id']}",
+                "BONE MARROW HARVEST",
+                "RAW MATERIAL",
+                "BONE MARROW",
+                h["harvested_on"],
+                loc=(h["anatomical_site"] or "").upper(),
+            )
         for lot in trial.rows("lots", p):
             for ps in lot["passages"]:
-                add(f"{lot['lot_number']}-P{ps['passage_number']}", "CULTURE PASSAGE", "MANUFACTURING", "MESENCHYMAL STEM CELLS", ps["seeded_on"], ps["harvested_on"])
+                add(
+                    f"{lot['lot_number']}-P{ps['passage_number']}",
+                    "CULTURE PASSAGE",
+                    "MANUFACTURING",
+                    "MESENCHYMAL STEM CELLS",
+                    ps["seeded_on"],
+                    ps["harvested_on"],
+                )
             if lot["cryopreserved_on"]:
-                add(lot["lot_number"], "CRYOPRESERVATION", "MANUFACTURING", "MESENCHYMAL STEM CELLS", lot["cryopreserved_on"])
+                add(
+                    lot["lot_number"],
+                    "CRYOPRESERVATION",
+                    "MANUFACTURING",
+                    "MESENCHYMAL STEM CELLS",
+                    lot["cryopreserved_on"],
+                )
     sequence(rows, "BESEQ")
-    return Dataset("BE", "Biospecimen Events", variables, rows, structure="One record per instance per biospecimen event per biospecimen identifier per subject", cls="EVENTS", keys=("STUDYID", "USUBJID", "BEREFID", "BEDECOD", "BESTDTC"))
+    return Dataset(
+        "BE",
+        "Biospecimen Events",
+        variables,
+        rows,
+        structure="One record per instance per biospecimen event per biospecimen identifier per subject",
+        cls="EVENTS",
+        keys=("STUDYID", "USUBJID", "BEREFID", "BEDECOD", "BESTDTC"),
+    )
 
 
 PASSAGE_TESTS = {
@@ -253,16 +494,62 @@ def bs(trial: Trial, subj: Subjects) -> Dataset:
         terms.testcd_codelist("CL.BSTESTCD", "Cell product test codes", tests),
         "release_tests.value/text_result; culture_passages",
         [
-            Variable("BSREFID", "Specimen ID", origin="Assigned", source="lots.lot_number (-P<passage>)", core="Exp"),
-            Variable("BSORRESU", "Original Units", origin="Assigned", source="protocol release_tests unit", core="Exp"),
+            Variable(
+                "BSREFID",
+                "Specimen ID",
+                origin="Assigned",
+                source="lots.lot_number (-P<passage>)",
+                core="Exp",
+            ),
+            Variable(
+                "BSORRESU",
+                "Original Units",
+                origin="Assigned",
+                source="protocol release_tests unit",
+                core="Exp",
+            ),
         ],
     ) + [
-        Variable("BSSPEC", "Specimen Material Type", origin="Assigned", source='"MESENCHYMAL STEM CELLS"', core="Perm"),
-        Variable("BSMETHOD", "Method of Test or Examination", origin="Collected", source="release_tests.method", core="Perm"),
-        Variable("BSNRIND", "Reference Range Indicator", origin="Derived", source="release_tests.passed: NORMAL / ABNORMAL against the specification", core="Exp"),
-        Variable("BSORNRLO", "Reference Range Lower Limit in Orig Unit", origin="Protocol", source="protocol release_tests min", core="Exp"),
-        Variable("BSORNRHI", "Reference Range Upper Limit in Orig Unit", origin="Protocol", source="protocol release_tests max", core="Exp"),
-        dtc_var("BSDTC", "Date/Time of Specimen Collection", "release_tests.tested_on, culture_passages.harvested_on"),
+        Variable(
+            "BSSPEC",
+            "Specimen Material Type",
+            origin="Assigned",
+            source='"MESENCHYMAL STEM CELLS"',
+            core="Perm",
+        ),
+        Variable(
+            "BSMETHOD",
+            "Method of Test or Examination",
+            origin="Collected",
+            source="release_tests.method",
+            core="Perm",
+        ),
+        Variable(
+            "BSNRIND",
+            "Reference Range Indicator",
+            origin="Derived",
+            source="release_tests.passed: NORMAL / ABNORMAL against the specification",
+            core="Exp",
+        ),
+        Variable(
+            "BSORNRLO",
+            "Reference Range Lower Limit in Orig Unit",
+            origin="Protocol",
+            source="protocol release_tests min",
+            core="Exp",
+        ),
+        Variable(
+            "BSORNRHI",
+            "Reference Range Upper Limit in Orig Unit",
+            origin="Protocol",
+            source="protocol release_tests max",
+            core="Exp",
+        ),
+        dtc_var(
+            "BSDTC",
+            "Date/Time of Specimen Collection",
+            "release_tests.tested_on, culture_passages.harvested_on",
+        ),
         dy_var("BSDY", "Study Day of Specimen Collection"),
     ]
     rows = []
@@ -296,7 +583,15 @@ def bs(trial: Trial, subj: Subjects) -> Dataset:
                         "BSDTC": text(ps["harvested_on"]), "BSDY": subj.day(p, ps["harvested_on"]),
                     })  # fmt: skip
     sequence(rows, "BSSEQ")
-    return Dataset("BS", "Biospecimen Findings", variables, rows, structure="One record per measurement per biospecimen identifier per subject", cls="FINDINGS", keys=("STUDYID", "USUBJID", "BSREFID", "BSTESTCD", "BSDTC"))
+    return Dataset(
+        "BS",
+        "Biospecimen Findings",
+        variables,
+        rows,
+        structure="One record per measurement per biospecimen identifier per subject",
+        cls="FINDINGS",
+        keys=("STUDYID", "USUBJID", "BSREFID", "BSTESTCD", "BSDTC"),
+    )
 
 
 def _doublings(ps: dict) -> float | None:
@@ -306,4 +601,3 @@ def _doublings(ps: dict) -> float | None:
     if ps["cells_seeded"] and ps["cells_harvested"]:
         return round(math.log2(ps["cells_harvested"] / ps["cells_seeded"]), 4)
     return None
-

@@ -15,7 +15,9 @@ class Qualifier:
     origin: str = "Collected"
 
 
-def supp_dataset(parent: Dataset, quals: list[Qualifier], values: list[dict], idvar: str | None) -> Dataset:
+def supp_dataset(
+    parent: Dataset, quals: list[Qualifier], values: list[dict], idvar: str | None
+) -> Dataset:
     """SUPP<parent>: one row per parent record and qualifier with a value.
 
     ``values[i]`` holds the qualifier values of ``parent.rows[i]`` by QNAM."""
@@ -48,13 +50,47 @@ def supp_dataset(parent: Dataset, quals: list[Qualifier], values: list[dict], id
         structure="One record per IDVAR, IDVARVAL, and QNAM value per subject",
         keys=("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"),
         variables=[
-            Variable("STUDYID", "Study Identifier", origin="Assigned", source="protocol id", core="Req"),
-            Variable("RDOMAIN", "Related Domain Abbreviation", origin="Assigned", source=f'"{domain}"', core="Req"),
-            Variable("USUBJID", "Unique Subject Identifier", origin="Derived", source=f"{domain}.USUBJID", core="Req"),
-            Variable("IDVAR", "Identifying Variable", origin="Assigned", source=idvar or "(subject level)", core="Exp"),
-            Variable("IDVARVAL", "Identifying Variable Value", origin="Derived", source=f"{domain}.{idvar}" if idvar else "", core="Exp"),
-            Variable("QNAM", "Qualifier Variable Name", origin="Assigned", source=qnam_note, core="Req"),
-            Variable("QLABEL", "Qualifier Variable Label", origin="Assigned", source="label of QNAM", core="Req"),
+            Variable(
+                "STUDYID", "Study Identifier", origin="Assigned", source="protocol id", core="Req"
+            ),
+            Variable(
+                "RDOMAIN",
+                "Related Domain Abbreviation",
+                origin="Assigned",
+                source=f'"{domain}"',
+                core="Req",
+            ),
+            Variable(
+                "USUBJID",
+                "Unique Subject Identifier",
+                origin="Derived",
+                source=f"{domain}.USUBJID",
+                core="Req",
+            ),
+            Variable(
+                "IDVAR",
+                "Identifying Variable",
+                origin="Assigned",
+                source=idvar or "(subject level)",
+                core="Exp",
+            ),
+            Variable(
+                "IDVARVAL",
+                "Identifying Variable Value",
+                origin="Derived",
+                source=f"{domain}.{idvar}" if idvar else "",
+                core="Exp",
+            ),
+            Variable(
+                "QNAM", "Qualifier Variable Name", origin="Assigned", source=qnam_note, core="Req"
+            ),
+            Variable(
+                "QLABEL",
+                "Qualifier Variable Label",
+                origin="Assigned",
+                source="label of QNAM",
+                core="Req",
+            ),
             Variable("QVAL", "Data Value", origin="Collected", source=qnam_note, core="Req"),
             Variable("QORIG", "Origin", origin="Assigned", source="origin of QNAM", core="Req"),
             Variable("QEVAL", "Evaluator", origin="Assigned", source="(none)", core="Exp"),

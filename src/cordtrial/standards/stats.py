@@ -29,17 +29,26 @@ MAX_NAME = 31  # ReadStat writes Stata names of at most 31 characters (Stata all
 
 
 def _coded(oid: str, name: str, values) -> Codelist:
-    return Codelist(oid, name, tuple((n, str(v)) for n, v in enumerate(values, start=1)), terms.SPONSOR)
+    return Codelist(
+        oid, name, tuple((n, str(v)) for n, v in enumerate(values, start=1)), terms.SPONSOR
+    )
 
 
 YESNO = Codelist("YESNO", "No/yes", ((0, "no"), (1, "yes")), terms.SPONSOR)
 SEX = _coded("SEX", "Sex", ("F", "M"))
-VISIT = Codelist("VISIT", "Visit", tuple((terms.VISITNUM.get(c, terms.UNSCHEDULED_BASE), c) for c in VISIT_CODES), terms.SPONSOR)
+VISIT = Codelist(
+    "VISIT",
+    "Visit",
+    tuple((terms.VISITNUM.get(c, terms.UNSCHEDULED_BASE), c) for c in VISIT_CODES),
+    terms.SPONSOR,
+)
 AIS = _coded("AIS", "AIS grade", ("A", "B", "C", "D", "E"))
 REL = _coded("REL", "Relatedness", RELATEDNESS)
 OUTCOME = _coded("OUTCOME", "AE outcome", AE_OUTCOMES)
 LOTSTAT = _coded("LOTSTAT", "Lot status", LOT_STATUSES)
-STATUS = _coded("PTSTATUS", "Patient status", ("screening", "eligible", "not eligible", "enrolled", "infused"))
+STATUS = _coded(
+    "PTSTATUS", "Patient status", ("screening", "eligible", "not eligible", "enrolled", "infused")
+)
 
 
 def _code(cl: Codelist, value) -> int | None:
@@ -67,7 +76,11 @@ def _base_vars() -> list[Variable]:
 
 
 def _base(p: Row) -> dict:
-    return {"study_code": p["study_code"], "site": p["site_code"], "synthetic": int(bool(p["synthetic"]))}
+    return {
+        "study_code": p["study_code"],
+        "site": p["site_code"],
+        "synthetic": int(bool(p["synthetic"])),
+    }
 
 
 def patients_table(trial: Trial) -> Dataset:
@@ -126,7 +139,11 @@ def isncsci_table(trial: Trial) -> Dataset:
             results.append(Variable(_name(k), "AIS grade", "integer", AIS, note=k))
         else:
             results.append(Variable(_name(k), terms.RS_TESTS[k][1], note=k))
-    cells = [Variable(_name(f.store_key), f.label, note=f.store_key) for f in form.fields if not f.derived and f.store_key in crf.RHI_INPUT]
+    cells = [
+        Variable(_name(f.store_key), f.label, note=f.store_key)
+        for f in form.fields
+        if not f.derived and f.store_key in crf.RHI_INPUT
+    ]
     v = _assessment_vars() + results + cells
     rows = []
     for p in trial.patients:
@@ -136,7 +153,13 @@ def isncsci_table(trial: Trial) -> Dataset:
             row = _assessment_base(trial, p, a)
             for var in results:
                 value = (a["result"] or {}).get(var.note)
-                row[var.name] = number(value) if var.type == "float" else _code(AIS, value) if var.codelist else value
+                row[var.name] = (
+                    number(value)
+                    if var.type == "float"
+                    else _code(AIS, value)
+                    if var.codelist
+                    else value
+                )
             for var in cells:
                 row[var.name] = (a["data"] or {}).get(var.note)
             rows.append(row)
@@ -150,15 +173,43 @@ def instrument_table(trial: Trial, kind: str) -> Dataset:
     for item in inst.items:
         if item.kind is ItemKind.CHOICE:
             if item.integer_valued:
-                cl = Codelist(f"{kind}_{item.id}"[:32], item.label, tuple((o.value, o.meaning) for o in item.options), inst.name)
+                cl = Codelist(
+                    f"{kind}_{item.id}"[:32],
+                    item.label,
+                    tuple((o.value, o.meaning) for o in item.options),
+                    inst.name,
+                )
             else:
-                cl = Codelist(f"{kind}_{item.id}"[:32], item.label, tuple((n, f"{o.value}: {o.meaning}") for n, o in enumerate(item.options, start=1)), inst.name)
-            items.append(Variable(_name(item.id), f"{item.number}. {item.label}", "integer", cl, note=item.id))
+                cl = Codelist(
+                    f"{kind}_{item.id}"[:32],
+                    item.label,
+                    tuple(
+                        (n, f"{o.value}: {o.meaning}") for n, o in enumerate(item.options, start=1)
+                    ),
+                    inst.name,
+                )
+            items.append(
+                Variable(
+                    _name(item.id), f"{item.number}. {item.label}", "integer", cl, note=item.id
+                )
+            )
         elif item.kind is ItemKind.COUNT:
-            items.append(Variable(_name(item.id), f"{item.number}. {item.label}", "integer", note=item.id))
+            items.append(
+                Variable(_name(item.id), f"{item.number}. {item.label}", "integer", note=item.id)
+            )
         else:
-            items.append(Variable(_name(item.id), f"{item.number}. {item.label} (comma list)", note=item.id))
-    scores = [Variable(_name(f"{s.id}_score") if s.id in inst.item_ids else _name(s.id), s.label, "integer", note=f"score:{s.id}") for s in inst.scores]
+            items.append(
+                Variable(_name(item.id), f"{item.number}. {item.label} (comma list)", note=item.id)
+            )
+    scores = [
+        Variable(
+            _name(f"{s.id}_score") if s.id in inst.item_ids else _name(s.id),
+            s.label,
+            "integer",
+            note=f"score:{s.id}",
+        )
+        for s in inst.scores
+    ]
     derived = [Variable(_name(d.id), d.label, note=f"derived:{d.id}") for d in inst.derived_fields]
     rows = []
     for p in trial.patients:
@@ -179,7 +230,11 @@ def instrument_table(trial: Trial, kind: str) -> Dataset:
                     row[var.name] = value
             for var in scores:
                 sid = var.note[6:]
-                row[var.name] = result.get("total") if sid == "total" and inst.total_definition else (result.get("scores") or {}).get(sid)
+                row[var.name] = (
+                    result.get("total")
+                    if sid == "total" and inst.total_definition
+                    else (result.get("scores") or {}).get(sid)
+                )
             for var in derived:
                 value = (result.get("derived") or {}).get(var.note[8:])
                 row[var.name] = ("yes" if value else "no") if isinstance(value, bool) else value
@@ -193,12 +248,22 @@ def infusions_table(trial: Trial) -> Dataset:
             ("weight_kg", "Body weight (kg)", "float"), ("product_volume_ml", "Product volume (mL)", "float"),
             ("diluent_volume_ml", "Diluent volume (mL)", "float"), ("dilution_factor", "Dilution factor", "float"),
             ("rate_ml_per_min", "Infusion rate (mL/min)", "float")]  # fmt: skip
-    v = _base_vars() + [Variable(n, label, t) for n, label, t in cols] + [Variable("days_since_injury", "Days since injury", "integer")]
+    v = (
+        _base_vars()
+        + [Variable(n, label, t) for n, label, t in cols]
+        + [Variable("days_since_injury", "Days since injury", "integer")]
+    )
     rows = []
     for p in trial.patients:
         inj = trial.injuries.get(p["id"]) or {}
         for i in trial.rows("infusions", p):
-            rows.append({**_base(p), **{n: i.get(n) for n, _, _ in cols}, "days_since_injury": _days(i["infused_on"], inj.get("injury_date"))})
+            rows.append(
+                {
+                    **_base(p),
+                    **{n: i.get(n) for n, _, _ in cols},
+                    "days_since_injury": _days(i["infused_on"], inj.get("injury_date")),
+                }
+            )
     return Dataset("infusions", "Infusions", v, rows)
 
 
@@ -208,7 +273,10 @@ def adverse_events_table(trial: Trial) -> Dataset:
         Variable("grade_scale", "Grading scale"),
         Variable("grade", "Grade (1-5)", "integer"),
         Variable("serious", "Serious", "integer", YESNO),
-        *(Variable(f"related_{x}", f"Relatedness to the {x.replace('_', ' ')}", "integer", REL) for x in ("product", "harvest", "blood_draw", "infusion")),
+        *(
+            Variable(f"related_{x}", f"Relatedness to the {x.replace('_', ' ')}", "integer", REL)
+            for x in ("product", "harvest", "blood_draw", "infusion")
+        ),
         Variable("expected", "Expected per protocol", "integer", YESNO),
         Variable("onset_date", "Onset date", "date"),
         Variable("resolution_date", "Resolution date", "date"),
@@ -254,7 +322,24 @@ def release_table(trial: Trial) -> Dataset:
     for p in trial.patients:
         for lot in trial.rows("lots", p):
             for t in lot["release_tests"]:
-                rows.append({**_base(p), "lot_number": lot["lot_number"], **{k: t[k] for k in ("test_code", "method", "value", "text_result", "tested_on", "specification")}, "passed": int(t["passed"])})
+                rows.append(
+                    {
+                        **_base(p),
+                        "lot_number": lot["lot_number"],
+                        **{
+                            k: t[k]
+                            for k in (
+                                "test_code",
+                                "method",
+                                "value",
+                                "text_result",
+                                "tested_on",
+                                "specification",
+                            )
+                        },
+                        "passed": int(t["passed"]),
+                    }
+                )
     return Dataset("release_tests", "Release tests", v, rows)
 
 
@@ -274,16 +359,24 @@ def frame(ds: Dataset) -> pd.DataFrame:
     for var in ds.variables:
         values = ds.column(var.name)
         if var.numeric:
-            data[var.name] = pd.Series([math.nan if x is None else float(x) for x in values], dtype="float64")
+            data[var.name] = pd.Series(
+                [math.nan if x is None else float(x) for x in values], dtype="float64"
+            )
         elif var.type == "date":
             data[var.name] = pd.Series([x if x else None for x in values], dtype="object")
         else:
-            data[var.name] = pd.Series(["" if x is None else str(x) for x in values], dtype="object")
+            data[var.name] = pd.Series(
+                ["" if x is None else str(x) for x in values], dtype="object"
+            )
     return pd.DataFrame(data, columns=[v.name for v in ds.variables])
 
 
 def value_labels(ds: Dataset) -> dict[str, dict[float, str]]:
-    return {v.name: {float(c): d for c, d in v.codelist.items} for v in ds.variables if v.codelist is not None}
+    return {
+        v.name: {float(c): d for c, d in v.codelist.items}
+        for v in ds.variables
+        if v.codelist is not None
+    }
 
 
 def write_spss(ds: Dataset, out: Path) -> Path:
@@ -347,13 +440,21 @@ def sas_program(ds: Dataset, names: dict[str, str]) -> str:
     for v in ds.variables:
         if v.codelist is not None:
             fmt[v.name] = f"{names[v.name]}F"  # unique like the short name; may not end in a digit
-            pairs = " ".join(f"{c}='{d.replace(chr(39), chr(39) * 2)}'" for c, d in v.codelist.items)
+            pairs = " ".join(
+                f"{c}='{d.replace(chr(39), chr(39) * 2)}'" for c, d in v.codelist.items
+            )
             lines.append(f"  value {fmt[v.name]} {pairs};")
     lines += ["run;", f"data work.{ds.name};", f"  set xptin.{member};"]
     renames = [f"{s}={long}" for long, s in names.items() if s.lower() != long.lower()]
     if renames:
         lines.append("  rename " + " ".join(renames) + ";")
-    lines.append("  label " + " ".join(f"{names[v.name]}='{v.label.replace(chr(39), chr(39) * 2)}'" for v in ds.variables) + ";")
+    lines.append(
+        "  label "
+        + " ".join(
+            f"{names[v.name]}='{v.label.replace(chr(39), chr(39) * 2)}'" for v in ds.variables
+        )
+        + ";"
+    )
     if fmt:
         lines.append("  format " + " ".join(f"{names[n]} {f}." for n, f in fmt.items()) + ";")
     dates = [names[v.name] for v in ds.variables if v.type == "date"]

@@ -26,9 +26,6 @@ class Codelist:
     def data_type(self) -> str:
         return "integer" if all(isinstance(v, int) for v, _ in self.items) else "text"
 
-    def decode(self, value: Any) -> str | None:
-        return next((d for v, d in self.items if v == value), None)
-
 
 @dataclass(frozen=True)
 class Variable:
@@ -61,19 +58,12 @@ class Dataset:
     def column(self, name: str) -> list[Any]:
         return [r.get(name) for r in self.rows]
 
-    def variable(self, name: str) -> Variable:
-        return next(v for v in self.variables if v.name == name)
-
     def length(self, var: Variable) -> int:
         """Longest value in bytes (UTF-8) for text, 8 for numbers; at least 1."""
         if var.numeric:
             return 8
         longest = max((len(text(v).encode("utf-8")) for v in self.column(var.name)), default=1)
         return max(1, longest)
-
-    def matrix(self) -> list[list[Any]]:
-        names = [v.name for v in self.variables]
-        return [[r.get(n) for n in names] for r in self.rows]
 
 
 def text(value: Any) -> str:

@@ -46,13 +46,17 @@ AEOUT = dict(zip(AE_OUTCOMES, (
     "RECOVERED/RESOLVED", "RECOVERING/RESOLVING", "NOT RECOVERED/NOT RESOLVED",
     "RECOVERED/RESOLVED WITH SEQUELAE", "FATAL", "UNKNOWN",
 ), strict=True))  # fmt: skip
-OUT = Codelist("CL.OUT", "Outcome of Event", tuple((v, v.title()) for v in AEOUT.values()), CDISC_CT)
+OUT = Codelist(
+    "CL.OUT", "Outcome of Event", tuple((v, v.title()) for v in AEOUT.values()), CDISC_CT
+)
 
 # Relatedness on the store's five-point scale; AEREL has no CDISC codelist (sponsor-defined).
 AEREL = dict(zip(RELATEDNESS, (
     "NOT RELATED", "UNLIKELY RELATED", "POSSIBLY RELATED", "PROBABLY RELATED", "RELATED",
 ), strict=True))  # fmt: skip
-REL = Codelist("CL.REL", "Relationship to Treatment", tuple((v, v.title()) for v in AEREL.values()), SPONSOR)
+REL = Codelist(
+    "CL.REL", "Relationship to Treatment", tuple((v, v.title()) for v in AEREL.values()), SPONSOR
+)
 
 AIS = Codelist(
     "CL.AIS",
@@ -82,7 +86,7 @@ NV_TESTS = {
 
 
 def parse_cell(key: str) -> tuple[str, str, str] | None:
-    """"c5RightMotor" -> ("C5", "RIGHT", "Motor"); "s4_5LeftTouch" -> ("S4-5", "LEFT", "Touch")."""
+    """ "c5RightMotor" -> ("C5", "RIGHT", "Motor"); "s4_5LeftTouch" -> ("S4-5", "LEFT", "Touch")."""
     m = _CELL.match(key)
     if not m:
         return None

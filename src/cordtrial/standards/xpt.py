@@ -17,7 +17,9 @@ def frame(ds: Dataset) -> pd.DataFrame:
     for var in ds.variables:
         values = [cell(var, r.get(var.name)) for r in ds.rows]
         if var.numeric:
-            data[var.name] = pd.Series([float("nan") if v is None else float(v) for v in values], dtype="float64")
+            data[var.name] = pd.Series(
+                [float("nan") if v is None else float(v) for v in values], dtype="float64"
+            )
         else:
             data[var.name] = pd.Series(values, dtype="object")
     return pd.DataFrame(data, columns=[v.name for v in ds.variables])
