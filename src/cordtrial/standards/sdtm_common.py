@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from . import cde
-from .tables import Variable, study_day
+from .tables import Variable, study_day, text
 from .terms import UNSCHEDULED_BASE, VISITNUM, visit_label
 from .trial import Row, Trial
 
@@ -108,6 +108,16 @@ class Subjects:
             num = self._unscheduled[(patient["id"], on)]
             return {"VISITNUM": float(num), "VISIT": f"UNSCHEDULED {num - UNSCHEDULED_BASE}"}
         return {"VISITNUM": float(VISITNUM[code]), "VISIT": visit_label(code)}
+
+    def assessment_base(self, domain: str, patient: Row, a: Row) -> dict[str, Any]:
+        """Identifiers, visit, date and study day of a record made at assessment ``a``."""
+        on = a["assessed_on"]
+        return {
+            **self.base(domain, patient),
+            **self.visit(patient, a["visit_code"], on),
+            f"{domain}DTC": text(on),
+            f"{domain}DY": self.day(patient, on),
+        }
 
     def day(self, patient: Row, on: date | None) -> int | None:
         return study_day(on, self.reference(patient))

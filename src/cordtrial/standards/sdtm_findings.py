@@ -21,6 +21,15 @@ from .trial import Trial
 ISNCSCI_CAT = "ISNCSCI"
 
 
+def assessment_timing_vars(dom: str, dtc_label: str, dy_label: str) -> list[Variable]:
+    """VISITNUM, VISIT, --DTC and --DY of a record made at an assessment."""
+    return [
+        *visit_vars(dom, "assessments.visit_code"),
+        dtc_var(f"{dom}DTC", dtc_label, "assessments.assessed_on"),
+        dy_var(f"{dom}DY", dy_label),
+    ]
+
+
 def _findings_vars(
     dom: str, testcd: Codelist, source: str, extra: list[Variable] = ()
 ) -> list[Variable]:
@@ -65,33 +74,28 @@ def _findings_vars(
 
 def nv(trial: Trial, subj: Subjects) -> Dataset:
     tests = {code: name for code, name in terms.NV_TESTS.values()}
-    variables = (
-        _findings_vars(
-            "NV",
-            terms.testcd_codelist("CL.NVTESTCD", "ISNCSCI exam test codes", tests),
-            "assessments.data (ISNCSCI cells, RHI naming)",
-            [
-                Variable(
-                    "NVLOC",
-                    "Location Used for the Measurement",
-                    origin="Derived",
-                    source="dermatome or myotome of the RHI key (C2 ... S4-5)",
-                    core="Perm",
-                ),
-                Variable(
-                    "NVLAT",
-                    "Laterality",
-                    origin="Derived",
-                    source="side of the RHI key",
-                    core="Perm",
-                ),
-            ],
-        )
-        + visit_vars("NV", "assessments.visit_code")
-        + [
-            dtc_var("NVDTC", "Date/Time of Collection", "assessments.assessed_on"),
-            dy_var("NVDY", "Study Day of Visit/Collection/Exam"),
-        ]
+    variables = _findings_vars(
+        "NV",
+        terms.testcd_codelist("CL.NVTESTCD", "ISNCSCI exam test codes", tests),
+        "assessments.data (ISNCSCI cells, RHI naming)",
+        [
+            Variable(
+                "NVLOC",
+                "Location Used for the Measurement",
+                origin="Derived",
+                source="dermatome or myotome of the RHI key (C2 ... S4-5)",
+                core="Perm",
+            ),
+            Variable(
+                "NVLAT",
+                "Laterality",
+                origin="Derived",
+                source="side of the RHI key",
+                core="Perm",
+            ),
+        ],
+    ) + assessment_timing_vars(
+        "NV", "Date/Time of Collection", "Study Day of Visit/Collection/Exam"
     )
     rows = []
     for p in trial.patients:
@@ -99,11 +103,8 @@ def nv(trial: Trial, subj: Subjects) -> Dataset:
             if a["kind"] != "isncsci":
                 continue
             base = {
-                **subj.base("NV", p),
+                **subj.assessment_base("NV", p, a),
                 "NVCAT": ISNCSCI_CAT,
-                **subj.visit(p, a["visit_code"], a["assessed_on"]),
-                "NVDTC": text(a["assessed_on"]),
-                "NVDY": subj.day(p, a["assessed_on"]),
             }
             data = a["data"] or {}
             for key in CELL_KEYS:
@@ -169,9 +170,9 @@ def rs(trial: Trial, subj: Subjects) -> Dataset:
             source="assessments.engine_version",
             core="Perm",
         ),
-        *visit_vars("RS", "assessments.visit_code"),
-        dtc_var("RSDTC", "Date/Time of Collection", "assessments.assessed_on"),
-        dy_var("RSDY", "Study Day of Visit/Collection/Exam"),
+        *assessment_timing_vars(
+            "RS", "Date/Time of Collection", "Study Day of Visit/Collection/Exam"
+        ),
     ]
     rows = []
     for p in trial.patients:
@@ -179,12 +180,9 @@ def rs(trial: Trial, subj: Subjects) -> Dataset:
             if a["kind"] != "isncsci":
                 continue
             base = {
-                **subj.base("RS", p),
+                **subj.assessment_base("RS", p, a),
                 "RSCAT": ISNCSCI_CAT,
                 "RSMETHOD": a["engine_version"] or "",
-                **subj.visit(p, a["visit_code"], a["assessed_on"]),
-                "RSDTC": text(a["assessed_on"]),
-                "RSDY": subj.day(p, a["assessed_on"]),
             }
             for key in RESULT_KEYS:
                 code, name, lat = terms.RS_TESTS[key]
@@ -275,9 +273,7 @@ def qs(trial: Trial, subj: Subjects) -> Dataset:
             source='"ASSESSOR" (blinded assessor: "INDEPENDENT ASSESSOR")',
             core="Perm",
         ),
-        *visit_vars("QS", "assessments.visit_code"),
-        dtc_var("QSDTC", "Date/Time of Finding", "assessments.assessed_on"),
-        dy_var("QSDY", "Study Day of Finding"),
+        *assessment_timing_vars("QS", "Date/Time of Finding", "Study Day of Finding"),
     ]
     rows = []
     for p in trial.patients:
@@ -286,12 +282,9 @@ def qs(trial: Trial, subj: Subjects) -> Dataset:
             if inst is None:
                 continue
             base = {
-                **subj.base("QS", p),
+                **subj.assessment_base("QS", p, a),
                 "QSCAT": QS_CAT[inst.id],
                 "QSEVAL": "INDEPENDENT ASSESSOR" if a["blinded"] else "ASSESSOR",
-                **subj.visit(p, a["visit_code"], a["assessed_on"]),
-                "QSDTC": text(a["assessed_on"]),
-                "QSDY": subj.day(p, a["assessed_on"]),
             }
             data, result = a["data"] or {}, a["result"] or {}
             for item in inst.items:
