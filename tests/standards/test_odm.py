@@ -4,6 +4,7 @@ gives back the same clinical data, field by field."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,16 @@ from .roundtrip import clinical_differences
 @pytest.fixture(scope="module")
 def odm_file(demo_trial, tmp_path_factory) -> Path:
     return write_odm(demo_trial, tmp_path_factory.mktemp("odm"))
+
+
+@pytest.fixture(scope="module")
+def small_odm(demo_trial, tmp_path_factory) -> Path:
+    """One subject of the demo trial: enough for the refusal tests, quicker to import."""
+    first = demo_trial.patients[0]
+    sites = [s for s in demo_trial.sites if s["code"] == first["site_code"]]
+    return write_odm(
+        replace(demo_trial, patients=[first], sites=sites), tmp_path_factory.mktemp("small")
+    )
 
 
 def _import(url, path) -> tuple:
@@ -64,15 +75,15 @@ def test_identified_round_trip_keeps_assessor_names(demo_url, empty_store, tmp_p
     assert clinical_differences(trial, back, assessor_names=True) == []
 
 
-def test_import_refuses_patients_already_in_the_store(odm_file, empty_store):
-    assert _import(empty_store, odm_file).ok
-    report = _import(empty_store, odm_file)
+def test_import_refuses_patients_already_in_the_store(small_odm, empty_store):
+    assert _import(empty_store, small_odm).ok
+    report = _import(empty_store, small_odm)
     assert not report.ok
     assert "study code already in the store" in report.errors[0]
 
 
-def test_bad_value_rejects_the_file_naming_the_field(odm_file, tmp_path, empty_store):
-    text = odm_file.read_text()
+def test_bad_value_rejects_the_file_naming_the_field(small_odm, tmp_path):
+    text = small_odm.read_text()
     bad = tmp_path / "bad.xml"
     bad.write_text(
         text.replace(
@@ -85,8 +96,8 @@ def test_bad_value_rejects_the_file_naming_the_field(odm_file, tmp_path, empty_s
     assert any("age_at_injury: got 'x" in e and "a whole number" in e for e in content.errors)
 
 
-def test_invalid_exam_in_file_is_refused_and_nothing_stored(odm_file, tmp_path, empty_store):
-    text = odm_file.read_text()
+def test_invalid_exam_in_file_is_refused_and_nothing_stored(small_odm, tmp_path, empty_store):
+    text = small_odm.read_text()
     bad = tmp_path / "bad_exam.xml"
     bad.write_text(
         text.replace(
