@@ -158,3 +158,149 @@ def test_any_sequence_of_changes_replays_exactly(world, changes):
             )
     report = _verify(world.url)
     assert report.ok, report.problems
+
+
+# -- anchors outside the database (issue 12, point 5) ------------------------------------------
+
+
+def _rewrite_and_rehash(url: str, seq: int, **changes) -> None:
+    """The attack the chain alone cannot show: alter an entry, then recompute its hash and
+    every later link and hash with the project's own entry_hash."""
+    engine = _raw(url)
+    with engine.begin() as conn:
+        _unlock_trail(conn, engine.dialect.name)
+        rows = conn.execute(
+            text("SELECT * FROM audit_trail WHERE seq >= :s ORDER BY seq"), {"s": seq}
+        ).mappings()
+        rows = [dict(r) for r in rows]
+        prev = rows[0]["prev_hash"]
+        rows[0].update(changes)
+        for r in rows:  # new hashes first in a free range, so unique constraints hold
+            r["prev_hash"] = prev
+            r["hash"] = prev = audit.entry_hash(r)
+        conn.execute(
+            text(
+                "UPDATE audit_trail SET hash = 'x' || substr(hash, 2), prev_hash = 'y' || substr(prev_hash, 2) WHERE seq >= :s"
+            ),
+            {"s": seq},
+        )
+        for r in rows:
+            conn.execute(
+                text(
+                    "UPDATE audit_trail SET actor = :actor, changes = :changes, "
+                    "prev_hash = :prev_hash, hash = :hash WHERE seq = :seq"
+                ),
+                r,
+            )
+    engine.dispose()
+
+
+def test_rehashed_chain_is_caught_by_the_audit_key(world):
+    _rewrite_and_rehash(world.url, 5, actor="mallory")
+    report = _verify(world.url)
+    # the chain itself is consistent again ...
+    assert not any("link broken" in p or "altered" in p for p in report.problems)
+    # ... but the MACs, made with a key the database never held, are not
+    assert any("seq 5" in p and "MAC" in p for p in report.problems), report.problems
+
+
+def test_removing_the_newest_records_is_caught_by_a_checkpoint(world):
+    from cordtrial.store import audit_anchor
+
+    audit_anchor.flush_checkpoints()
+    with db.session_scope(world.url) as s:
+        last = s.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1))
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.seq == last))
+        table, rid = entry.table_name, entry.record_id
+    assert _verify(world.url).ok
+    engine = _raw(world.url)
+    with engine.begin() as conn:  # drop the triggers, delete the record and its entry
+        _unlock_trail(conn, engine.dialect.name)
+        conn.execute(text(f"DELETE FROM {table} WHERE id = :id"), {"id": int(rid)})
+        conn.execute(text("DELETE FROM audit_trail WHERE seq = :s"), {"s": last})
+    engine.dispose()
+    problems = _verify(world.url).problems
+    assert any(f"seq {last}" in p and "not in the trail" in p for p in problems), problems
+
+
+def test_an_expected_head_must_still_be_in_the_trail(world):
+    with db.session_scope(world.url) as s:
+        head = audit.verify(s).head
+        assert audit.verify(s, expect_head=head).ok
+        assert not audit.verify(s, expect_head=(head[0], "0" * 64)).ok
+        assert not audit.verify(s, expect_head=(head[0] + 1, head[1])).ok
+
+
+def test_checkpoint_and_key_files_are_checked(world):
+    from cordtrial.store import audit_anchor
+
+    audit_anchor.flush_checkpoints()
+    path = audit_anchor.checkpoints_path(world.url)
+    lines = path.read_text().splitlines()
+    assert lines and _verify(world.url).ok
+    forged = json.loads(lines[-1])
+    forged["seq"] += 0
+    forged["hash"] = "f" * 64
+    path.write_text("\n".join([*lines, json.dumps(forged)]) + "\n")
+    problems = _verify(world.url).problems
+    assert any("checkpoint file line" in p and "MAC" in p for p in problems), problems
+    path.write_text("\n".join(lines) + "\n")
+    key = audit_anchor.key_path(world.url)
+    key.rename(key.with_name("elsewhere"))
+    audit_anchor.forget_keys()
+    problems = _verify(world.url).problems
+    assert any("audit key file" in p and "missing" in p for p in problems), problems
+
+
+# -- secrets (issue 12, point 1) ---------------------------------------------------------------
+
+
+def _users_changes(url) -> str:
+    with db.session_scope(url) as s:
+        rows = s.scalars(select(AuditEntry.changes).where(AuditEntry.table_name == "users"))
+        return "\n".join(rows)
+
+
+def test_password_hashes_never_enter_the_trail(world):
+    from cordtrial.store.models import User
+    from cordtrial.store.passwords import hash_password
+
+    with db.session_scope(world.url) as s:
+        user = world.user(s, "monitor")
+        user.password_hash = hash_password("a-new-long-passphrase")
+    trail = _users_changes(world.url)
+    assert "$argon2" not in trail
+    assert audit.SECRET_MARK in trail  # that it changed is recorded
+    assert _verify(world.url).ok
+    # a hash swapped behind the application's back is still detected
+    engine = _raw(world.url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE users SET password_hash = :h WHERE username = 'monitor'"),
+            {"h": hash_password("attackers-own-password")},
+        )
+    engine.dispose()
+    problems = _verify(world.url).problems
+    assert any("password_hash" in p for p in problems), problems
+    assert not any("$argon2" in p for p in problems)
+    assert User.__table__.c.password_hash.info["secret"]
+
+
+def test_hashes_written_before_the_fix_are_masked_and_still_verify(world, monkeypatch):
+    """Entries made by earlier versions hold the hash itself; they cannot be edited out of the
+    chain, so they are masked whenever the trail is read and `verify` reads them as before."""
+    from cordtrial.store.models import User
+    from cordtrial.store.passwords import hash_password
+
+    monkeypatch.setitem(User.__table__.c.password_hash.info, "secret", False)
+    with db.session_scope(world.url) as s:
+        world.user(s, "monitor").password_hash = hash_password("an-old-style-passphrase")
+    monkeypatch.setitem(User.__table__.c.password_hash.info, "secret", True)
+    assert "$argon2" in _users_changes(world.url)  # as an old store would hold it
+    assert _verify(world.url).ok
+    with db.session_scope(world.url) as s:
+        last = s.scalars(
+            select(AuditEntry).where(AuditEntry.table_name == "users").order_by(AuditEntry.seq)
+        ).all()[-1]
+        masked = audit.mask_secrets(last.table_name, last.changes)
+    assert "$argon2" not in masked and audit.SECRET_SHOWN in masked

@@ -11,12 +11,12 @@ import typer
 from sqlalchemy import create_engine, func, select, text
 from typer.testing import CliRunner
 
-from cordtrial.store import db
+from cordtrial.store import audit_anchor, db
 from cordtrial.store.audit import row_state
 from cordtrial.store.commands import register
 from cordtrial.store.demo import build_exam
 from cordtrial.store.importer import write_csv
-from cordtrial.store.models import Assessment, AuditEntry, Base
+from cordtrial.store.models import Assessment, AuditEntry, trial_tables
 
 runner = CliRunner()
 
@@ -62,7 +62,7 @@ def test_upgrade_creates_sqlite_store_in_working_folder(app, tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CORDTRIAL_DATABASE_URL", raising=False)
     out = run(app, "db", "upgrade").output
-    assert "revision 0001" in out
+    assert f"revision {db.head_revision()}" in out
     assert (tmp_path / "cordtrial.sqlite").exists()
     with create_engine(f"sqlite:///{tmp_path / 'cordtrial.sqlite'}").connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -158,10 +158,15 @@ def test_backup_restore_round_trip_and_across_databases(app, world, tmp_path):
     backup = tmp_path / "store.zip"
     run(app, "backup", backup, "--database-url", world.url)
     target = f"sqlite:///{tmp_path / 'restored.sqlite'}"
-    out = run(app, "restore", backup, "--database-url", target).output
+    # the audit key is not in the backup: restoring a keyed trail needs the key file
+    result = run(app, "restore", backup, "--database-url", target, ok=False)
+    assert "--audit-key" in result.output
+    db.reset(target)
+    key = str(audit_anchor.key_path(world.url))
+    out = run(app, "restore", backup, "--database-url", target, "--audit-key", key).output
     assert "audit trail verified" in out
     with db.session_scope(world.url) as a, db.session_scope(target) as b:
-        for table in Base.metadata.sorted_tables:  # every value, compared type-aware
+        for table in trial_tables():  # every value, compared type-aware
             q = select(table).order_by(*table.primary_key.columns)
             rows_a = [row_state(table, r) for r in a.execute(q).mappings()]
             assert rows_a == [row_state(table, r) for r in b.execute(q).mappings()], table.name

@@ -36,6 +36,7 @@ def _infuse(
             password=password,
             second_person=w.user(s, second),
             second_password=second_password,
+            second_username=second,
         )
 
     return action
@@ -335,14 +336,63 @@ def test_two_different_persons_confirm(world):
     )
     assert_refused(
         world.url,
-        "second_person_required",
-        _infuse(world, world.patient, "LOT-1", second="kus_investigator"),
-    )
-    assert_refused(
-        world.url,
         "authentication_failed",
         _infuse(world, world.patient, "LOT-1", second_password="wrong-password"),
     )
+
+
+def test_second_person_answer_reveals_no_names_or_roles(world):
+    """An account of another site, a role that may not confirm and a name nobody has are
+    refused with the same words: the answer tells nothing about other sites' accounts."""
+    with db.session_scope(world.url) as s:
+        make_lot(world, s, "LOT-1")
+    answers = {}
+    for name in ("kus_investigator", "monitor", "no-such-user"):
+        r = assert_refused(
+            world.url, "invalid_second_person", _infuse(world, world.patient, "LOT-1", second=name)
+        )
+        assert r.context["field"] == "second_username"
+        answers[name] = r.message.replace(repr(name), "NAME")
+    assert len(set(answers.values())) == 1, answers
+    assert "monitor" not in answers["monitor"] and "KUS" not in answers["kus_investigator"]
+
+
+def test_chain_of_identity_is_checked_before_any_password(world):
+    """A wrong scan is refused for the scan whether or not the passwords are right, so the
+    refusal cannot serve to test passwords (and no password is checked or counted)."""
+    with db.session_scope(world.url) as s:
+        make_lot(world, s, "LOT-1")
+    for second_password in ("wrong-password", PASSWORD):
+        assert_refused(
+            world.url,
+            "identity_mismatch",
+            _infuse(
+                world,
+                world.patient,
+                "LOT-1",
+                wristband_code="SAP-002",
+                second_password=second_password,
+            ),
+        )
+    with db.session_scope(world.url) as s:
+        assert world.user(s, "cell_processing").failed_logins == 0
+
+
+def test_wrong_signing_passwords_count_toward_lockout(world):
+    from cordtrial.store.services.base import MAX_FAILED_LOGINS
+
+    with db.session_scope(world.url) as s:
+        make_lot(world, s, "LOT-1")
+    for _ in range(MAX_FAILED_LOGINS):
+        assert_refused(
+            world.url,
+            "authentication_failed",
+            _infuse(world, world.patient, "LOT-1", second_password="wrong-password"),
+        )
+    with db.session_scope(world.url) as s:
+        assert world.user(s, "cell_processing").locked_until is not None
+    # locked: even the right password is refused now, as at the login form
+    assert_refused(world.url, "account_locked", _infuse(world, world.patient, "LOT-1"))
 
 
 def test_bad_input_names_field_value_and_allowed(world):

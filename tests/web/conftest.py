@@ -208,6 +208,12 @@ def build_scenario(url: str) -> Scenario:
     return Scenario(url, *ids)
 
 
+def copy_store(source: Path, target: Path) -> None:
+    """Copy an SQLite store with its audit key (kept beside the file, outside the database)."""
+    shutil.copyfile(source, target)
+    shutil.copyfile(f"{source}.audit-key", f"{target}.audit-key")
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory) -> tuple[Path, Scenario]:
     path = tmp_path_factory.mktemp("template") / "template.sqlite"
@@ -220,7 +226,7 @@ def scenario(template_db, tmp_path) -> Scenario:
     """A private copy of the seeded store for one test."""
     path, base = template_db
     copy = tmp_path / "store.sqlite"
-    shutil.copyfile(path, copy)
+    copy_store(path, copy)
     return Scenario(
         f"sqlite:///{copy}", base.lot_quarantine, base.lot_released, base.lot_other_site
     )

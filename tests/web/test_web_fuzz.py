@@ -8,11 +8,10 @@ plugin, which does not load under the pytest version in use.
 from __future__ import annotations
 
 import base64
-import shutil
 
 import pytest
 import schemathesis
-from conftest import PASSWORD, USERNAME
+from conftest import PASSWORD, USERNAME, copy_store
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
@@ -39,7 +38,7 @@ OPERATIONS = _operation_labels()
 def api_schema(template_db, tmp_path_factory):
     path, _ = template_db
     copy = tmp_path_factory.mktemp("fuzz") / "store.sqlite"
-    shutil.copyfile(path, copy)
+    copy_store(path, copy)
     app = create_app(f"sqlite:///{copy}", secret_key="fuzz")
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     return {op.ok().label: op.ok() for op in schema.get_all_operations()}

@@ -19,7 +19,8 @@ from sqlalchemy import Date, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from . import audit
-from .models import Base
+from . import audit_anchor as anchor
+from .models import trial_tables
 from .types import UTCDateTime, utcnow
 
 FORMAT = "cordtrial-backup/1"
@@ -63,7 +64,7 @@ def write_backup(session: Session, path: str | Path, revision: str | None) -> di
     }
     tmp = path.with_name(path.name + ".partial")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for table in Base.metadata.sorted_tables:
+        for table in trial_tables():
             lines = []
             for row in conn.execute(select(table).order_by(*table.primary_key.columns)).mappings():
                 lines.append(
@@ -79,13 +80,31 @@ def write_backup(session: Session, path: str | Path, revision: str | None) -> di
                 "rows": len(lines),
                 "sha256": hashlib.sha256(data).hexdigest(),
             }
+        manifest["audit_head"] = _head(conn)
         zf.writestr("manifest.json", json.dumps(manifest, indent=2))
     tmp.replace(path)  # a half-written backup never carries the final name
     return manifest
 
 
-def restore_backup(session: Session, path: str | Path, revision: str | None) -> audit.VerifyReport:
-    """Load a backup into an empty store at the same schema revision (the caller commits)."""
+def _head(conn) -> dict | None:
+    """The audit chain's newest entry in this snapshot (printed and checkpointed by the CLI,
+    so a later `audit verify --head` or the checkpoint file can show the backup is genuine)."""
+    from .models import AuditEntry
+
+    last = conn.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return {"seq": last.seq, "hash": last.hash} if last else None
+
+
+def restore_backup(
+    session: Session, path: str | Path, revision: str | None, audit_key: Path | None = None
+) -> audit.VerifyReport:
+    """Load a backup into an empty store at the same schema revision (the caller commits).
+
+    A trail written under an audit key needs that key (it is not in the backup, by design):
+    ``audit_key`` is the source store's key file, copied to this store's key place unless the
+    key is already there."""
     path = Path(path)
     try:
         zf = zipfile.ZipFile(path)
@@ -103,14 +122,14 @@ def restore_backup(session: Session, path: str | Path, revision: str | None) -> 
                 f"{path}: schema revision {manifest.get('revision')!r} but the "
                 f"store is at {revision!r}; upgrade both to the same revision"
             )
-        for table in Base.metadata.sorted_tables:
+        for table in trial_tables():
             if session.scalar(select(func.count()).select_from(table)):
                 raise BackupError(
                     f"the target store is not empty (table {table.name} has rows); "
                     "restore into a new, upgraded database"
                 )
         payload = {}
-        for table in Base.metadata.sorted_tables:
+        for table in trial_tables():
             entry = manifest["tables"].get(table.name)
             if entry is None:
                 raise BackupError(f"{path}: table {table.name} missing from the backup")
@@ -121,7 +140,7 @@ def restore_backup(session: Session, path: str | Path, revision: str | None) -> 
                 )
             payload[table.name] = data
     conn = session.connection()
-    for table in Base.metadata.sorted_tables:
+    for table in trial_tables():
         rows = [
             {c.name: _decode(c, json.loads(line)[c.name]) for c in table.columns}
             for line in payload[table.name].decode().splitlines()
@@ -129,6 +148,8 @@ def restore_backup(session: Session, path: str | Path, revision: str | None) -> 
         ]
         if rows:
             conn.execute(insert(table), rows)
+        if table.name == "audit_trail" and any(r["mac"] for r in rows):
+            _install_key(audit.store_url(conn), audit_key)
         if conn.dialect.name == "postgresql" and rows and "id" in table.c:
             conn.execute(
                 text(
@@ -137,3 +158,21 @@ def restore_backup(session: Session, path: str | Path, revision: str | None) -> 
                 )
             )
     return audit.verify(session)
+
+
+def _install_key(url: str, source: Path | None) -> None:
+    target = anchor.key_path(url)
+    if source is None:
+        if target.exists():
+            return
+        raise BackupError(
+            "the backup's audit trail is signed with an audit key, which backups never hold: "
+            "give the source store's key file with --audit-key FILE"
+        )
+    data = Path(source).read_bytes()
+    if target.exists() and target.read_bytes() != data:
+        raise BackupError(f"a different audit key already exists at {target}; move it aside first")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    target.chmod(0o600)
+    anchor.forget_keys()

@@ -22,6 +22,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from . import audit, db
+from . import audit_anchor as anchor
 from .config import ConfigError, redact
 from .refusals import Refusal
 
@@ -158,10 +159,24 @@ def register(app: typer.Typer) -> None:
             manifest = write_backup(s, file, db.current_revision(url))
         rows = sum(t["rows"] for t in manifest["tables"].values())
         typer.echo(f"backed up {rows} rows from {len(manifest['tables'])} tables to {file}")
+        head = manifest["audit_head"]
+        if head:
+            anchor.write_checkpoint(url, head["seq"], head["hash"])
+            typer.echo(
+                f"audit trail head: {head['seq']}:{head['hash']} (check it later with "
+                "`cordtrial audit verify --head SEQ:HASH`)"
+            )
 
     @app.command("restore")
     def restore(
         file: Path = typer.Argument(..., exists=True, dir_okay=False),
+        audit_key: Path = typer.Option(
+            None,
+            "--audit-key",
+            exists=True,
+            dir_okay=False,
+            help="The source store's audit key file (backups never hold it).",
+        ),
         database_url: str | None = DB_URL,
     ) -> None:
         """Restore a backup into an empty store (upgraded here if new)."""
@@ -171,7 +186,7 @@ def register(app: typer.Typer) -> None:
         db.upgrade(url)
         try:
             with db.session_scope(url) as s:
-                report = restore_backup(s, file, db.current_revision(url))
+                report = restore_backup(s, file, db.current_revision(url), audit_key)
                 if not report.ok:
                     s.rollback()
         except BackupError as exc:
@@ -210,12 +225,28 @@ def register(app: typer.Typer) -> None:
         Console().print(table)
 
     @audit_app.command("verify")
-    def audit_verify(database_url: str | None = DB_URL) -> None:
-        """Check the hash chain and every table against the audit trail."""
+    def audit_verify(
+        head: str = typer.Option(
+            None,
+            "--head",
+            help="SEQ:HASH of the chain head printed earlier (by a backup or a report); it "
+            "must still be in the trail.",
+        ),
+        database_url: str | None = DB_URL,
+    ) -> None:
+        """Check the hash chain, its anchors (audit key MACs, checkpoints) and every table."""
+        expect = None
+        if head:
+            seq, _, digest = head.partition(":")
+            if not (seq.isdigit() and len(digest) == 64):
+                _fail(f"--head: got {head!r}; allowed: SEQ:HASH as printed by backup or report")
+            expect = (int(seq), digest)
         url = _url(database_url)
         _ready(url)
         with db.session_scope(url) as s:
-            report = audit.verify(s)
+            report = audit.verify(s, expect_head=expect)
+        for note in report.notes:
+            typer.echo(f"  {note}")
         if report.ok:
             typer.echo(f"audit trail OK: {report.entries} entries, {report.rows} rows checked")
             return
@@ -223,3 +254,21 @@ def register(app: typer.Typer) -> None:
         for p in report.problems:
             typer.echo(f"  {p}", err=True)
         raise typer.Exit(3)
+
+    @audit_app.command("checkpoint")
+    def audit_checkpoint(database_url: str | None = DB_URL) -> None:
+        """Write the chain head to the checkpoint file (e.g. from cron, beside the server's)."""
+        url = _url(database_url)
+        _ready(url)
+        with db.session_scope(url) as s:
+            report = audit.verify(s)
+        if not report.ok:
+            for p in report.problems:
+                typer.echo(f"  {p}", err=True)
+            _fail("the trail does not verify; no checkpoint written", 3)
+        if report.head is None:
+            typer.echo("the audit trail is empty; nothing to checkpoint")
+            return
+        if anchor.write_checkpoint(url, *report.head) is None:
+            _fail("the store has no audit key yet; no checkpoint written")
+        typer.echo(f"checkpoint written: {report.head[0]}:{report.head[1]}")

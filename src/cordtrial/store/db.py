@@ -18,7 +18,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import audit
+from . import audit, text_guard  # noqa: F401  (text_guard registers its flush hook)
 from .config import database_url
 from .refusals import flush_refusals, pending
 
@@ -123,7 +123,10 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
 
 
 def reset(url: str | None = None) -> None:
-    """Drop every store table (schema downgrade to base). Destroys all data."""
+    """Drop every store table (schema downgrade to base). Destroys all data; the audit key and
+    checkpoint files of the old trail are moved aside (a new trail starts)."""
+    from . import audit_anchor
+
     engine = get_engine(url)
     if not inspect(engine).has_table("alembic_version"):
         return
@@ -131,6 +134,14 @@ def reset(url: str | None = None) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "base")
+    audit_anchor.retire_files(engine.url.render_as_string(hide_password=False))
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of cordtrial knows."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(url: str | None = None) -> str | None:

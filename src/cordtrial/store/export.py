@@ -17,10 +17,12 @@ import pandas as pd
 from sqlalchemy import JSON, select
 from sqlalchemy.orm import Session
 
-from .models import Base, Lot, Patient
+from .audit import mask_secrets
+from .models import Lot, Patient, secret_columns, trial_tables
 
 FORMATS = ("csv", "parquet")
-NEVER = {"users": {"password_hash", "failed_logins", "locked_until"}}
+# Never exported, besides every secret column (models.secret_columns).
+NEVER = {"users": {"failed_logins", "locked_until", "totp_last_step"}}
 IDENTIFYING_TABLES = {"patient_identities", "audit_trail", "refusals"}
 FREE_TEXT = {
     "marrow_harvests": {"complications"},
@@ -51,12 +53,17 @@ def export_tables(
     pats = {p.id: (p.study_code, bool(p.synthetic)) for p in session.scalars(select(Patient))}
     lot_patient = dict(session.execute(select(Lot.id, Lot.patient_id)).all())
     written = []
-    for table in Base.metadata.sorted_tables:
+    for table in trial_tables():
         name = table.name
         if not identified and name in IDENTIFYING_TABLES:
             continue
         df = _frame(session, table)
-        df = df.drop(columns=[c for c in NEVER.get(name, ()) if c in df.columns])
+        never = NEVER.get(name, set()) | secret_columns(table)
+        df = df.drop(columns=[c for c in never if c in df.columns])
+        if name == "audit_trail":
+            df["changes"] = [
+                mask_secrets(t, c) for t, c in zip(df["table_name"], df["changes"], strict=True)
+            ]
         if not identified:
             df = df.drop(columns=[c for c in FREE_TEXT.get(name, ()) if c in df.columns])
             if name == "users":

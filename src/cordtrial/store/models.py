@@ -64,6 +64,7 @@ AE_OUTCOMES: tuple[str, ...] = (
     "fatal",
     "unknown",
 )
+SESSION_STATES: tuple[str, ...] = ("active", "mfa", "mfa_setup", "password")
 SIGNATURE_MEANINGS: tuple[str, ...] = (
     "released for clinical use",
     "infusion performed and chain of identity confirmed",
@@ -105,12 +106,31 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     # None: all sites (sponsor-level admin, monitor or statistician).
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # Secret columns (info "secret") enter the audit trail only as a fingerprint (audit.py)
+    # and never enter exports or answers.
+    password_hash: Mapped[str] = mapped_column(String(255), info={"secret": True})
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The next login must set a new password (after an admin reset, or a first account).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Time-based one-time passwords (RFC 6238): the shared secret, whether it is in use, and
+    # the last 30-s step accepted (a code is accepted once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64), info={"secret": True})
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     site: Mapped[Site | None] = relationship()
+
+
+class RolePolicy(Base):
+    """Security settings an administrator sets per role (e.g. two-factor login required)."""
+
+    __tablename__ = "role_policies"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    require_totp: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Patient(Base):
@@ -421,11 +441,82 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # a fork cannot commit
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # HMAC-SHA256 of ``hash`` under the audit key, which is kept outside the database
+    # (audit_anchor.py): whoever can write the database but not read the key cannot re-hash a
+    # rewritten chain. None for entries written before the key existed.
+    mac: Mapped[str | None] = mapped_column(String(64))
+
+
+# -- operational tables: the running system's state, not trial data. Not audited, not exported,
+# not backed up (info "operational"): a restored store starts with no sessions.
+_OPERATIONAL = {"info": {"operational": True}}
+
+
+class UserSession(Base):
+    """A login session. The browser holds a random token; the store keeps only its SHA-256, so
+    a copy of the database cannot be used to take over a session."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = _OPERATIONAL
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # active | mfa (password given, one-time code pending) | mfa_setup (must enrol a second
+    # factor first) | password (must change the password first)
+    state: Mapped[str] = mapped_column(String(16))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())  # absolute limit
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(200))  # browser, as it names itself
+    address: Mapped[str | None] = mapped_column(String(64))
+    messages: Mapped[list | None] = mapped_column(JSON)  # one-shot messages for the next page
+
+
+class LoginThrottle(Base):
+    """Failed logins per user name (known or not), shared by every worker."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = _OPERATIONAL
+    name_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AppSetting(Base):
+    """Settings the running system generates once and shares (e.g. the cookie-signing key)."""
+
+    __tablename__ = "app_settings"
+    __table_args__ = _OPERATIONAL
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class IdempotencyKey(Base):
+    """An API write and its answer, kept under the client's Idempotency-Key so that a retry
+    after a lost answer gets the same answer instead of a second record."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),
+        _OPERATIONAL,
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 AUDITED_MODELS: tuple[type[Base], ...] = (
     Site,
     User,
+    RolePolicy,
     Patient,
     PatientIdentity,
     Injury,
@@ -444,3 +535,13 @@ AUDITED_MODELS: tuple[type[Base], ...] = (
     Signature,
     RefusalLog,
 )
+
+
+def trial_tables() -> list:
+    """The tables that hold the trial (backed up, exported), in dependency order."""
+    return [t for t in Base.metadata.sorted_tables if not t.info.get("operational")]
+
+
+def secret_columns(table) -> frozenset[str]:
+    """Names of a table's secret columns (never in the audit trail, exports or answers)."""
+    return frozenset(c.name for c in table.columns if c.info.get("secret"))

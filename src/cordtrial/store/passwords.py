@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -21,6 +23,18 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+_DUMMY_HASH: str | None = None
+
+
+def waste_verification(password: str) -> None:
+    """Verify ``password`` against a throw-away hash made with the same parameters: as slow as
+    a real check, for answers that must not reveal whether an account exists."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("not a password of anyone: " + secrets.token_hex(16))
+    verify_password(_DUMMY_HASH, password)
 
 
 def needs_rehash(password_hash: str) -> bool:

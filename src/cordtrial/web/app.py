@@ -24,6 +24,7 @@ from cordtrial.store.refusals import Refusal
 from . import layout
 from .errors import FormInvalid, NotAuthenticated, WebError
 from .forms import pydantic_error
+from .input_guard import MAX_BODY, MAX_ERRORS, InputGuard
 from .security import CredentialCache, LoginThrottle, SessionStore
 
 HERE = Path(__file__).parent
@@ -51,6 +52,7 @@ def create_app(
     max_login_failures: int = 5,
     lockout_minutes: float = 15,
     demo_notice: str | None = None,
+    max_body: int = MAX_BODY,
 ) -> FastAPI:
     """Build the app over the store at `database_url` (None: the store's default, the embedded
     SQLite file or CORDTRIAL_DATABASE_URL). The schema must exist (see `cordtrial serve`)."""
@@ -88,6 +90,7 @@ def create_app(
     register_routers(app)
     _install_handlers(app)
 
+    app.add_middleware(InputGuard, max_body=max_body)
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -172,7 +175,10 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = [pydantic_error(e) for e in exc.errors()]
+        errors = [pydantic_error(e) for e in exc.errors()[:MAX_ERRORS]]
+        if len(exc.errors()) > MAX_ERRORS:
+            more = len(exc.errors()) - MAX_ERRORS
+            errors.append({"field": "_form", "value": None, "allowed": f"... and {more} more"})
         if wants_json(request):
             return JSONResponse(_encode({"detail": "invalid input", "errors": errors}), 422)
         return render_error(

@@ -8,11 +8,13 @@ identifying data (patient_identities) is shown only to roles allowed to see it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from cordtrial.store import models as m
+from cordtrial.store.audit import mask_secrets
 
 from .principal import Principal
 
@@ -63,6 +65,22 @@ def visible_keys(db: DbSession, site_id: int) -> set[tuple[str, str]]:
     return keys
 
 
+# An entry's changes are shown up to this many characters; a longer one (possible only for
+# entries written before request sizes were capped) is named, not loaded into a page.
+MAX_CHANGES_SHOWN = 64_000
+_LIGHT = (
+    m.AuditEntry.seq,
+    m.AuditEntry.at,
+    m.AuditEntry.actor,
+    m.AuditEntry.action,
+    m.AuditEntry.table_name,
+    m.AuditEntry.record_id,
+    m.AuditEntry.reason,
+    m.AuditEntry.hash,
+    func.length(m.AuditEntry.changes).label("size"),
+)
+
+
 def entries_for(
     db: DbSession,
     who: Principal,
@@ -73,36 +91,63 @@ def entries_for(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[dict], bool]:
-    """Newest first; (entries, more available)."""
-    q = select(m.AuditEntry).order_by(m.AuditEntry.seq.desc())
+    """Newest first; (entries, more available). Reads the page's rows without their changes
+    first, then the changes of just those entries, so a page costs the same however long the
+    trail or its entries are."""
+    q = select(*_LIGHT).order_by(m.AuditEntry.seq.desc())
     if table:
         q = q.where(m.AuditEntry.table_name == table)
     if actor:
         q = q.where(m.AuditEntry.actor == actor)
     if record_id:
         q = q.where(m.AuditEntry.record_id == record_id)
+    if who.site_id is None:
+        rows = list(db.execute(q.offset(offset).limit(limit + 1)))
+    else:
+        keys = visible_keys(db, who.site_id)
+        rows = []
+        for row in db.execute(q):
+            if (row.table_name, row.record_id) in keys:
+                rows.append(row)
+                if len(rows) > offset + limit:
+                    break
+        rows = rows[offset:]
+    more = len(rows) > limit
+    return _with_changes(db, rows[:limit], who), more
+
+
+def iter_entries(db: DbSession, who: Principal, batch: int = 1000) -> Iterator[dict]:
+    """Every entry the caller may read, oldest first, read in batches (for the CSV export)."""
     keys = visible_keys(db, who.site_id) if who.site_id is not None else None
-    out: list[dict] = []
-    skipped = 0
-    more = False
-    for e in db.scalars(q):
-        if keys is not None and (e.table_name, e.record_id) not in keys:
-            continue
-        if skipped < offset:
-            skipped += 1
-            continue
-        if len(out) == limit:
-            more = True
-            break
-        out.append(_entry(e, who))
-    return out, more
+    last = 0
+    while True:
+        q = select(*_LIGHT).where(m.AuditEntry.seq > last).order_by(m.AuditEntry.seq)
+        rows = list(db.execute(q.limit(batch)))
+        if not rows:
+            return
+        last = rows[-1].seq
+        rows = [r for r in rows if keys is None or (r.table_name, r.record_id) in keys]
+        yield from _with_changes(db, rows, who)
 
 
-def _entry(e: m.AuditEntry, who: Principal) -> dict:
-    try:
-        changes = json.loads(e.changes)
-    except ValueError:
-        changes = {"(unreadable)": [None, e.changes]}
+def _with_changes(db: DbSession, rows: list, who: Principal) -> list[dict]:
+    small = [r.seq for r in rows if r.size <= MAX_CHANGES_SHOWN]
+    changes = {}
+    if small:
+        q = select(m.AuditEntry.seq, m.AuditEntry.changes).where(m.AuditEntry.seq.in_(small))
+        changes = {seq: text for seq, text in db.execute(q)}
+    return [_entry(r, changes.get(r.seq), who) for r in rows]
+
+
+def _entry(e, changes_json: str | None, who: Principal) -> dict:
+    if changes_json is None:
+        note = f"{e.size} characters; the whole entry is in `cordtrial export --identified`"
+        changes = {"(too long to show)": [None, note]}
+    else:
+        try:
+            changes = json.loads(mask_secrets(e.table_name, changes_json))
+        except ValueError:
+            changes = {"(unreadable)": [None, changes_json[:200]]}
     if e.table_name == "patient_identities" and not who.can("view_identity"):
         changes = {k: [HIDDEN, HIDDEN] for k in changes}
     return {

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session as DbSession
 from cordtrial.store import models as m
 
 from . import layout
-from .audit_view import entries_for
+from .audit_view import iter_entries
 from .principal import Principal
 
 
@@ -140,8 +140,7 @@ def lot_rows(db, who) -> Iterable[dict]:
 
 
 def audit_rows(db, who) -> Iterable[dict]:
-    entries, _ = entries_for(db, who, limit=10**9)
-    for e in reversed(entries):
+    for e in iter_entries(db, who):
         yield {
             "seq": e["seq"],
             "at": e["at"],

@@ -9,6 +9,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from cordtrial.store.refusals import Refusal
+from cordtrial.store.text import safe_echo
 
 
 def _message(value: object, allowed: object) -> str:
@@ -115,12 +116,16 @@ def pydantic_error(err: dict, model: type[BaseModel] | None = None) -> dict[str,
     value = err.get("input")
     if isinstance(value, dict | list):
         value = None if err.get("type") == "missing" else "(structured value)"
+    else:
+        value = safe_echo(value)  # never echo a megabyte, a NaN or a control character back
     allowed = err.get("msg", "a valid value")
     ctx = err.get("ctx") or {}
     if "expected" in ctx:
         allowed = f"one of {ctx['expected']}"
     described = model.model_fields.get(loc[0]) if model is not None and loc else None
-    if described is not None and described.description:
+    if err.get("type") == "refused_text":
+        pass  # the message names the refused character or number
+    elif described is not None and described.description:
         allowed = described.description
     elif err.get("type") == "missing":
         allowed = "a value is required"

@@ -7,12 +7,38 @@ A field's ``description`` says what is allowed in words; form and API errors quo
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from cordtrial.store.text import value_problems
 
 
 class Strict(BaseModel):
+    """Base of every request model: unknown fields, non-finite numbers, control characters and
+    unpaired surrogates (anywhere, nested values and keys included) are refused, naming the
+    field (cordtrial.store.text)."""
+
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _refuse_bad_text(cls, data: Any, handler):
+        problems = list(value_problems(data)) if isinstance(data, dict) else []
+        if problems:
+            raise ValidationError.from_exception_data(
+                cls.__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("refused_text", "{problem}", {"problem": p}),
+                        loc=tuple(str(x) for x in path),
+                        input=None,
+                    )
+                    for path, p in problems
+                ],
+            )
+        return handler(data)
 
 
 class PassageIn(Strict):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ..audit import set_actor
 from ..models import Patient, User
 from ..passwords import verify_password
-from ..refusals import Refusal, refuse
+from ..refusals import Refusal, count_failed_authentication, refuse
 from ..types import utcnow
 
 __all__ = [
@@ -112,6 +112,13 @@ def reauthenticate(session: Session, user: User, password: str, purpose: str) ->
     wrong password is still refused.
     """
     now = utcnow()
+    if not user.active:
+        deny(
+            session,
+            user,
+            "account_inactive",
+            f"{purpose}: account {user.username!r} is deactivated",
+        )
     if user.locked_until is not None and user.locked_until > now:
         deny(
             session,
@@ -127,6 +134,9 @@ def reauthenticate(session: Session, user: User, password: str, purpose: str) ->
     if seen.get(user.id) is not None and hmac.compare_digest(seen[user.id], tag):
         return
     if not verify_password(user.password_hash, password):
+        # Counts toward the lockout like a failed login: a signature form must not be a
+        # password oracle with unlimited attempts.
+        count_failed_authentication(session, user.id)
         deny(
             session,
             user,

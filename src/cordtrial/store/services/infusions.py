@@ -70,6 +70,40 @@ def dose_problem(
     return None
 
 
+def _check_second_person(
+    session: Session,
+    user: User,
+    patient: Patient,
+    second: User | None,
+    typed: str | None,
+) -> None:
+    if second is not None and second.id == user.id:
+        deny(
+            session,
+            user,
+            "second_person_required",
+            "chain of identity must be confirmed by two different persons",
+        )
+    eligible = (
+        second is not None
+        and second.active
+        and second.role in CONFIRM_ROLES
+        and second.site_id in (None, patient.site_id)
+    )
+    if not eligible:
+        name = typed if typed is not None else (second.username if second else "")
+        deny(
+            session,
+            user,
+            "invalid_second_person",
+            f"second person {name!r}: not an account that may confirm an infusion here",
+            field="second_username",
+            value=name,
+            allowed="the user name of another active account at this patient's site with "
+            f"one of the roles {', '.join(CONFIRM_ROLES)}",
+        )
+
+
 def record_infusion(
     user: User,
     session: Session,
@@ -78,36 +112,18 @@ def record_infusion(
     data: InfusionInput,
     *,
     password: str,
-    second_person: User,
+    second_person: User | None,
     second_password: str,
+    second_username: str | None = None,
     protocol: Protocol | None = None,
 ) -> Infusion:
+    """Record an infusion; ``second_person`` is the account named as the second person (None
+    when no account has the name typed, ``second_username``): refused alike, so the answer
+    never reveals which names exist elsewhere or what role they have."""
     protocol = protocol or default_protocol()
     limits = protocol.dose
     require_role(session, user, INFUSE_ROLES, "record an infusion")
     require_site(session, user, patient, "record an infusion")
-
-    # Two persons, each re-authenticated (they both sign below).
-    if second_person.id == user.id:
-        deny(
-            session,
-            user,
-            "second_person_required",
-            "chain of identity must be confirmed by two different persons",
-        )
-    if second_person.role not in CONFIRM_ROLES or second_person.site_id not in (
-        None,
-        patient.site_id,
-    ):
-        deny(
-            session,
-            user,
-            "second_person_required",
-            f"{second_person.username!r} ({second_person.role}) cannot confirm an infusion "
-            f"at this site; roles allowed: {', '.join(CONFIRM_ROLES)}",
-        )
-    reauthenticate(session, user, password, "sign the infusion")
-    reauthenticate(session, second_person, second_password, "confirm the infusion")
 
     # Chain of identity: what was scanned at the bedside must match the records.
     if lot.patient_id != patient.id:
@@ -228,6 +244,12 @@ def record_infusion(
             f"within {protocol.max_days_injury_to_infusion} days after the injury "
             f"({injury_date.isoformat()}); this is day {days}",
         )
+
+    # Passwords last: every rule that does not need one is checked first, so a refusal never
+    # tells a right password from a wrong one; wrong passwords count toward lockout.
+    _check_second_person(session, user, patient, second_person, second_username)
+    reauthenticate(session, user, password, "sign the infusion")
+    reauthenticate(session, second_person, second_password, "confirm the infusion")
 
     infusion = Infusion(
         patient_id=patient.id,

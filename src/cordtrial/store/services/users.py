@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import set_actor
 from ..models import ROLES, Site, User
-from ..passwords import hash_password, verify_password
+from ..passwords import hash_password, verify_password, waste_verification
 from ..types import utcnow
 from .base import LOCKOUT, MAX_FAILED_LOGINS, check, require_role
 
@@ -86,18 +86,31 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     (a failed attempt must be remembered).
     """
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active:
-        return None
     now = utcnow()
-    set_actor(session, username)
-    if user.locked_until is not None and user.locked_until > now:
+    if user is None or not user.active or (user.locked_until and user.locked_until > now):
+        # The same Argon2 work as for a real account, so the time taken does not tell which
+        # user names exist (OWASP Authentication Cheat Sheet, "authentication responses").
+        waste_verification(password)
         return None
+    set_actor(session, username)
     if verify_password(user.password_hash, password):
         if user.failed_logins or user.locked_until:
             user.failed_logins, user.locked_until = 0, None
         return user
+    _count(user, now)
+    return None
+
+
+def _count(user: User, now) -> None:
     user.failed_logins = (user.failed_logins or 0) + 1
     if user.failed_logins >= MAX_FAILED_LOGINS:
         user.locked_until = now + LOCKOUT
         user.failed_logins = 0
-    return None
+
+
+def count_failure(session: Session, user_id: int) -> None:
+    """Count a wrong password given for ``user_id`` outside the login form (re-authentication
+    to sign); the same counter and lockout as logins."""
+    user = session.get(User, user_id)
+    if user is not None:
+        _count(user, utcnow())

@@ -144,10 +144,6 @@ async def save_infusion(
                         "label at your site"
                     )
                 second = db.scalar(select(User).where(User.username == values["second_username"]))
-                if second is None:
-                    errors["second_username"] = (
-                        f"{values['second_username']!r} not allowed: a user name at your site"
-                    )
                 if not errors:
                     data = infusion_service.InfusionInput(
                         infused_on=infused_on,
@@ -174,6 +170,7 @@ async def save_infusion(
                         password=password,
                         second_person=second,
                         second_password=second_password,
+                        second_username=values["second_username"],
                     )
                     infusion_id = row.id
         except Refusal as exc:
