@@ -4,13 +4,15 @@ file, an empty store to import into, and the official schemas the exports are ch
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import uuid
 import zipfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from cordtrial.standards.trial import load_trial
 from cordtrial.store import db
@@ -40,10 +42,31 @@ def demo_trial(demo_url):
         return load_trial(s)
 
 
-@pytest.fixture
-def empty_store(tmp_path):
-    """An upgraded store with only a sponsor-level investigator (username ``importer``)."""
-    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+def _postgres_database():
+    """A new database on the test server (CORDTRIAL_TEST_POSTGRES_URL); yields its URL, drops it."""
+    base = os.environ.get("CORDTRIAL_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("CORDTRIAL_TEST_POSTGRES_URL not set (source .ci/postgres.sh)")
+    name = f"cordtrial_standards_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.rsplit("/", 1)[0] + "/" + name
+    db.dispose_engines()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_store(request, tmp_path):
+    """An upgraded store with only a sponsor-level investigator (username ``importer``), on
+    SQLite and, when a test server is configured, PostgreSQL."""
+    if request.param == "sqlite":
+        urls = iter([f"sqlite:///{tmp_path / 'empty.sqlite'}"])
+    else:
+        urls = _postgres_database()
+    url = next(urls)
     db.upgrade(url)
     with db.session_scope(url) as s:
         users.create_user(
@@ -57,6 +80,7 @@ def empty_store(tmp_path):
         )
     yield url
     db.dispose_engines()
+    next(urls, None)
 
 
 def importer(session) -> User:
