@@ -79,3 +79,12 @@ def test_import_odm_and_redcap_into_empty_stores(demo_url, demo_trial, tmp_path,
             "import", "odm", junk, "--user", "importer", "--database-url", empty_store, code=2
         ).output
     )
+
+
+def test_a_store_without_patients_exports_valid_empty_files(empty_store, tmp_path):
+    from cordtrial.standards.odm_read import validate_odm
+
+    for fmt in ("sdtm", "odm", "redcap", "sas", "spss", "stata"):
+        run("export", "--format", fmt, "--out", tmp_path / fmt, "--database-url", empty_store)
+    assert validate_odm(tmp_path / "odm" / "odm.xml") == []
+    assert "HasNoData" in (tmp_path / "sdtm" / "define.xml").read_text()
