@@ -55,6 +55,7 @@ def test_dictionary_columns_and_field_names(files):
             )
     annotations = " ".join(r["Field Annotation"] for r in rows)
     assert "RHI c5RightMotor" in annotations and "NINDS CDE C06007" in annotations
+    assert "RHI assessed_on" not in annotations  # only the exam's own fields have RHI names
 
 
 def test_records_fit_dictionary_and_events(files):

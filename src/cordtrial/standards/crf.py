@@ -27,6 +27,7 @@ FieldType = Literal["text", "integer", "float", "date", "boolean", "choice", "mu
 VAC_DAP = ("analContraction", "analSensation")
 NON_KEY = ("rightLowestNonKeyMuscleWithMotorFunction", "leftLowestNonKeyMuscleWithMotorFunction")
 RHI_INPUT = (*VAC_DAP, *CELL_KEYS, *NON_KEY)
+RHI_KEYS = frozenset((*RHI_INPUT, *RESULT_KEYS))  # the exam's flat RHI names
 
 
 def snake(key: str) -> str:

@@ -97,7 +97,7 @@ def metadata(M):
             )
             dtype = "integer" if f.type == "choice" and _integer_choices(f) else _ODM_TYPES[f.type]
             aliases = [M.Alias(Context="cordtrial", Name=f.store_key)]
-            if form.name == "isncsci" and not f.store_key.startswith("isncsci"):
+            if f.store_key in crf.RHI_KEYS:
                 aliases.append(M.Alias(Context="RHI", Name=f.store_key))
             if f.cde:
                 aliases.append(M.Alias(Context=cde.CONTEXT, Name=f"{f.cde[0]} {f.cde[1]}"))

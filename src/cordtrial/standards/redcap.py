@@ -73,7 +73,7 @@ def _dictionary_row(form: crf.Form, f: crf.Field) -> dict[str, str]:
         notes.append("computed by cordtrial")
     if f.cde:
         annotations.append(f"NINDS CDE {f.cde[0]} {f.cde[1]}")
-    if form.name == "isncsci" and f.key and f.key != f.name:
+    if f.store_key in crf.RHI_KEYS:
         annotations.append(f"RHI {f.store_key}")
     row["Field Note"], row["Field Annotation"] = "; ".join(notes), " ".join(annotations)
     row["Required Field?"] = "y" if f.required and not f.derived else ""
