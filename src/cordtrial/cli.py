@@ -11,6 +11,7 @@ import typer
 from . import __version__
 from .instruments.commands import register as register_instruments
 from .report.commands import register as register_report
+from .standards.commands import register as register_standards
 from .store.commands import register as register_store
 from .web.commands import register as register_web
 
@@ -196,5 +197,6 @@ def _classify_stream(
 
 register_instruments(app)
 register_store(app)
+register_standards(app)
 register_report(app)
 register_web(app)

@@ -2,7 +2,6 @@
 
     cordtrial db upgrade
     cordtrial import exams FILE --user USERNAME
-    cordtrial export --format csv|parquet [--out DIR] [--identified]
     cordtrial backup FILE / cordtrial restore FILE
     cordtrial demo-data [--seed N] [--reset]
     cordtrial audit verify
@@ -127,27 +126,6 @@ def register(app: typer.Typer) -> None:
             typer.echo(report.summary(), err=True)
             raise typer.Exit(2)
         typer.echo(report.summary())
-
-    @app.command("export")
-    def export(
-        format: str = typer.Option("csv", "--format", help="csv or parquet"),
-        out: Path = typer.Option(Path("export"), "--out", help="Output folder."),
-        identified: bool = typer.Option(
-            False, "--identified", help="Include identifying data and the audit trail."
-        ),
-        database_url: str | None = DB_URL,
-    ) -> None:
-        """Export one table per entity, de-identified by default."""
-        from .export import FORMATS, export_tables
-
-        if format not in FORMATS:
-            _fail(f"--format: got {format!r}; allowed: {', '.join(FORMATS)}")
-        url = _url(database_url)
-        _ready(url)
-        with db.session_scope(url) as s:
-            paths = export_tables(s, out, format, identified=identified)
-        kind = "identified" if identified else "de-identified"
-        typer.echo(f"wrote {len(paths)} {kind} {format} tables to {out}")
 
     @app.command("backup")
     def backup(

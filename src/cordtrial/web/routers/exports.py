@@ -1,4 +1,5 @@
-"""Exports: CSV downloads of study data for statisticians, monitors and investigators."""
+"""Exports: CSV downloads of study data, and the data standards (SDTM, ODM, REDCap, SAS, SPSS,
+Stata) as zip archives, for statisticians, monitors and investigators; de-identified, site-scoped."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from ..deps import current_principal, require, unit_of_work
-from ..errors import FormInvalid, NotFound
+from ..errors import FormInvalid, NotFound, WebError
 from ..exports import EXPORTS, FILTERS, to_csv
 from ..forms import pydantic_error
 from ..principal import Principal
@@ -22,8 +23,11 @@ router = APIRouter(include_in_schema=False)
 def exports_page(request: Request, who: Annotated[Principal, Depends(current_principal)]):
     require(who, "export")
     from cordtrial.instruments.versions import DEFINITIONS
+    from cordtrial.standards.export import FORMATS
 
-    return render(request, "exports.html", exports=EXPORTS, versions=list(DEFINITIONS))
+    return render(
+        request, "exports.html", exports=EXPORTS, versions=list(DEFINITIONS), standards=FORMATS
+    )
 
 
 @router.get("/exports/{name}.csv")
@@ -63,3 +67,24 @@ def _filters(name: str, query: dict[str, str]) -> dict[str, object]:
             errors,
             "; ".join(f"{e['field']}: got {e['value']!r}; allowed: {e['allowed']}" for e in errors),
         ) from None
+
+
+@router.get("/exports/standard")
+def export_standard(
+    request: Request, who: Annotated[Principal, Depends(current_principal)], format: str = ""
+):
+    """One data standard as a zip: the caller's site only (all sites for sponsor-level roles),
+    never identifying data."""
+    from cordtrial.standards.export import FORMATS, export_zip
+
+    require(who, "export")
+    if format not in FORMATS:
+        raise WebError(f"format: got {format!r}; allowed: {', '.join(FORMATS)}")
+    with unit_of_work(request) as db:
+        body = export_zip(format, db, site_id=who.site_id)
+    scope = f"-{who.site_code.lower()}" if who.site_code else ""
+    return Response(
+        body,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="cordtrial-{format}{scope}.zip"'},
+    )
