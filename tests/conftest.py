@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import os
+import uuid
 
-from cordtrial.store import audit_anchor
+import pytest
+from sqlalchemy import create_engine, text
+
+from cordtrial.store import audit_anchor, db
+
+PG_ENV = "CORDTRIAL_TEST_POSTGRES_URL"
 
 
 @pytest.fixture(autouse=True)
@@ -18,3 +24,43 @@ def _audit_anchor_files(tmp_path_factory):
     yield
     audit_anchor.forget_keys()
     patch.undo()
+
+
+@pytest.fixture(scope="session")
+def pg_store_url():
+    """A database of its own for this test session (created and dropped here)."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} not set (source .ci/postgres.sh)")
+    name = f"cordtrial_store_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + "/" + name
+    yield url
+    db.dispose_engines()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _reset_pg(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """An upgraded, empty store."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    else:
+        url = request.getfixturevalue("pg_store_url")
+        db.dispose_engines()
+        _reset_pg(url)
+    db.upgrade(url)
+    yield url
+    db.dispose_engines()

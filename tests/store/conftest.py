@@ -1,16 +1,15 @@
 """Store test fixtures: every store test runs on SQLite, and on PostgreSQL when
-CORDTRIAL_TEST_POSTGRES_URL is set (``source .ci/postgres.sh``)."""
+CORDTRIAL_TEST_POSTGRES_URL is set (``source .ci/postgres.sh``); the ``db_url`` fixture that
+provides both is in tests/conftest.py."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from cordtrial.store import db
 from cordtrial.store.models import Lot, Patient, Site, User
@@ -19,51 +18,10 @@ from cordtrial.store.services import manufacturing as mf
 from cordtrial.store.services import patients, users
 from cordtrial.store.services.infusions import InfusionInput
 
-PG_ENV = "CORDTRIAL_TEST_POSTGRES_URL"
 PASSWORD = "correct-horse-1"
 # Cheap Argon2 parameters for test accounts only (verification reads them from the hash);
 # the product hashes with argon2-cffi's defaults.
 CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
-
-
-@pytest.fixture(scope="session")
-def pg_store_url():
-    """A database of its own for this test session (created and dropped here)."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} not set (source .ci/postgres.sh)")
-    name = f"cordtrial_store_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.rsplit("/", 1)[0] + "/" + name
-    yield url
-    db.dispose_engines()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def _reset_pg(url: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    """An upgraded, empty store."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    else:
-        url = request.getfixturevalue("pg_store_url")
-        db.dispose_engines()
-        _reset_pg(url)
-    db.upgrade(url)
-    yield url
-    db.dispose_engines()
 
 
 @dataclass

@@ -275,3 +275,15 @@ def test_create_admin_prompts_twice_on_a_terminal(tmp_path):
     assert os.waitpid(pid, 0)[1] == 0
     assert b"violet" not in seen  # the password was never echoed
     os.close(leader)
+
+
+def test_scheduled_backups_into_a_folder_keep_the_newest(app, world, tmp_path):
+    folder = tmp_path / "backups"
+    for _ in range(3):
+        out = run(app, "backup", f"{folder}/", "--keep", "2", "--database-url", world.url).output
+        assert "audit trail head: " in out
+    kept = sorted(folder.glob("cordtrial-*Z.zip"))
+    assert len(kept) == 2
+    head = out.split("audit trail head: ")[1].split()[0]
+    verified = run(app, "audit", "verify", "--head", head, "--database-url", world.url).output
+    assert "audit trail OK" in verified and "checkpoints match" in verified

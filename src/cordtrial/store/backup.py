@@ -97,6 +97,20 @@ def _head(conn) -> dict | None:
     return {"seq": last.seq, "hash": last.hash} if last else None
 
 
+def timestamped_name() -> str:
+    """A backup file name that sorts by time: cordtrial-YYYYMMDDTHHMMSS.ffffffZ.zip (UTC)."""
+    return f"cordtrial-{utcnow():%Y%m%dT%H%M%S.%f}Z.zip"
+
+
+def prune_backups(folder: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` timestamped backups in ``folder``; return the deleted."""
+    backups = sorted(Path(folder).glob("cordtrial-*Z.zip"))
+    old = backups[:-keep] if keep else backups
+    for path in old:
+        path.unlink()
+    return old
+
+
 def restore_backup(
     session: Session, path: str | Path, revision: str | None, audit_key: Path | None = None
 ) -> audit.VerifyReport:

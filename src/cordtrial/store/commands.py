@@ -129,18 +129,31 @@ def register(app: typer.Typer) -> None:
 
     @app.command("backup")
     def backup(
-        file: Path = typer.Argument(..., help="Backup file to write (.zip)."),
+        file: Path = typer.Argument(
+            ...,
+            help="Backup file to write (a .zip name), or a folder (any other name): then a "
+            "file named by the UTC time is written there (for scheduled backups).",
+        ),
+        keep: int = typer.Option(
+            None,
+            "--keep",
+            min=1,
+            help="With a folder: keep only the newest N backups in it.",
+        ),
         database_url: str | None = DB_URL,
     ) -> None:
-        """Write a consistent, checksummed backup of the whole store."""
-        from .backup import write_backup
+        """Write a consistent, checksummed backup of the whole store (not the audit key)."""
+        from .backup import prune_backups, timestamped_name, write_backup
 
         url = _url(database_url)
         _ready(url)
+        folder = file.is_dir() or file.suffix.lower() != ".zip"
+        target = file / timestamped_name() if folder else file
+        target.parent.mkdir(parents=True, exist_ok=True)
         with db.session_scope(url) as s:
-            manifest = write_backup(s, file, db.current_revision(url))
+            manifest = write_backup(s, target, db.current_revision(url))
         rows = sum(t["rows"] for t in manifest["tables"].values())
-        typer.echo(f"backed up {rows} rows from {len(manifest['tables'])} tables to {file}")
+        typer.echo(f"backed up {rows} rows from {len(manifest['tables'])} tables to {target}")
         head = manifest["audit_head"]
         if head:
             anchor.write_checkpoint(url, head["seq"], head["hash"])
@@ -148,6 +161,9 @@ def register(app: typer.Typer) -> None:
                 f"audit trail head: {head['seq']}:{head['hash']} (check it later with "
                 "`cordtrial audit verify --head SEQ:HASH`)"
             )
+        if keep and folder:
+            for old in prune_backups(file, keep):
+                typer.echo(f"removed old backup {old.name}")
 
     @app.command("restore")
     def restore(

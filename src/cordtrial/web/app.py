@@ -19,6 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cordtrial.store.refusals import Refusal
@@ -29,6 +31,7 @@ from .errors import FormInvalid, NotAuthenticated, StepRequired, WebError
 from .forms import pydantic_error
 from .idempotency import Replay
 from .input_guard import MAX_BODY, MAX_ERRORS, InputGuard
+from .operations import RequestLog
 from .render import FlashCookies
 from .security import CredentialCache, SigningKey
 
@@ -99,7 +102,29 @@ def create_app(
     app.add_middleware(FlashCookies)
     app.add_middleware(InputGuard, max_body=max_body)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestLog)
     return app
+
+
+# What `cordtrial serve` hands to its workers (each worker builds its own app from these).
+ENV_COOKIE_SECURE = "CORDTRIAL_COOKIE_SECURE"
+ENV_DEMO_NOTICE = "CORDTRIAL_DEMO_NOTICE"
+ENV_REQUEST_LOG = "CORDTRIAL_REQUEST_LOG"
+
+
+def app_from_environment() -> FastAPI:
+    """The app as configured by environment variables: the factory every worker of
+    `cordtrial serve` calls (uvicorn factory mode), so any number of workers share settings."""
+    import os
+
+    from .operations import configure_request_log
+
+    configure_request_log(os.environ.get(ENV_REQUEST_LOG) or None)
+    return create_app(
+        None,
+        cookie_secure=os.environ.get(ENV_COOKIE_SECURE, "1") != "0",
+        demo_notice=os.environ.get(ENV_DEMO_NOTICE) or None,
+    )
 
 
 API_DESCRIPTION = """
@@ -140,9 +165,14 @@ class SecurityHeaders:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
-    """While serving, checkpoint the audit chain's head a few seconds after writes."""
+    """Before serving, read (or create) the cookie-signing key, outside any request's
+    transaction; while serving, checkpoint the audit chain's head a few seconds after writes."""
     from cordtrial.store.audit_anchor import CheckpointTimer
 
+    try:
+        await run_in_threadpool(lambda: app.state.signing_key.value)
+    except SQLAlchemyError:  # no store yet (e.g. an app built only for its OpenAPI document)
+        pass
     timer = CheckpointTimer()
     timer.start()
     try:

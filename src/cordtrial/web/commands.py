@@ -25,10 +25,38 @@ def serve(
     ] = False,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes (sessions, lockouts and keys live in the store, so every "
+            "worker serves every user); a dead worker is replaced.",
+        ),
+    ] = 1,
     database_url: Annotated[
         str | None,
         typer.Option(help="Store URL (default: CORDTRIAL_DATABASE_URL or ./cordtrial.sqlite)."),
     ] = None,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            "--proxy-headers",
+            help="Behind a reverse proxy: take the client address and scheme from its "
+            "X-Forwarded-For/-Proto headers (only from --forwarded-allow-ips).",
+        ),
+    ] = False,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(help="Proxy addresses whose X-Forwarded-* headers are trusted (comma list)."),
+    ] = "127.0.0.1",
+    request_log: Annotated[
+        str,
+        typer.Option(
+            help="Where one JSON line per request goes: a file (appended), - for stderr, or "
+            "'off'. No personal data: route templates, status, duration, account id."
+        ),
+    ] = "-",
     insecure_cookies: Annotated[
         bool,
         typer.Option(
@@ -39,19 +67,19 @@ def serve(
     ] = False,
 ) -> None:
     """Start the web application (worksheet, cell product chain, timeline, API)."""
+    import os
+
     import uvicorn
 
     from cordtrial.store import db
     from cordtrial.store.config import database_url as resolve_url
     from cordtrial.store.config import redact
 
-    from .app import create_app
+    from . import app as web_app
 
     url = resolve_url(database_url)
     db.upgrade(url)
-    notice = None
-    if demo:
-        notice = _seed_demo(url)
+    notice = _seed_demo(url) if demo else None
     # Browsers keep Secure cookies on http://127.0.0.1 and http://localhost (secure contexts);
     # anywhere else plain HTTP would drop them, so serving there needs TLS in front.
     if not _is_loopback(host) and not insecure_cookies:
@@ -60,9 +88,27 @@ def serve(
             "(or pass --insecure-cookies for a test network).",
             err=True,
         )
-    app = create_app(url, cookie_secure=not insecure_cookies, demo_notice=notice)
-    typer.echo(f"cordtrial web on http://{host}:{port}/  (store: {redact(url)})")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    # Every worker builds its app from these (uvicorn factory mode).
+    os.environ["CORDTRIAL_DATABASE_URL"] = url
+    os.environ[web_app.ENV_COOKIE_SECURE] = "0" if insecure_cookies else "1"
+    os.environ[web_app.ENV_DEMO_NOTICE] = notice or ""
+    os.environ[web_app.ENV_REQUEST_LOG] = "" if request_log == "off" else request_log
+    typer.echo(
+        f"cordtrial web on http://{host}:{port}/  (store: {redact(url)}; "
+        f"{workers} worker{'s' if workers > 1 else ''})"
+    )
+    uvicorn.run(
+        "cordtrial.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,  # the request log above replaces it (no addresses, no raw paths)
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+        timeout_graceful_shutdown=20,
+    )
 
 
 def _seed_demo(url: str) -> str:

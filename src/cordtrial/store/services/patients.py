@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..models import Consent, Eligibility, Injury, Patient, PatientIdentity, Site, User, Visit
 from ..protocol import Protocol, default_protocol
@@ -28,7 +28,11 @@ STUDY_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 def list_for(user: User, session: Session) -> list[Patient]:
     """The patients ``user`` may see: their site's, or all for users without a site."""
     require_role(session, user, READ_ROLES, "list patients")
-    q = select(Patient).order_by(Patient.study_code)
+    q = (
+        select(Patient)
+        .options(joinedload(Patient.site), joinedload(Patient.injury))
+        .order_by(Patient.study_code)
+    )
     if user.site_id is not None:
         q = q.where(Patient.site_id == user.site_id)
     return list(session.scalars(q))

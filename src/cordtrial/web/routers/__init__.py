@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 
 def register_routers(app: FastAPI) -> None:
+    from .. import operations
     from . import (
         account,
         admin,
@@ -23,6 +24,7 @@ def register_routers(app: FastAPI) -> None:
         patients,
     )
 
+    app.include_router(operations.router)
     app.include_router(auth.router)
     app.include_router(account.router)
     app.include_router(admin.router)

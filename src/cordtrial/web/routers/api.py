@@ -40,6 +40,7 @@ from ..queries import (
     STAGE_LABELS,
     get_lot,
     stage_of,
+    stages_of,
     timeline,
     visible_adverse_events,
     visible_lots,
@@ -119,14 +120,14 @@ class PatientDetailOut(PatientOut):
     timeline: list[EventOut]
 
 
-def _patient_out(db, p: Patient) -> dict:
+def _patient_out(db, p: Patient, stage: str | None = None) -> dict:
     return {
         "study_code": p.study_code,
         "site": p.site.code,
         "sex": p.sex,
         "age_at_injury": p.age_at_injury,
         "status": p.status,
-        "stage": STAGE_LABELS[stage_of(db, p)],
+        "stage": STAGE_LABELS[stage or stage_of(db, p)],
         "injury_date": p.injury.injury_date if p.injury else None,
         "injury_level": p.injury.level if p.injury else None,
         "synthetic": p.synthetic,
@@ -138,7 +139,9 @@ def _patient_out(db, p: Patient) -> dict:
 )
 def list_patients(request: Request, who: Who) -> list[dict]:
     with unit_of_work(request) as db:
-        return [_patient_out(db, p) for p in patient_service.list_for(acting_user(db, who), db)]
+        patients = patient_service.list_for(acting_user(db, who), db)
+        stages = stages_of(db, patients)
+        return [_patient_out(db, p, stages[p.id]) for p in patients]
 
 
 @router.get(

@@ -11,7 +11,7 @@ from cordtrial.store.services import patients as patient_service
 from ..accounts import acting_user
 from ..deps import current_principal, unit_of_work
 from ..principal import Principal
-from ..queries import STAGES, stage_of
+from ..queries import STAGES, stages_of
 from ..render import render
 
 router = APIRouter(include_in_schema=False)
@@ -20,13 +20,15 @@ router = APIRouter(include_in_schema=False)
 def patient_rows(request: Request, who: Principal) -> list[dict]:
     with unit_of_work(request) as db:
         user = acting_user(db, who)
+        patients = patient_service.list_for(user, db)
+        stages = stages_of(db, patients)
         rows = []
-        for p in patient_service.list_for(user, db):
+        for p in patients:
             rows.append(
                 {
                     "study_code": p.study_code,
                     "site": p.site.code,
-                    "stage": stage_of(db, p),
+                    "stage": stages[p.id],
                     "status": p.status,
                     "injury_date": p.injury.injury_date if p.injury else None,
                     "level": p.injury.level if p.injury else None,
