@@ -100,14 +100,19 @@ def create_user(
 
 
 def _check_password(
-    session: Session, who: User, password: str | None, username: str, display_name: str
+    session: Session,
+    who: User,
+    password: str | None,
+    username: str,
+    display_name: str,
+    field: str = "password",
 ) -> None:
     problems = password_problems(password or "", context=(username, display_name))
     check(
         session,
         who,
         not problems,
-        "password",
+        field,
         "***",  # never echo a password, not even a refused one
         f"{RULES} ({'; '.join(problems)})" if problems else RULES,
     )
@@ -194,7 +199,7 @@ def change_password(user: User, session: Session, current: str, new: str) -> Non
         "***",
         "a password different from the current one",
     )
-    _check_password(session, user, new, user.username, user.display_name)
+    _check_password(session, user, new, user.username, user.display_name, "new_password")
     user.password_hash = hash_password(new)
     user.must_change_password = False
     user.password_changed_at = utcnow()
