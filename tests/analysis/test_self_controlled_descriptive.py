@@ -5,6 +5,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cordtrial.analysis import descriptive
 from cordtrial.analysis import natural_history as nh
@@ -39,7 +41,8 @@ def test_segmented_model_recovers_a_planted_step() -> None:
     base = sc.segmented_model(make(7), "uems")
     planted = sc.segmented_model(make(7, Knobs(effect={"uems": 6.0})), "uems")
     assert planted.step_ci[0] > 2 and planted.step_ci[1] > 6 > planted.step_ci[0]
-    assert planted.step == pytest.approx(base.step + 6, abs=0.6)  # same seed, same noise
+    assert planted.step == pytest.approx(base.step + 6, abs=0.3)  # same seed, same noise
+    assert planted.slope_change == pytest.approx(base.slope_change, abs=0.1)  # a jump, not pace
     assert base.step_ci[0] < 0 < base.step_ci[1]
     assert base.n_patients == 13
 
@@ -127,3 +130,25 @@ def test_baseline_characteristics(example) -> None:
     assert set(b["baseline_ais"]) <= {"A", "B", "C", "D"}
     assert (b["baseline_day"] <= b["infusion_day"]).all()
     assert np.isfinite(b["cells_per_kg"]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shift=st.floats(-20, 20),
+    jump=st.floats(-10, 10),
+    noise=st.lists(st.floats(-3, 3), min_size=8, max_size=8),
+)
+def test_segment_estimates_move_with_a_planted_jump_only(shift, jump, noise) -> None:
+    # Invariants of the per-patient estimates: a constant shift changes nothing; a jump after
+    # infusion moves the first-week step by exactly that jump and leaves the pace unchanged.
+    days = np.array([8.0, 44, 47, 53, 76, 136, 182, 226])
+    curve = np.asarray(nh.expected_score("lems", "C", True, days), float)
+    at_inf = float(nh.expected_score("lems", "C", True, 46.0))
+    y = curve + np.array(noise)
+    post = days > 46
+    base_step, _ = sc.local_step(days, y, curve, 46.0)
+    base_pace, _ = sc.fit_patient_segments(days, y, curve, 46.0, at_inf)
+    step, _ = sc.local_step(days, y + shift + jump * post, curve, 46.0)
+    pace, _ = sc.fit_patient_segments(days, y + shift + jump * post, curve, 46.0, at_inf)
+    assert step == pytest.approx(base_step + jump, abs=1e-6)
+    assert pace == pytest.approx(base_pace, abs=1e-6)

@@ -79,7 +79,7 @@ def test_rate_analysis_is_labelled_biased(html: str) -> None:
 
 def test_segmented_effects_show_their_calibration_issue14_point1(html: str) -> None:
     text = _text(html)
-    seg = text.split("Segmented regression against the natural-history curve", 1)[1][:3000]
+    seg = text.split("Step and change in pace at infusion against the natural-history", 1)[1][:3000]
     assert "false effects in simulations" in seg
     assert re.search(r"\d\.\d% of 1000", seg)
     assert "NOT CALIBRATED" not in seg  # every segmented effect passed the check

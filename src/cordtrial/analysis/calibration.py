@@ -64,8 +64,8 @@ def effects() -> list[Effect]:
         Effect("excess_gain.lems", "Mean LEMS gain over natural history", ci),
     ]
     for m in SEGMENTED_MEASURES:
-        out.append(Effect(f"segmented.step.{m}", f"Segmented model: step at infusion, {m}", ci))
-        out.append(Effect(f"segmented.slope.{m}", f"Segmented model: change in pace, {m}", ci))
+        out.append(Effect(f"segmented.step.{m}", f"Step in the first week after infusion, {m}", ci))
+        out.append(Effect(f"segmented.slope.{m}", f"Change in pace after infusion, {m}", ci))
     for m in SEGMENTED_MEASURES:
         for w in RATE_WINDOWS:
             out.append(Effect(f"rate_before_after.{m}.{w}", f"Rate before vs after ({w}), {m}", p))

@@ -2,10 +2,10 @@
 
 1. ``rate_before_after``: the published "daily rate of change before vs after infusion"
    (study.md; the group's stroke paper). Computed as published, labelled as biased (RATE_BIAS).
-2. ``segmented_model``: a two-stage segmented regression on the natural-history (EMSCI) curve of
-   the measure, population and baseline grade; the step at infusion and the change in pace,
-   with t-based CIs across patients. Its false-effect rate is checked by simulation
-   (``calibration``).
+2. ``segmented_model``: against the natural-history (EMSCI) curve of the measure, population and
+   baseline grade, the step in the first week after infusion and the change in pace after it
+   (a segmented regression per patient), with t-based CIs across patients. Its false-effect
+   rate is checked by simulation (``calibration``).
 3. ``plateau_check``: did the patient stop improving over a run-in before infusion? (The group's
    chronic protocol requires no improvement over the 2 weeks before infusion, study.md.) Only
    exams that actually span the run-in count.
@@ -140,9 +140,9 @@ def summarise_rates(rates: pd.DataFrame, after_days: float | None = 7) -> RateSu
 @dataclass(frozen=True)
 class SegmentedResult:
     measure: str
-    n_patients: int  # patients in the model
+    n_patients: int  # patients in the change-in-pace model
     n_observations: int
-    step: float  # mean change in level at infusion, beyond the natural-history curve (points)
+    step: float  # mean change in the first week after infusion beyond the curve (points)
     step_ci: tuple[float, float]
     # Mean change in pace after infusion, in multiples of the natural-history expected change
     # (0.5: half a point more per point EMSCI expects than the patient's own pace before).
@@ -151,24 +151,32 @@ class SegmentedResult:
     per_patient: pd.DataFrame  # one row per patient: estimates, or why the patient is left out
     formula: str
     note: str
+    n_patients_step: int = 0  # patients with a step (an exam in the first week after infusion)
 
     @property
     def excluded(self) -> pd.DataFrame:
         return self.per_patient[self.per_patient["reason"] != ""]
 
 
-SEGMENTED_FORMULA = "value ~ a + b * E(t) + step * post + slope * post * (E(t) - E(t_infusion))"
+STEP_WINDOW_DAYS = 7
+SEGMENTED_FORMULA = (
+    "step = mean over exams in the first 7 days after infusion of (value - value before) - "
+    "(E(t) - E(t before)); pace: value ~ a + b * E(t) + c * post + slope * post * "
+    "(E(t) - E(t_infusion))"
+)
 SEGMENTED_NOTE = (
-    "Two-stage segmented regression (a summary-measures analysis, Matthews et al., BMJ "
-    "1990;300:230): for each patient, " + SEGMENTED_FORMULA + " by least squares, where E(t) is "
-    "the EMSCI mean of the same score for the patient's population and baseline AIS grade "
-    "(emsci_means.csv; log-time interpolation, flat before week 2 and after week 52) and 'post' "
-    "marks exams after the infusion day. a and b are the patient's own level and pace of "
-    "natural recovery (from the exams before infusion); step and slope are the departures at "
-    "infusion. Across patients: the mean of each with a t-based 95% CI (n - 1 df), so "
-    "patient-to-patient variation is part of the uncertainty. Needs 2 exams before (on "
-    "different curve values) and 2 after the infusion per patient. Unblinded ratings, a wrong "
-    "curve shape for these patients and an unreliable early exam (spinal shock) bias both."
+    "Summary-measures analysis (Matthews et al., BMJ 1990;300:230): one number per patient, then "
+    "the mean across patients with a t-based 95% CI (n - 1 df), so patient-to-patient variation "
+    "is part of the uncertainty. E(t) is the EMSCI mean of the same score for the patient's "
+    "population and baseline AIS grade (emsci_means.csv; log-time interpolation, flat before "
+    "week 2 and after week 52). Step at infusion: the change from the last exam on or before the "
+    "infusion day to the exams of the first 7 days after it, minus the change E(t) expects over "
+    "the same days (local: no curve is extrapolated over months). Change in pace: per patient, "
+    "value ~ a + b * E(t) + c * post + slope * post * (E(t) - E(t_infusion)) by least squares "
+    "('post': exams after the infusion day); a and b are the patient's own level and pace of "
+    "natural recovery before infusion, slope the change in pace after it. It needs 2 exams "
+    "before (on different curve values) and 2 after. Unblinded ratings, a wrong curve shape for "
+    "these patients and an unreliable early exam (spinal shock) bias both."
 )
 
 
@@ -185,24 +193,41 @@ def _baseline_grades(tables: AnalysisTables) -> dict[str, str | None]:
     return out
 
 
+def local_step(
+    days: np.ndarray, values: np.ndarray, curve: np.ndarray, infusion_day: float
+) -> tuple[float, str]:
+    """Change from the last exam on/before the infusion day to the exams of the first
+    STEP_WINDOW_DAYS after it, beyond the curve's change over the same days."""
+    pre = np.flatnonzero(days <= infusion_day)
+    post = np.flatnonzero((days > infusion_day) & (days <= infusion_day + STEP_WINDOW_DAYS))
+    if pre.size == 0 or post.size == 0:
+        return np.nan, (
+            "step: no exam before infusion"
+            if pre.size == 0
+            else f"step: no exam in the first {STEP_WINDOW_DAYS} days after infusion"
+        )
+    b = pre[-1]
+    return float(np.mean((values[post] - values[b]) - (curve[post] - curve[b]))), ""
+
+
 def fit_patient_segments(
     days: np.ndarray,
     values: np.ndarray,
     curve: np.ndarray,
     infusion_day: float,
     curve_at_inf: float,
-) -> tuple[float, float, str]:
-    """One patient's step and slope change (see SEGMENTED_NOTE); NaNs and a reason when the
-    patient's exams cannot identify them."""
+) -> tuple[float, str]:
+    """One patient's change in pace (see SEGMENTED_NOTE); NaN and a reason when the patient's
+    exams cannot identify it."""
     post = (days > infusion_day).astype(float)
     n_pre, n_post = int((post == 0).sum()), int(post.sum())
     if n_pre < 2 or n_post < 2:
-        return np.nan, np.nan, f"{n_pre} exam(s) before and {n_post} after infusion; need 2 and 2"
+        return np.nan, f"pace: {n_pre} exam(s) before and {n_post} after infusion; need 2 and 2"
     x = np.column_stack([np.ones_like(curve), curve, post, post * (curve - curve_at_inf)])
     if np.ptp(curve[post == 0]) < 1e-9 or np.linalg.matrix_rank(x) < 4:
-        return np.nan, np.nan, "exams before infusion all on the same curve value"
+        return np.nan, "pace: exams before infusion all on the same curve value"
     beta = np.linalg.lstsq(x, values, rcond=None)[0]
-    return float(beta[2]), float(beta[3]), ""
+    return float(beta[3]), ""
 
 
 def segmented_model(tables: AnalysisTables, measure: str = "uems") -> SegmentedResult:
@@ -232,33 +257,35 @@ def segmented_model(tables: AnalysisTables, measure: str = "uems") -> SegmentedR
             rows.append(row | {"reason": "paraplegia: UEMS is not expected to change"})
             continue
         days = g["days_since_injury"].to_numpy(float)
+        values = g["value"].to_numpy(float)
         curve = np.asarray(nh.expected_score(measure, grade, tet, days), float)
         at_inf = float(nh.expected_score(measure, grade, tet, float(inf[pid])))
-        step, slope, reason = fit_patient_segments(
-            days, g["value"].to_numpy(float), curve, float(inf[pid]), at_inf
-        )
+        step, step_reason = local_step(days, values, curve, float(inf[pid]))
+        slope, slope_reason = fit_patient_segments(days, values, curve, float(inf[pid]), at_inf)
         row |= {
             "population": nh.population_of(tet),
             "exams_before": int((days <= inf[pid]).sum()),
             "exams_after": int((days > inf[pid]).sum()),
             "step": step,
             "slope": slope,
-            "reason": reason,
+            "reason": "; ".join(r for r in (step_reason, slope_reason) if r),
         }
-        n_obs += len(g) if not reason else 0
+        n_obs += len(g) if np.isfinite(step) or np.isfinite(slope) else 0
         rows.append(row)
     per = pd.DataFrame(rows)
-    used = per[per["reason"] == ""] if len(per) else per
-    if len(used) < 3:
+    n_step = int(np.isfinite(per["step"]).sum()) if len(per) else 0
+    n_slope = int(np.isfinite(per["slope"]).sum()) if len(per) else 0
+    if max(n_step, n_slope) < 3:
         raise ValueError(
-            f"segmented model for {measure!r} needs >= 3 patients with 2 exams before and 2 after "
-            f"infusion (have {len(used)})"
+            f"segmented model for {measure!r} needs >= 3 patients with exams before and after "
+            f"infusion (have {n_step} with a step, {n_slope} with a change in pace)"
         )
-    step, s_lo, s_hi = t_interval(used["step"].to_numpy())
-    slope, c_lo, c_hi = t_interval(used["slope"].to_numpy())
+    nan3 = (np.nan, np.nan, np.nan)
+    step, s_lo, s_hi = t_interval(per["step"].to_numpy()) if n_step >= 3 else nan3
+    slope, c_lo, c_hi = t_interval(per["slope"].to_numpy()) if n_slope >= 3 else nan3
     return SegmentedResult(
         measure=measure,
-        n_patients=len(used),
+        n_patients=n_slope,
         n_observations=n_obs,
         step=step,
         step_ci=(s_lo, s_hi),
@@ -267,6 +294,7 @@ def segmented_model(tables: AnalysisTables, measure: str = "uems") -> SegmentedR
         per_patient=per,
         formula=SEGMENTED_FORMULA,
         note=SEGMENTED_NOTE,
+        n_patients_step=n_step,
     )
 
 

@@ -561,9 +561,13 @@ def _segmented_table(t: AnalysisTables, rep: Report, s: Section) -> None:
         except ValueError as exc:
             seg_rows.append({"measure": m, "note": str(exc)})
             continue
-        row = {"measure": m, "patients": r.n_patients, "exams": r.n_observations}
+        row = {
+            "measure": m,
+            "patients (step / pace)": f"{r.n_patients_step} / {r.n_patients}",
+            "exams": r.n_observations,
+        }
         for what, est, ci, label in (
-            ("step", r.step, r.step_ci, "step at infusion (points)"),
+            ("step", r.step, r.step_ci, "step in the first week (points)"),
             ("slope", r.slope_change, r.slope_change_ci, "change in pace (x expected change)"),
         ):
             key = f"segmented.{what}.{m}"
@@ -587,11 +591,10 @@ def _segmented_table(t: AnalysisTables, rep: Report, s: Section) -> None:
         )
         seg_rows.append(row)
     seg = pd.DataFrame(seg_rows)
-    for col in ("patients", "exams"):
-        if col in seg.columns:
-            seg[col] = seg[col].astype("Int64")
+    if "exams" in seg.columns:
+        seg["exams"] = seg["exams"].astype("Int64")
     s.table(
-        "Segmented regression against the natural-history curve of each score",
+        "Step and change in pace at infusion against the natural-history curve of each score",
         seg,
         source=f"{STORE_SOURCE}; curves: {EMSCI_SOURCE}; calibration: analysis/data/"
         "calibration.csv (synthetic no-effect trials, docs/analysis.md)",
