@@ -1,13 +1,23 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from cordtrial.analysis import natural_history as nh
 
 TAGS = {"V", "V2", "R", "D"}
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "natural-history.md"
+# natural-history.md s.3 [D]: expected mean LEMS gain, weeks 4 -> 26 (unrounded differences)
+DLEMS_4_26 = {
+    True: {"A": 2.0, "B": 10.4, "C": 13.9, "D": 4.4},
+    False: {"A": 1.0, "B": 7.1, "C": 12.7, "D": 5.6},
+}
 
 
-@pytest.mark.parametrize("table", [nh.conversion_table, nh.motor_means_table, nh.rate_scenarios])
+@pytest.mark.parametrize("table", [nh.conversion_table, nh.score_means_table, nh.rate_scenarios])
 def test_every_figure_has_citation_and_tag(table) -> None:
     t = table()
     assert t["citation"].str.len().gt(10).all()
@@ -35,6 +45,59 @@ def test_derived_gains_match_section3_within_rounding() -> None:
 
 def test_paraplegia_uems_does_not_change() -> None:
     assert nh.expected_motor_gain("uems", "A", False, 20, 300) == 0.0
+
+
+@pytest.mark.parametrize("tetraplegia", [True, False])
+def test_lems_gains_are_the_measured_means_issue14_point2(tetraplegia: bool) -> None:
+    # LEMS uses its own EMSCI means per population (weeks 2, 4, 12, 26, 52), never the UEMS
+    # shape; the derived 4 -> 26 week table reproduces within the reference's 0.1 rounding.
+    for grade, gain in DLEMS_4_26[tetraplegia].items():
+        got = nh.expected_gain("lems", grade, tetraplegia, 28, 182)
+        assert got == pytest.approx(gain, abs=0.11), (tetraplegia, grade)
+    weeks = nh.score_means_table().query("score == 'lems'").groupby("population")["week"]
+    assert all(sorted(set(w)) == [2, 4, 12, 26, 52] for _, w in weeks)
+
+
+def test_lems_derived_table_matches_reference_file() -> None:
+    if not REFERENCE.exists():
+        pytest.skip(f"{REFERENCE} not present (shared reference data is read, never committed)")
+    text = REFERENCE.read_text(encoding="utf-8").split("Expected mean gain, EMSCI [D]", 1)[1]
+    for line in text.splitlines():
+        m = re.match(r"\| ([ABCD]) \|(.*)\|\s*$", line)
+        if not m:
+            continue
+        cols = [float(c) for c in m.group(2).replace("+", "").split("|")]
+        grade = m.group(1)
+        assert DLEMS_4_26[True][grade] == cols[2] and DLEMS_4_26[False][grade] == cols[3]
+
+
+def test_every_score_has_curves_for_both_populations() -> None:
+    for score in nh.CURVE_SCORES:
+        for grade in nh.CURVE_GRADES:
+            for tetra in (True, False):
+                v = nh.expected_score(score, grade, tetra, np.array([3, 14, 100, 364, 500]))
+                assert np.isfinite(v).all()
+                assert v[0] == v[1] and v[3] == v[4]  # flat outside weeks 2-52
+    with pytest.raises(ValueError, match="scim3"):
+        nh.expected_score("scim3", "A", True, 30)
+
+
+def test_khorasanizadeh_is_a_source_issue14_point5() -> None:
+    r = nh.reference_rate("khorasanizadeh2019_C")
+    assert r.rate == pytest.approx(0.873) and r.ci == pytest.approx((0.779, 0.948))
+    assert r.tag == "V2" and "30:683" in r.citation
+    assert 40 < r.effective_n < 80  # n implied by the published CI, not the n = 50 default
+    high = nh.rate_scenarios().set_index("scenario")
+    assert high.loc["upper", "rate_C"] > high.loc["high", "rate_C"]
+    assert high.loc["upper", "rate_C"] >= 0.948
+
+
+def test_source_metadata_issue14_point6() -> None:
+    t = nh.conversion_table().set_index(["id", "outcome"])
+    marino = t.loc[("marino2020_A_2013", "ge1_grade")]
+    assert marino["baseline_exam_max_days"] == 14 and marino["follow_up"] == "30-730 days"
+    vm_b = nh.reference_rate("vanmiddendorp2009_B")
+    assert vm_b.tag == "R" and "UNVERIFIED" in vm_b.citation
 
 
 def test_recovery_fraction_bounds_and_monotone() -> None:

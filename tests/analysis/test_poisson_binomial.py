@@ -63,3 +63,12 @@ def test_rejects_bad_probability(bad: list[float]) -> None:
 def test_case_mix_unknown_grade() -> None:
     with pytest.raises(KeyError, match="no rate for baseline grade 'D'"):
         pb.case_mix_probabilities({"D": 1}, {"A": 0.2})
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=30))
+def test_central_range_holds_95_percent_and_the_mean(p: list[float]) -> None:
+    lo, hi = pb.central_range(p)
+    dist = pb.pmf(p)
+    assert 0 <= lo <= hi <= len(p)
+    assert dist[lo : hi + 1].sum() >= 0.95 - 1e-9
+    assert lo - 1 <= pb.mean(p) <= hi + 1

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from cordtrial.analysis import comparator, responders
+from cordtrial.analysis import natural_history as nh
 from cordtrial.analysis.datasets import load_example
+from cordtrial.analysis.intervals import t_interval
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +98,9 @@ def test_comparator_expected_sums(example) -> None:
     assert (ev["expected_p"] <= ev["reference_rate"] + 1e-12).all()  # later baseline, less left
     assert np.allclose(ev["observed_minus_expected"], ev["observed"] - ev["expected_p"])
     assert set(res.sources["tag"]) <= {"V", "V2", "D", "R"}
-    assert len(res.scenarios) == 3
+    assert len(res.scenarios) == len(nh.rate_scenarios())
+    lo, hi = res.expected_range
+    assert lo <= res.expected <= hi
 
 
 def test_comparator_unconditioned_uses_published_rates(example) -> None:
@@ -144,3 +148,59 @@ def test_paraplegia_and_era_change_the_reference(example) -> None:
     modern = comparator.compare(example, "ais_1_grade", reference_set="modern_cervical", draws=100)
     default = comparator.compare(example, "ais_1_grade", draws=100)
     assert modern.expected > default.expected  # 50% vs 26% for cervical AIS A
+
+
+def test_regulator_preset_is_for_its_registered_population_issue14_point6(example) -> None:
+    pts = example.patients.copy()
+    pts.loc[pts["patient"] == "SYN-01", "age"] = 75
+    pts.loc[pts["patient"] == "SYN-02", "tetraplegia"] = False
+    r = responders.evaluate(replace(example, patients=pts), "regulator_preset").set_index("patient")
+    assert r.loc["SYN-01", "responder"] is None and "age 75" in r.loc["SYN-01", "reason"]
+    assert "not a cervical injury" in r.loc["SYN-02", "reason"]
+    d = responders.DEFINITIONS["regulator_preset"]
+    assert "cervical, age 20-70" in d.label and "age 20-70" in d.citation
+    # other definitions have no registered population
+    assert responders.evaluate(replace(example, patients=pts), "ais_1_grade")["reason"].eq("").all()
+
+
+def test_every_definition_has_a_comparator_or_says_it_cannot_be_read_issue14_point3(
+    example,
+) -> None:
+    s = responders.summary(example).set_index("definition")
+    assert "met_threshold" in s.columns and "responders" not in s.columns
+    for name, d in responders.DEFINITIONS.items():
+        if d.kind == "ais":
+            assert d.has_comparator
+            comparator.compare(example, name, draws=0)  # it exists and runs
+        else:
+            assert s.loc[name, "comparator"].startswith(responders.NO_COMPARATOR)
+    assert "30 %" in responders.DEFINITIONS["motor_levels_2"].comparator  # Steeves 2011
+    for d in responders.DEFINITIONS.values():
+        assert "respon" not in d.label.lower()  # neutral wording
+
+
+def test_motor_gain_over_natural_history_has_a_ci(example) -> None:
+    res = comparator.compare(example, "ais_1_grade", draws=0)
+    ev = res.per_patient.dropna(subset=["expected_p"])
+    for score in ("uems", "lems"):
+        m, lo, hi, n = res.excess[score]
+        assert (m, lo, hi) == pytest.approx(t_interval(ev[f"{score}_observed_minus_expected"]))
+        assert n == 13
+    assert np.isnan(res.p_interval[0])  # draws=0 skips the Beta range
+
+
+def test_claim_sensitivity_spans_orders_of_magnitude_issue14_point5() -> None:
+    mixes = [{"A": 6, "B": 2, "C": 5}, {"A": 0, "B": 0, "C": 13}]
+    grid = comparator.sensitivity_grid(12, mixes)
+    assert len(grid) == len(mixes) * len(nh.rate_scenarios())
+    assert grid["rates"].str.contains("meta_analysis").any()
+    lo, hi, orders = comparator.orders_of_magnitude(grid)
+    assert orders > 6  # "it moves over six orders of magnitude between plausible inputs"
+    published = list(comparator.TIMINGS)[0]
+    cut = "baseline <= 2 wk, end day 180"
+    # a 6-month end point leaves less time than the one-year rates assume: P falls
+    assert (grid[cut] < grid[published]).all()
+    # the section-6 rows as published reproduce the reference's table
+    first = grid[(grid["mix A/B/C"] == "6/2/5") & grid["rates"].str.startswith("low")]
+    assert f"{first[published].iloc[0]:.4g}" == "0.0001832"
+    assert "1-year" in comparator.ONE_YEAR_NOTE or "one-year" in comparator.ONE_YEAR_NOTE

@@ -31,6 +31,7 @@ def _cell(mix: str, rates: dict[str, float]) -> str:
 
 def _scenario_rates() -> list[dict[str, float]]:
     sc = nh.rate_scenarios()
+    sc = sc[sc["in_reference_table"]]  # the others extend the sensitivity (issue 14)
     return [{"A": r.rate_A, "B": r.rate_B, "C": r.rate_C} for r in sc.itertuples()]
 
 

@@ -45,12 +45,32 @@ def test_hicks_coefficients() -> None:
     assert ab.probability(18) == pytest.approx(1 / (1 + math.exp(-(0.211 * 18 - 1.425))))
 
 
-def test_side_caveat_surfaces_unverified() -> None:
-    assert "unverified" in vm().side_caveat
+def test_side_caveat_says_secondary_source() -> None:
+    # natural-history.md s.7: secondary sources say van Middendorp uses the better side [V2]
+    assert "[V2]" in vm().side_caveat and "better" in vm().side_caveat
     summ = walking.summary(walking.predict(load_example()))
-    assert (
-        summ.loc[summ["rule"] == "van_middendorp_2011", "caveat"].str.contains("unverified").all()
-    )
+    assert summ.loc[summ["rule"] == "van_middendorp_2011", "caveat"].str.contains("V2").all()
+
+
+def test_hicks_metadata_issue14_point6() -> None:
+    # Hicks 2017's outcome is FIM locomotor 6-7, not SCIM III item 12; the abbreviated rule's
+    # items differ between secondary sources, so it is marked unverified in the product.
+    rules = walking.rules()
+    for name in ("hicks_2017", "hicks_2017_abbreviated"):
+        assert "FIM locomotor" in rules[name].outcome
+    ab = rules["hicks_2017_abbreviated"]
+    assert ab.tag == "R" and "unverified" in ab.side_caveat and "S1" in ab.side_caveat
+    summ = walking.summary(walking.predict(load_example())).set_index("rule")
+    assert summ.loc["hicks_2017_abbreviated", "tag"] == "R"
+    assert "FIM locomotor" in summ.loc["hicks_2017", "outcome"]
+
+
+def test_expected_walkers_have_a_range_issue14_point3() -> None:
+    summ = walking.summary(walking.predict(load_example())).set_index("rule")
+    for rule, row in summ.iterrows():
+        lo, hi = (int(x) for x in row["expected_95_range"].split("-"))
+        assert lo <= row["expected_walkers"] <= hi, rule
+        assert 0 <= lo <= hi <= row["evaluable"]
 
 
 @pytest.mark.parametrize(("field", "value"), [("l3_motor", 6), ("s1_touch", 3), ("age", -1)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -32,10 +33,20 @@ SECTION_IDS = [
 
 
 @pytest.fixture(scope="module")
-def html() -> str:
+def report():
     rep = build(load_example(), data_source="synthetic example", draws=500)
     assert rep.warnings == []
-    return render_html(rep)
+    return rep
+
+
+@pytest.fixture(scope="module")
+def html(report) -> str:
+    return render_html(report)
+
+
+def _text(html: str) -> str:
+    """Visible text, whitespace collapsed (for phrase checks across line breaks)."""
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
 def test_all_sections_present(html: str) -> None:
@@ -63,7 +74,78 @@ def test_self_contained(html: str) -> None:
 
 def test_rate_analysis_is_labelled_biased(html: str) -> None:
     assert "Biased in acute SCI" in html
-    assert "unverified" in html  # van Middendorp side caveat [R]
+    assert "unverified" in html  # the Hicks abbreviated rule [R]
+
+
+def test_segmented_effects_show_their_calibration_issue14_point1(html: str) -> None:
+    text = _text(html)
+    seg = text.split("Step and change in pace at infusion against the natural-history", 1)[1][:3000]
+    assert "false effects in simulations" in seg
+    assert re.search(r"\d\.\d% of 1000", seg)
+    assert "NOT CALIBRATED" not in seg  # every segmented effect passed the check
+    # the published rate analysis is shown with its simulated false-effect rate and warning
+    rate = text.split("Rate of change before vs after infusion", 1)[1][:2500]
+    assert "NOT CALIBRATED" in rate
+
+
+def test_claim_removed_and_uninterpretable_figures_marked_issue14_point3(html: str) -> None:
+    text = _text(html)
+    assert "Every efficacy figure below is set against" not in text
+    assert "where a published comparator exists" in text
+    for label in (">= 2 motor levels", "SCIM III total >= 4", "SCIM III total >= 10"):
+        assert re.search(
+            re.escape(label) + r"[^.]*: \d+ of \d+ met the threshold - no comparator: cannot be "
+            r"interpreted",
+            text,
+        ), label
+    assert "Steeves 2011" in text
+    assert "95% range of an untreated count" in text  # AIS expectations carry a range
+    assert re.search(r"expected_95_range", text)  # and so do walkers
+    # neutral wording: nobody "responded"
+    assert not re.search(r"\brespond(ed|s)?\b", text, flags=re.I)
+    assert "met the threshold" in text
+
+
+def test_limitations_and_multiplicity_issue14_point4(report, html: str) -> None:
+    text = _text(html)
+    methods = text.split("Methods and limitations", 2)[-1]
+    assert "Regression to the mean" in methods
+    assert "spinal shock" in methods
+    assert "Multiplicity" in methods
+    n = len(report.comparisons)
+    assert n >= 30
+    assert f"This report states {n} comparisons" in methods
+    assert f"Every comparison this report states ({n})" in methods
+    table = re.search(r"Every comparison this report states.*?</table>", html, flags=re.S)
+    assert table.group(0).count("<tr>") == n  # one body row per comparison
+    assert f"The report states {n} comparisons" in text.split("Contents", 1)[0]  # summary
+
+
+def test_claim_sensitivity_and_khorasanizadeh_issue14_point5(html: str) -> None:
+    text = _text(html)
+    assert "Khorasanizadeh" in text and "meta_analysis" in text and "upper" in text
+    m = re.search(r"P\(>= 12 of 13\) runs from \S+ to \S+: ([\d.]+) orders of magnitude", text)
+    assert m and float(m.group(1)) > 6
+    assert "one-year rates to the end point even when it is earlier" in text
+
+
+def test_source_metadata_issue14_point6(html: str) -> None:
+    text = _text(html)
+    assert "30-730 days" in text  # Marino 2020 follow-up
+    assert "FIM locomotor" in text  # Hicks 2017 outcome
+    assert "UNVERIFIED figure used: vanmiddendorp2009_B" in text
+    assert "cervical, age 20-70" in text  # the regulator preset as registered
+    assert "Fleiss, Levin & Paik 2003" in text and "Fleiss 1981" not in text
+
+
+def test_generator_limits_stated_where_figures_are_shown_issue14_point7(html: str) -> None:
+    text = _text(html)
+    walking = text.split("Walking prediction at baseline vs observed walking", 2)[-1][:6000]
+    assert "SYNTHETIC: every outcome here was produced by a data generator" in walking
+    assert "ONE YEAR after injury" in walking
+    plateau = text.split("Pre-infusion plateau check", 1)[1][:600]
+    assert "not assessable in any of 13 patients" in plateau
+    assert "14-day run-in" in plateau
 
 
 def test_build_on_empty_store_says_so() -> None:

@@ -16,18 +16,32 @@ import pandas as pd
 
 from . import natural_history as nh
 from . import poisson_binomial as pb
+from .intervals import t_interval
 from .responders import DEFINITIONS, ResponderDefinition, evaluate
 from .tables import AnalysisTables
 
 TIMING_ASSUMPTION = (
-    "Published rates start from exams in the first 1-4 weeks. For a later baseline exam the rate "
-    "is conditioned on the patient still having the baseline grade on that day, assuming "
-    "conversion accrues like the mean EMSCI UEMS curve of the same grade (log-time interpolation)."
+    "Published rates are conversion by about one year (van Middendorp 2009: 6-12 months; "
+    "Marino 2020: 30-730 days) from exams in the first 1-4 weeks. For a later baseline exam, or "
+    "an earlier end point (a 6-month claim), the rate is conditioned on the patient still having "
+    "the baseline grade on the baseline day and cut at the end-point day, assuming conversion "
+    "accrues like the mean EMSCI UEMS curve of the same grade (log-time interpolation)."
+)
+ONE_YEAR_NOTE = (
+    "'As published' applies one-year rates to the end point even when it is earlier (e.g. a "
+    "6-month claim): that overstates spontaneous conversion by the end point, so the series looks "
+    "less surprising than it should; the 'conditioned' columns apply the timing assumption."
 )
 MOTOR_ASSUMPTION = (
-    "Expected motor gain = difference of EMSCI cross-sectional mean scores (not paired changes) "
-    "between the baseline and end-point days; LEMS between weeks 2 and 52 follows the UEMS curve "
-    "shape of the same grade."
+    "Expected gain = difference of EMSCI cross-sectional mean scores of the same score, "
+    "population (tetraplegia/paraplegia) and baseline grade (not paired changes) between the "
+    "baseline and end-point days; each score uses its own measured curve (weeks 2, 4, 12, 26, 52)."
+)
+EXCESS_NOTE = (
+    "Mean of observed minus expected gain across patients, t-based 95% CI (n - 1 df). It "
+    "compares these patients with other, untreated cohorts (EMSCI means): it carries the "
+    "comparator's case-mix and era biases, and regression to the mean from a baseline chosen "
+    "before infusion."
 )
 
 
@@ -44,6 +58,10 @@ class ComparatorResult:
     scenarios: pd.DataFrame
     sources: pd.DataFrame
     assumptions: list[str] = field(default_factory=list)
+    # 95% range of the untreated count (2.5% and 97.5% quantiles of the Poisson-binomial).
+    expected_range: tuple[int, int] = (0, 0)
+    # score -> (mean observed - expected gain, CI low, CI high, patients)
+    excess: dict[str, tuple[float, float, float, int]] = field(default_factory=dict)
 
 
 def _outcome_for(threshold: float) -> str:
@@ -96,7 +114,10 @@ def compare(
         ref_map, ref_name = dict(reference_set), "custom"
     resp = evaluate(tables, d)
     tetra = tables.patients.set_index("patient")["tetraplegia"].to_dict()
-    exams = tables.exams
+    exams_by_patient = {
+        pid: g.drop_duplicates("days_since_injury").set_index("days_since_injury")
+        for pid, g in tables.exams.groupby("patient")
+    }
     rows, used = [], {}
     for _, r in resp.iterrows():
         row = r.to_dict()
@@ -121,11 +142,16 @@ def compare(
             "observed": float(bool(r["responder"])),
         }
         row["observed_minus_expected"] = row["observed"] - p
-        ex = exams[exams["patient"] == r["patient"]].set_index("days_since_injury")
+        ex = exams_by_patient[r["patient"]]
         for score in ("uems", "lems"):
-            obs = ex.loc[int(e), score] - ex.loc[int(b), score]
-            obs = float(obs.iloc[0]) if isinstance(obs, pd.Series) else float(obs)
-            exp = nh.expected_motor_gain(score, grade, row["tetraplegia"], b, e)
+            obs = float(ex.at[int(e), score] - ex.at[int(b), score])
+            if grade not in nh.CURVE_GRADES:
+                obs = float("nan")  # no EMSCI curve for the grade: no comparison
+            exp = (
+                nh.expected_motor_gain(score, grade, row["tetraplegia"], b, e)
+                if grade in nh.CURVE_GRADES
+                else float("nan")
+            )
             row |= {
                 f"{score}_observed_gain": obs,
                 f"{score}_expected_gain": exp,
@@ -141,7 +167,7 @@ def compare(
     p_obs = pb.sf(k, probs) if n else float("nan")
     interval = (
         _beta_interval(ev, used, k, condition_on_baseline_day, draws, seed)
-        if n
+        if n and draws > 0
         else (float("nan"),) * 3
     )
     scen = _scenario_table(ev, k, d) if n else pd.DataFrame()
@@ -152,9 +178,8 @@ def compare(
                 "outcome": r.outcome,
                 "baseline_ais": r.baseline_ais,
                 "rate": r.rate,
-                "n": r.n
-                if r.n is not None
-                else f"not reported (assumed {nh.ASSUMED_N_WHEN_NOT_REPORTED})",
+                "n": r.n_label,
+                "follow_up": r.follow_up,
                 "beta_a": round(r.beta[0], 2),
                 "beta_b": round(r.beta[1], 2),
                 "tag": r.tag,
@@ -167,7 +192,8 @@ def compare(
         "Patients are independent and each either improves or not (Poisson-binomial).",
         MOTOR_ASSUMPTION,
         "Rate uncertainty: Beta(x + 1/2, n - x + 1/2) per source (x = rate * n); sources without "
-        f"a reported n use n = {nh.ASSUMED_N_WHEN_NOT_REPORTED} (assumption).",
+        "a reported n use the n their 95% CI implies, else "
+        f"n = {nh.ASSUMED_N_WHEN_NOT_REPORTED} (assumption).",
         "Indeterminate AIS grades count against improvement (best candidate before, worst after).",
     ]
     if condition_on_baseline_day:
@@ -184,7 +210,17 @@ def compare(
         scenarios=scen,
         sources=src,
         assumptions=assumptions,
+        expected_range=pb.central_range(probs) if n else (0, 0),
+        excess={score: _excess(ev, score) for score in ("uems", "lems")} if n else {},
     )
+
+
+def _excess(ev: pd.DataFrame, score: str) -> tuple[float, float, float, int]:
+    """Mean observed - expected gain of a score across patients with a t-based 95% CI."""
+    col = f"{score}_observed_minus_expected"
+    vals = ev[col].to_numpy(float) if col in ev.columns else np.array([])
+    m, lo, hi = t_interval(vals)
+    return m, lo, hi, int(np.isfinite(vals).sum())
 
 
 def _beta_interval(ev, used, k, conditioned, draws, seed) -> tuple[float, float, float]:
@@ -257,7 +293,7 @@ def case_mix_table(
     mixes: list[dict[str, int]], k: int, scenarios: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """E and P(K >= k) for case mixes x rate scenarios (reproduces natural-history.md s.6)."""
-    scenarios = nh.rate_scenarios() if scenarios is None else scenarios
+    scenarios = nh.reference_table_scenarios() if scenarios is None else scenarios
     out = []
     for mix in mixes:
         for _, s in scenarios.iterrows():
@@ -274,3 +310,55 @@ def case_mix_table(
                 }
             )
     return pd.DataFrame(out)
+
+
+# Baseline and end-point days for the sensitivity of a "k of n improved" claim: as published
+# (exam within 2 weeks, one-year rates), and conditioned on a baseline at infusion (day 49, the
+# regulator's preset) and/or a 6-month end point (day 180).
+TIMINGS: dict[str, tuple[float | None, float | None]] = {
+    "as published (baseline <= 2 wk, 1-year rates)": (None, None),
+    "baseline <= 2 wk, end day 180": (14.0, 180.0),
+    "baseline day 49, 1 year": (49.0, nh.ONE_YEAR_DAYS),
+    "baseline day 49, end day 180": (49.0, 180.0),
+}
+
+
+def sensitivity_grid(
+    k: int,
+    mixes: list[dict[str, int]],
+    scenarios: pd.DataFrame | None = None,
+    timings: dict[str, tuple[float | None, float | None]] | None = None,
+) -> pd.DataFrame:
+    """P(K >= k) with no treatment for each case mix x rate scenario x timing (baseline and
+    end-point day; None = rates as published). Shows how far a "k of n improved" conclusion
+    moves between plausible inputs."""
+    scenarios = nh.rate_scenarios() if scenarios is None else scenarios
+    timings = TIMINGS if timings is None else timings
+    out = []
+    for mix in mixes:
+        for _, s in scenarios.iterrows():
+            rates = {"A": s["rate_A"], "B": s["rate_B"], "C": s["rate_C"]}
+            row = {
+                "mix A/B/C": "/".join(str(mix.get(g, 0)) for g in ("A", "B", "C")),
+                "rates": f"{s['scenario']} ({s['label']})",
+            }
+            for label, (b, e) in timings.items():
+                probs = []
+                for grade, count in mix.items():
+                    p = rates[grade]
+                    if b is not None and e is not None:
+                        p = nh.conditional_rate(p, grade, b, e, 14.0)
+                    probs += [p] * int(count)
+                row[label] = pb.sf(k, probs)
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def orders_of_magnitude(grid: pd.DataFrame) -> tuple[float, float, float]:
+    """Smallest and largest P in a sensitivity grid and log10 of their ratio."""
+    vals = grid.select_dtypes("number").to_numpy(float).ravel()
+    vals = vals[np.isfinite(vals) & (vals > 0)]
+    if vals.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    lo, hi = float(vals.min()), float(vals.max())
+    return lo, hi, float(np.log10(hi / lo))

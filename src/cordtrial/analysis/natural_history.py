@@ -40,15 +40,31 @@ def conversion_table() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
-def motor_means_table() -> pd.DataFrame:
-    """EMSCI cross-sectional mean UEMS/LEMS by AIS grade and week after injury."""
-    return _read("motor_means.csv")
+def score_means_table() -> pd.DataFrame:
+    """EMSCI 2001-2019 cross-sectional means (SD, n) of UEMS, LEMS, light touch and pin prick by
+    population, baseline AIS grade and week after injury (``emsci_means.csv``, one cited row each).
+    """
+    return _read("emsci_means.csv")
+
+
+# The trial store's demo generator reads the table under its first name.
+motor_means_table = score_means_table
 
 
 @lru_cache(maxsize=1)
 def rate_scenarios() -> pd.DataFrame:
-    """The three published rate scenarios of natural-history.md section 6."""
-    return _read("rate_scenarios.csv")
+    """Rate scenarios for the "k of n improved" sensitivity: the three of natural-history.md
+    section 6 (``in_reference_table``) and the published extremes around them (lowest, the
+    Khorasanizadeh 2019 meta-analysis, the upper end)."""
+    t = _read("rate_scenarios.csv")
+    t["in_reference_table"] = t["in_reference_table"].astype(str).str.lower() == "true"
+    return t
+
+
+def reference_table_scenarios() -> pd.DataFrame:
+    """The three scenarios of natural-history.md section 6, as published."""
+    t = rate_scenarios()
+    return t[t["in_reference_table"]].reset_index(drop=True)
 
 
 # Default reference rows per baseline grade: EMSCI, above T11, exam <= 15 d (van Middendorp 2009)
@@ -69,6 +85,9 @@ REFERENCE_SETS: dict[str, dict[str, str]] = {
     "modern_cervical": MODERN_REFERENCE,
 }
 CURVE_GRADES = ("A", "B", "C", "D")
+# Scores with EMSCI mean curves (emsci_means.csv) and their ranges (ISNCSCI).
+CURVE_SCORES: dict[str, float] = {"uems": 50.0, "lems": 50.0, "lt_total": 112.0, "pp_total": 112.0}
+POPULATIONS = ("tetraplegia", "paraplegia")
 # Prior pseudo-sample size used when a source does not report n (stated as an assumption).
 ASSUMED_N_WHEN_NOT_REPORTED = 50
 
@@ -85,22 +104,41 @@ class ReferenceRate:
     baseline_exam_max_days: float
     tag: str
     citation: str
+    ci: tuple[float, float] | None = None  # published 95% CI of the rate (0-1), if any
+    follow_up: str = "about 1 year"
+
+    @property
+    def effective_n(self) -> float:
+        """The reported n; else the n a binomial 95% CI of the published width implies
+        (p(1 - p) / se^2, se = width / 3.92); else ASSUMED_N_WHEN_NOT_REPORTED."""
+        if self.n is not None:
+            return float(self.n)
+        if self.ci is not None and self.ci[1] > self.ci[0]:
+            se = (self.ci[1] - self.ci[0]) / (2 * 1.959964)
+            return max(1.0, self.rate * (1 - self.rate) / se**2)
+        return float(ASSUMED_N_WHEN_NOT_REPORTED)
 
     @property
     def beta(self) -> tuple[float, float]:
-        """Beta(x + 1/2, n - x + 1/2) (Jeffreys) for the rate given its n and observed share.
-
-        When n is not reported, ASSUMED_N_WHEN_NOT_REPORTED is used and ``n_assumed`` is True.
-        """
-        n = self.n if self.n is not None else ASSUMED_N_WHEN_NOT_REPORTED
+        """Beta(x + 1/2, n - x + 1/2) (Jeffreys) for the rate, x = rate * n, n = effective_n."""
+        n = self.effective_n
         x = self.rate * n
         return x + 0.5, n - x + 0.5
 
     @property
     def n_assumed(self) -> bool:
-        return self.n is None
+        return self.n is None and self.ci is None
+
+    @property
+    def n_label(self) -> str:
+        if self.n is not None:
+            return str(self.n)
+        if self.ci is not None:
+            return f"not reported (about {self.effective_n:.0f} implied by the 95% CI)"
+        return f"not reported (assumed {ASSUMED_N_WHEN_NOT_REPORTED})"
 
 
+@lru_cache(maxsize=256)
 def reference_rate(source_id: str, outcome: str = "ge1_grade") -> ReferenceRate:
     """Look up one row of the conversion table; KeyError names what exists."""
     t = conversion_table()
@@ -109,6 +147,7 @@ def reference_rate(source_id: str, outcome: str = "ge1_grade") -> ReferenceRate:
         have = sorted(set(t.loc[t["id"] == source_id, "outcome"])) or sorted(set(t["id"]))
         raise KeyError(f"no conversion figure {source_id!r}/{outcome!r}; available: {have}")
     r = rows.iloc[0]
+    has_ci = not (pd.isna(r["ci_low"]) or pd.isna(r["ci_high"]))
     return ReferenceRate(
         id=source_id,
         baseline_ais=str(r["baseline_ais"]),
@@ -118,17 +157,57 @@ def reference_rate(source_id: str, outcome: str = "ge1_grade") -> ReferenceRate:
         baseline_exam_max_days=float(r["baseline_exam_max_days"]),
         tag=str(r["tag"]),
         citation=str(r["citation"]),
+        ci=(float(r["ci_low"]) / 100, float(r["ci_high"]) / 100) if has_ci else None,
+        follow_up=str(r["follow_up"]),
     )
 
 
 @lru_cache(maxsize=64)
 def _curve(score: str, population: str, ais: str) -> tuple[np.ndarray, np.ndarray]:
-    m = motor_means_table()
+    m = score_means_table()
     rows = m[(m["score"] == score) & (m["population"] == population) & (m["ais"] == ais)]
     if rows.empty:
         raise KeyError(f"no {score} means for {population} AIS {ais}")
     rows = rows.sort_values("week")
     return rows["week"].to_numpy(float) * DAYS_PER_WEEK, rows["mean"].to_numpy(float)
+
+
+def population_of(tetraplegia: bool) -> str:
+    return "tetraplegia" if tetraplegia else "paraplegia"
+
+
+@lru_cache(maxsize=128)
+def stage_sd(score: str, population: str, ais: str, week: int) -> float:
+    """EMSCI between-patient SD of ``score`` at one stage (NaN when the table has no row)."""
+    m = score_means_table()
+    rows = m[
+        (m["score"] == score)
+        & (m["population"] == population)
+        & (m["ais"] == ais)
+        & (m["week"] == week)
+    ]
+    return float(rows["sd"].iloc[0]) if len(rows) else float("nan")
+
+
+def expected_score(
+    score: str, ais: str, tetraplegia: bool, day: float | np.ndarray
+) -> float | np.ndarray:
+    """EMSCI mean ``score`` of untreated patients with this baseline grade and population on
+    ``day`` (days since injury): the 2/4/12/26/52-week means, linear in log(time) between stages.
+
+    Held flat outside weeks 2-52: EMSCI's first stage pools exams from the first 2 weeks, and the
+    tables end at one year. UEMS in paraplegia is 50 at every stage (EMSCI: arms unaffected).
+    """
+    if score not in CURVE_SCORES:
+        raise ValueError(f"no EMSCI curve for {score!r}; allowed: {sorted(CURVE_SCORES)}")
+    if ais not in CURVE_GRADES:
+        raise KeyError(f"no EMSCI curve for baseline AIS {ais!r}; allowed: A, B, C, D")
+    if score == "uems" and not tetraplegia:
+        return np.full_like(np.asarray(day, float), CURVE_SCORES["uems"])[()]
+    days, means = _curve(score, population_of(tetraplegia), ais)
+    d = np.clip(np.asarray(day, float), days[0], days[-1])
+    out = np.interp(np.log(d), np.log(days), means)
+    return float(out) if out.ndim == 0 else out
 
 
 def recovery_fraction(day: float, ais: str, start_day: float = 14.0) -> float:
@@ -174,32 +253,27 @@ def reference_day(ref: ReferenceRate) -> float:
     return max(14.0, ref.baseline_exam_max_days / 2.0)
 
 
+def expected_gain(
+    score: str, ais: str, tetraplegia: bool, baseline_day: float, end_day: float
+) -> float:
+    """Mean change of ``score`` from ``baseline_day`` to ``end_day`` without treatment: the
+    difference of EMSCI cross-sectional means of the same population and baseline grade (not
+    paired changes). Each score uses its own measured curve (LEMS: the five EMSCI stages of its
+    population, never the UEMS shape).
+    """
+    return float(
+        expected_score(score, ais, tetraplegia, end_day)
+        - expected_score(score, ais, tetraplegia, baseline_day)
+    )
+
+
 def expected_motor_gain(
     score: str, ais: str, tetraplegia: bool, baseline_day: float, end_day: float
 ) -> float:
-    """Mean gain of UEMS or LEMS from ``baseline_day`` to ``end_day`` (EMSCI cross-sectional means).
-
-    UEMS uses the 2/4/12/26/52-week means; LEMS has only weeks 2 and 52 in the reference, so its
-    course in between follows the UEMS curve shape of the same grade (assumption). UEMS in
-    paraplegia is not expected to change (arms unaffected): 0.
-    """
+    """``expected_gain`` for UEMS or LEMS (the motor scores the comparator reports)."""
     if score not in ("uems", "lems"):
         raise ValueError(f"score must be 'uems' or 'lems' (got {score!r})")
-    if score == "uems" and not tetraplegia:
-        return 0.0
-    pop = "tetraplegia" if tetraplegia else "paraplegia"
-    days, means = _curve(score, pop, ais)
-    if score == "uems":
-
-        def at(d: float) -> float:
-            d = float(np.clip(d, days[0], days[-1]))
-            return float(np.interp(np.log(d), np.log(days), means))
-
-        return at(end_day) - at(baseline_day)
-    span = means[-1] - means[0]
-    f0 = recovery_fraction(baseline_day, ais, days[0])
-    f1 = recovery_fraction(end_day, ais, days[0])
-    return float(span * (f1 - f0))
+    return expected_gain(score, ais, tetraplegia, baseline_day, end_day)
 
 
 def best_grade(value: object) -> str | None:

@@ -70,11 +70,17 @@ def _series(tables: AnalysisTables, measure: str) -> pd.DataFrame:
     return e[["patient", "days_since_injury", measure]].rename(columns={measure: "value"})
 
 
+def _populations(tables: AnalysisTables) -> dict[str, bool]:
+    return tables.patients.set_index("patient")["tetraplegia"].astype(bool).to_dict()
+
+
 def spaghetti(tables: AnalysisTables, measure: str, reference_curve: bool = True) -> str:
     """Per-patient trajectories vs days since injury, coloured by baseline AIS, with each
-    patient's infusion marked; optional EMSCI mean curves (tetraplegia) of the baseline grades."""
+    patient's infusion marked; optionally the EMSCI mean curve of the same score for each
+    (population, baseline grade) in the data (dashed: tetraplegia, dotted: paraplegia)."""
     data = _series(tables, measure).dropna(subset=["value"])
     grades = _baseline_grade(tables)
+    tetra = _populations(tables)
     inf = tables.infusions.groupby("patient")["days_since_injury"].min()
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     for pid, g in data.groupby("patient"):
@@ -84,13 +90,16 @@ def spaghetti(tables: AnalysisTables, measure: str, reference_curve: bool = True
         if pid in inf.index:
             y = np.interp(inf[pid], g["days_since_injury"], g["value"])
             ax.plot([inf[pid]], [y], marker="v", color="black", ms=5, zorder=3)
-    if reference_curve and measure in ("uems", "lems"):
-        m = nh.motor_means_table()
-        for grade in sorted({g for g in grades.values() if g in nh.CURVE_GRADES}):
-            r = m[
-                (m["score"] == measure) & (m["population"] == "tetraplegia") & (m["ais"] == grade)
-            ]
-            ax.plot(r["week"] * 7, r["mean"], "--", color=GRADE_COLOURS[grade], lw=2, alpha=0.45)
+    curves = reference_curve and measure in nh.CURVE_SCORES
+    if curves:
+        groups = {(tetra.get(p, True), g) for p, g in grades.items() if g in nh.CURVE_GRADES}
+        days = np.geomspace(14, nh.ONE_YEAR_DAYS, 60)
+        for tet, grade in sorted(groups):
+            if measure == "uems" and not tet:
+                continue  # arms unaffected in paraplegia
+            mean = nh.expected_score(measure, grade, tet, days)
+            ls = "--" if tet else ":"
+            ax.plot(days, mean, ls, color=GRADE_COLOURS[grade], lw=2, alpha=0.45)
     ax.set_xlabel("days since injury")
     ax.set_ylabel(MEASURE_LABELS.get(measure, measure))
     handles = [
@@ -98,8 +107,14 @@ def spaghetti(tables: AnalysisTables, measure: str, reference_curve: bool = True
         for g in sorted({g for g in grades.values() if g})
     ]
     handles.append(plt.Line2D([], [], marker="v", color="black", ls="", label="infusion"))
-    if reference_curve and measure in ("uems", "lems"):
-        handles.append(plt.Line2D([], [], ls="--", color="grey", label="EMSCI mean (untreated)"))
+    if curves:
+        pops = set(tetra.values())
+        if True in pops:
+            handles.append(
+                plt.Line2D([], [], ls="--", color="grey", label="EMSCI mean, tetraplegia")
+            )
+        if False in pops and measure != "uems":
+            handles.append(plt.Line2D([], [], ls=":", color="grey", label="EMSCI mean, paraplegia"))
     ax.legend(
         handles=handles, fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5)
     )
@@ -166,28 +181,31 @@ def swimmer(tables: AnalysisTables) -> str:
 
 
 def observed_vs_expected(per_patient: pd.DataFrame) -> str:
-    """Per patient: natural-history probability of responding (bar) and the observed outcome."""
+    """Per patient: natural-history probability of meeting the threshold (bar) and the observed
+    outcome."""
     d = per_patient.dropna(subset=["expected_p"])
     fig, ax = plt.subplots(figsize=(6.4, 3.0))
     x = np.arange(len(d))
     cols = [GRADE_COLOURS.get(nh.best_grade(a)) for a in d["baseline_ais"]]
-    ax.bar(x, d["expected_p"], color=cols, alpha=0.55, label="expected P(respond), untreated")
-    ax.scatter(x, d["observed"], color="black", zorder=3, s=14, label="observed (1 = responded)")
+    ax.bar(x, d["expected_p"], color=cols, alpha=0.55, label="P(meet threshold), untreated")
+    ax.scatter(
+        x, d["observed"], color="black", zorder=3, s=14, label="observed (1 = met the threshold)"
+    )
     ax.set_xticks(x, d["patient"], rotation=60, fontsize=7)
     ax.set_ylim(-0.05, 1.1)
     ax.set_ylabel("probability / outcome")
-    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return to_svg(fig)
 
 
 def k_of_n(probs: list[float], observed: int) -> str:
-    """Distribution of the number of responders expected with no treatment; observed marked."""
+    """Distribution of the number meeting the threshold with no treatment; observed marked."""
     dist = pb.pmf(probs)
     k = np.arange(dist.size)
     fig, ax = plt.subplots(figsize=(5.6, 2.8))
     ax.bar(k, dist, color=["#2166ac" if i < observed else "#b2182b" for i in k])
     ax.axvline(observed - 0.5, color="black", ls=":", lw=1)
-    ax.set_xlabel("number of responders with no treatment")
+    ax.set_xlabel("number meeting the threshold with no treatment")
     ax.set_ylabel("probability")
     ax.set_title(
         f"P(>= {observed} of {len(probs)}) = {pb.sf(observed, probs):.3g}  (red bars)", fontsize=9
@@ -196,22 +214,26 @@ def k_of_n(probs: list[float], observed: int) -> str:
 
 
 def scenario_sensitivity(table: pd.DataFrame) -> str:
-    """P(>= observed responders) under each published rate scenario, as published and
-    conditioned on each patient's baseline day (log scale)."""
-    fig, ax = plt.subplots(figsize=(5.6, 2.6))
+    """P(>= observed) under each rate scenario, as published and conditioned on each patient's
+    baseline and end-point day (log scale)."""
+    fig, ax = plt.subplots(figsize=(6.4, 2.8))
     x = np.arange(len(table))
     ax.bar(
         x - 0.18,
         table["p_as_published"],
         0.36,
-        label="rates as published (baseline <= 2 wk)",
+        label="one-year rates as published (baseline <= 2 wk)",
         color="#999999",
     )
     ax.bar(
-        x + 0.18, table["p_conditioned"], 0.36, label="conditioned on baseline day", color="#2166ac"
+        x + 0.18,
+        table["p_conditioned"],
+        0.36,
+        label="conditioned on baseline and end-point day",
+        color="#2166ac",
     )
     ax.set_yscale("log")
-    ax.set_xticks(x, table["rates"], fontsize=7)
+    ax.set_xticks(x, table["scenario"], fontsize=7, rotation=20)
     ax.set_ylabel("P(>= observed), untreated")
     ax.axhline(0.05, color="black", lw=0.8, ls=":")
     ax.legend(fontsize=7, frameon=False, loc="lower right")
@@ -229,7 +251,7 @@ def motor_gain_vs_expected(per_patient: pd.DataFrame, score: str = "uems") -> st
         d[[f"{score}_expected_gain", f"{score}_observed_gain"]].max().max() + 1,
     ]
     ax.plot(lim, lim, color="grey", ls="--", lw=1)
-    ax.set_xlabel(f"expected {score.upper()} gain (EMSCI means)")
+    ax.set_xlabel(f"expected {score.upper()} gain (EMSCI means, same population and grade)")
     ax.set_ylabel(f"observed {score.upper()} gain")
     return to_svg(fig)
 
@@ -251,7 +273,7 @@ def walking_calibration(pred: pd.DataFrame, rule: str = "van_middendorp_2011") -
     )
     ax.set_xticks(x, d["patient"], rotation=60, fontsize=7)
     ax.set_ylim(-0.05, 1.1)
-    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return to_svg(fig)
 
 
@@ -266,5 +288,10 @@ def power_curve(p_control: float, effects: list[float], ns: list[int], alpha: fl
     ax.axhline(0.8, color="black", lw=0.8, ls=":")
     ax.set_xlabel("patients per arm")
     ax.set_ylabel("power (normal approximation)")
-    ax.legend(fontsize=7, frameon=False, title="responders: treated vs control", title_fontsize=7)
+    ax.legend(
+        fontsize=7,
+        frameon=False,
+        title="share meeting the threshold: treated vs control",
+        title_fontsize=7,
+    )
     return to_svg(fig)

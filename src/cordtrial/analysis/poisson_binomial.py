@@ -42,6 +42,15 @@ def sf(k: int, p: Sequence[float]) -> float:
     return float(min(1.0, max(0.0, pmf(arr)[k:].sum())))
 
 
+def central_range(p: Sequence[float], level: float = 0.95) -> tuple[int, int]:
+    """Smallest and largest count of the central ``level`` range: the (1 - level)/2 and
+    (1 + level)/2 quantiles of K (a range for "how many would improve with no treatment")."""
+    cdf = np.cumsum(pmf(p))
+    lo = int(np.searchsorted(cdf, (1 - level) / 2 - 1e-12))
+    hi = int(np.searchsorted(cdf, (1 + level) / 2 - 1e-12))
+    return lo, min(hi, cdf.size - 1)
+
+
 def mean(p: Sequence[float]) -> float:
     """Expected number of successes."""
     return float(_probs(p).sum())

@@ -1,7 +1,8 @@
 """Power and sample size for the randomised trial that should follow the case series.
 
-Binary end point (e.g. >= 1 AIS grade): normal approximation (Fleiss 1981, with and without the
-continuity correction), exact power of the two-sided Fisher exact test by full enumeration, and
+Binary end point (e.g. >= 1 AIS grade): normal approximation (Fleiss, Levin & Paik, Statistical
+Methods for Rates and Proportions, 3rd ed. 2003, eq. 4.14; with and without the continuity
+correction), exact power of the two-sided Fisher exact test by full enumeration, and
 simulation. Continuous end point (e.g. UEMS gain): normal approximation and the exact power of the
 two-sample t test (noncentral t). The effect observed in the series can be one input
 (``effect_from_series``), always next to effects judged plausible a priori.
@@ -25,8 +26,9 @@ def _check(name: str, v: float, lo: float, hi: float, open_: bool = True) -> Non
 def n_two_proportions(
     p1: float, p2: float, alpha: float = 0.05, power: float = 0.8, continuity: bool = True
 ) -> int:
-    """Per-group n to detect p1 vs p2 (two-sided), Fleiss 1981 formula; with the Fleiss-Tytun-Ury
-    continuity correction n' = n/4 * (1 + sqrt(1 + 4 / (n |p1 - p2|)))^2 by default."""
+    """Per-group n to detect p1 vs p2 (two-sided), Fleiss, Levin & Paik 2003 eq. 4.14; with the
+    Fleiss-Tytun-Ury continuity correction n' = n/4 * (1 + sqrt(1 + 4 / (n |p1 - p2|)))^2 by
+    default."""
     _check("p1", p1, 0, 1)
     _check("p2", p2, 0, 1)
     _check("alpha", alpha, 0, 1)

@@ -1,4 +1,7 @@
-"""Responder analyses under named, pre-specifiable definitions.
+"""Threshold ("responder") analyses under named, pre-specifiable definitions.
+
+Wording in outputs is neutral: a patient "met the threshold"; nothing here says the patient
+responded to treatment.
 
 Each definition fixes, before looking at outcomes, which exam is the baseline, which is the end
 point, and what counts as a response. Sources: natural-history.md section 5 (>= 2 motor levels,
@@ -15,6 +18,7 @@ import pandas as pd
 
 from cordtrial.instruments import SCIM3
 
+from .intervals import clopper_pearson
 from .natural_history import best_grade, grade_steps
 from .tables import AnalysisTables
 
@@ -49,6 +53,12 @@ class ResponderDefinition:
     baseline_before_infusion: bool = True
     citation: str = ""
     notes: str = field(default="")
+    # The population a definition was registered for (None: any).
+    cervical_only: bool = False
+    age_range: tuple[int, int] | None = None
+    # What natural history predicts for this definition: COMPARATOR_AIS (the AIS comparator
+    # section), or why there is no comparator (the figure then cannot be interpreted).
+    comparator: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -70,11 +80,37 @@ class ResponderDefinition:
                 "ResponderDefinition.endpoint_window is required for endpoint='window'"
             )
 
+    @property
+    def has_comparator(self) -> bool:
+        return self.comparator == COMPARATOR_AIS
+
+    def outside_population(self, tetraplegia: bool, age: float) -> str:
+        """Why a patient is outside the registered population ("" when inside)."""
+        if self.cervical_only and not tetraplegia:
+            return "outside the registered population: not a cervical injury"
+        if self.age_range is not None and not self.age_range[0] <= age <= self.age_range[1]:
+            lo, hi = self.age_range
+            return f"outside the registered population: age {age:g} not within {lo}-{hi}"
+        return ""
+
     def threshold_for(self, grade: str | None) -> float | None:
         if grade is not None and grade in self.thresholds:
             return self.thresholds[grade]
         return self.thresholds.get("*")
 
+
+COMPARATOR_AIS = "natural-history comparator (AIS conversion, next section)"
+NO_COMPARATOR = "no comparator: cannot be interpreted"
+_NO_LEVELS_COMPARATOR = (
+    f"{NO_COMPARATOR}. Steeves 2011 [V]: about 30 % of cervical sensorimotor-complete (AIS A) "
+    "patients gain >= 2 motor levels from an early exam to one year (n not in the reference); "
+    "this definition counts from the pre-infusion exam and includes B and C, so no published "
+    "figure applies."
+)
+_NO_SCIM_COMPARATOR = (
+    f"{NO_COMPARATOR}. The shipped references give no untreated distribution of SCIM III change "
+    "over this interval; SCIM III rises during first rehabilitation with or without treatment."
+)
 
 DEFINITIONS: dict[str, ResponderDefinition] = {
     d.name: d
@@ -85,10 +121,12 @@ DEFINITIONS: dict[str, ResponderDefinition] = {
             kind="ais",
             thresholds={"*": 1},
             citation="Outcome reported by the model study (study.md); natural-history.md s.1-2",
+            comparator=COMPARATOR_AIS,
         ),
         ResponderDefinition(
             name="regulator_preset",
-            label="Regulator preset: day 49 +/- 7 to day 180 +/- 30; A >= 2 grades, B/C >= 1",
+            label="Regulator preset: cervical, age 20-70, day 49 +/- 7 to day 180 +/- 30; "
+            "A >= 2 grades, B/C >= 1",
             kind="ais",
             thresholds={"A": 2, "B": 1, "C": 1},
             baseline="window",
@@ -96,7 +134,11 @@ DEFINITIONS: dict[str, ResponderDefinition] = {
             baseline_window=(49, 7),
             endpoint_window=(180, 30),
             eligible_grades=("A", "B", "C"),
-            citation="Post-marketing comparative survey jRCT2053210130 (natural-history.md s.5)",
+            citation="Post-marketing comparative survey jRCT2053210130, registered for cervical "
+            "SCI, age 20-70 (natural-history.md s.5 and s.7 [V2])",
+            cervical_only=True,
+            age_range=(20, 70),
+            comparator=COMPARATOR_AIS,
         ),
         ResponderDefinition(
             name="motor_levels_2",
@@ -105,6 +147,7 @@ DEFINITIONS: dict[str, ResponderDefinition] = {
             thresholds={"*": 2},
             citation="Kramer/Steeves 2012 (natural-history.md s.5)",
             notes="Gain per side = levels moved caudally; the mean of both sides is used.",
+            comparator=_NO_LEVELS_COMPARATOR,
         ),
         ResponderDefinition(
             name="scim3_4",
@@ -112,6 +155,7 @@ DEFINITIONS: dict[str, ResponderDefinition] = {
             kind="scim3",
             thresholds={"*": _SCIM_TOTAL.small},
             citation="Scivoletto 2013 (natural-history.md s.5; instruments.md)",
+            comparator=_NO_SCIM_COMPARATOR,
         ),
         ResponderDefinition(
             name="scim3_10",
@@ -119,6 +163,7 @@ DEFINITIONS: dict[str, ResponderDefinition] = {
             kind="scim3",
             thresholds={"*": _SCIM_TOTAL.substantial},
             citation="Scivoletto 2013 (natural-history.md s.5; instruments.md)",
+            comparator=_NO_SCIM_COMPARATOR,
         ),
     )
 }
@@ -153,23 +198,25 @@ def level_index(value: object, conservative: str = "rostral") -> float:
 
 
 def _pick(df: pd.DataFrame, day_col: str, rule: str, window, infusion_day: float | None):
+    """The exam a rule picks from ``df`` (sorted by ``day_col``); None when there is none."""
     if df.empty:
         return None
-    df = df.sort_values(day_col)
     if rule == "first":
         return df.iloc[0]
     if rule == "last":
         return df.iloc[-1]
+    days = df[day_col].to_numpy(float)
     if rule == "last_before_infusion":
         if infusion_day is None or np.isnan(infusion_day):
             return None
-        before = df[df[day_col] <= infusion_day]
-        return before.iloc[-1] if len(before) else None
+        before = np.flatnonzero(days <= infusion_day)
+        return df.iloc[before[-1]] if before.size else None
     target, tol = window
-    inside = df[(df[day_col] - target).abs() <= tol]
-    if inside.empty:
+    gap = np.abs(days - target)
+    inside = np.flatnonzero(gap <= tol)
+    if inside.size == 0:
         return None
-    return inside.iloc[(inside[day_col] - target).abs().argmin()]
+    return df.iloc[inside[np.argmin(gap[inside])]]
 
 
 def _infusion_days(tables: AnalysisTables) -> dict[str, float]:
@@ -178,10 +225,12 @@ def _infusion_days(tables: AnalysisTables) -> dict[str, float]:
 
 
 def evaluate(tables: AnalysisTables, definition: ResponderDefinition | str) -> pd.DataFrame:
-    """One row per patient: baseline and end-point exam, change, and ``responder``.
+    """One row per patient: baseline and end-point exam, change, and ``responder`` (True when
+    the patient met the threshold).
 
     ``responder`` is True/False, or missing (``None``) with ``reason`` when the patient is not
-    evaluable (no exam in a window, baseline grade not eligible, measure not determinable).
+    evaluable (outside the registered population, no exam in a window, baseline grade not
+    eligible, measure not determinable).
     """
     d = DEFINITIONS[definition] if isinstance(definition, str) else definition
     inf_day = _infusion_days(tables)
@@ -190,9 +239,12 @@ def evaluate(tables: AnalysisTables, definition: ResponderDefinition | str) -> p
     scim = tables.instruments[
         (tables.instruments["instrument"] == "scim3") & (tables.instruments["measure"] == "total")
     ]
-    by_patient = {pid: g for pid, g in exams.groupby("patient")}
+    by_patient = {
+        pid: g for pid, g in exams.sort_values(["patient", "days_since_injury"]).groupby("patient")
+    }
     scim_by_patient = {pid: g for pid, g in scim.groupby("patient")}
     empty_exams, empty_scim = exams.iloc[0:0], scim.iloc[0:0]
+    info = tables.patients.set_index("patient")
     for pid in tables.patients["patient"]:
         ex = by_patient.get(pid, empty_exams)
         infd = inf_day.get(pid)
@@ -216,7 +268,10 @@ def evaluate(tables: AnalysisTables, definition: ResponderDefinition | str) -> p
             "reason": "",
         }
         grade = best_grade(row["baseline_ais"])
-        if b is None or e is None:
+        outside = d.outside_population(bool(info.at[pid, "tetraplegia"]), info.at[pid, "age"])
+        if outside:
+            row["reason"] = outside
+        elif b is None or e is None:
             row["reason"] = "no baseline exam" if b is None else "no end-point exam"
         elif e["days_since_injury"] <= b["days_since_injury"]:
             row["reason"] = "end-point exam not after baseline"
@@ -268,27 +323,26 @@ def _nearest_before(
 
 
 def summary(tables: AnalysisTables, names: list[str] | None = None) -> pd.DataFrame:
-    """Responders / evaluable for each definition, with an exact (Clopper-Pearson) 95% CI."""
-    from scipy.stats import beta
-
+    """Patients who met each definition's threshold / evaluable, with an exact (Clopper-Pearson)
+    95% CI and the definition's natural-history comparator (or why there is none)."""
     out = []
     for name in names or list(DEFINITIONS):
         d = DEFINITIONS[name]
         r = evaluate(tables, d)
         ev = r[r["responder"].notna()]
         k, n = int(ev["responder"].astype(bool).sum()), len(ev)
-        lo = 0.0 if k == 0 else float(beta.ppf(0.025, k, n - k + 1))
-        hi = 1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k))
+        lo, hi = clopper_pearson(k, n)
         out.append(
             {
                 "definition": name,
                 "label": d.label,
-                "responders": k,
+                "met_threshold": k,
                 "evaluable": n,
                 "not_evaluable": len(r) - n,
                 "proportion": k / n if n else np.nan,
                 "ci_low": lo if n else np.nan,
                 "ci_high": hi if n else np.nan,
+                "comparator": d.comparator,
                 "citation": d.citation,
             }
         )

@@ -3,11 +3,13 @@
 Rules (coefficients in ``data/walking_rules.toml`` with citations):
 - van Middendorp 2011 (Lancet 377:1004): score = (age >= 65 ? -10 : 0) + 2*L3 motor + 2*S1 motor
   + 5*L3 light touch + 5*S1 light touch; P(walk) = 1 / (1 + exp(-(0.267*score - 3.273))).
-- Hicks 2017 (Spine J 17:1383): same items, better side, logit = 0.125*score - 1.763;
-  abbreviated (age, L3 motor, L3 light touch): logit = 0.211*score - 1.425.
-Which side van Middendorp used is [R] unverified; cordtrial uses the better side of each item and
-every output carries that caveat. The rules were derived from exams within 15 days of injury;
-baseline exams later than that are flagged.
+- Hicks 2017 (Spine J 17:1383): same items, better side, logit = 0.125*score - 1.763; outcome
+  FIM locomotor 6-7 [V2]; abbreviated rule logit = 0.211*score - 1.425, whose items differ
+  between secondary sources ([R] unverified; cordtrial uses age, L3 motor, L3 light touch).
+van Middendorp's side: secondary sources say the better side [V2]; cordtrial uses the better side
+of each item and every output says so. The rules were derived from exams within 15 days of
+injury (flagged when later) and predict walking at one year (observed walking earlier than that
+is compared with a one-year prediction, which the output states).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class WalkingRule:
     intercept: float
     auc: str
     side_caveat: str
+    outcome: str = "independent walking at 1 year"
 
     def score(
         self, age: float, l3_motor: float, s1_motor: float, l3_touch: float, s1_touch: float
@@ -82,6 +85,7 @@ def rules() -> dict[str, WalkingRule]:
             intercept=float(r["intercept"]),
             auc=str(r["auc"]),
             side_caveat=r["side_caveat"],
+            outcome=r.get("outcome", "independent walking at 1 year"),
         )
         for name, r in raw.items()
     }
@@ -140,21 +144,29 @@ def predict(tables: AnalysisTables) -> pd.DataFrame:
 
 
 def summary(pred: pd.DataFrame) -> pd.DataFrame:
-    """Observed walkers vs the number each rule expects, and P(>= observed) with no treatment."""
+    """Observed walkers vs the number each rule expects (with the 95% range of the untreated
+    count), and P(>= observed) with no treatment."""
     out = []
     for name, rule in rules().items():
         d = pred.dropna(subset=[f"{name}_p"])
         d = d[d["walks_observed"].notna()]
         k = int(d["walks_observed"].astype(bool).sum())
         p = d[f"{name}_p"].to_numpy(float)
+        lo, hi = pb.central_range(p) if len(d) else (np.nan, np.nan)
         out.append(
             {
                 "rule": name,
+                "tag": rule.tag,
                 "evaluable": len(d),
                 "observed_walkers": k,
                 "expected_walkers": pb.mean(p) if len(d) else np.nan,
+                "expected_95_range": f"{lo}-{hi}" if len(d) else "-",
                 "p_at_least_observed": pb.sf(k, p) if len(d) else np.nan,
+                "last_assessment_days": (
+                    f"{d['walking_day'].min():.0f}-{d['walking_day'].max():.0f}" if len(d) else "-"
+                ),
                 "auc": rule.auc,
+                "outcome": rule.outcome,
                 "caveat": rule.side_caveat,
                 "citation": rule.citation,
             }
