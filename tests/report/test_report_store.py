@@ -23,6 +23,12 @@ def test_report_on_demo_trial_store(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     html = out.read_text(encoding="utf-8")
     assert "Data: trial database" in html
+    # the audit trail's head is printed and checkpointed: verify --head checks it later
+    import re
+
+    head = re.search(r"audit trail head (\d+:[0-9a-f]{64})", html).group(1)
+    res = runner.invoke(app, ["audit", "verify", "--head", head, "--database-url", url])
+    assert res.exit_code == 0 and "checkpoints match" in res.output, res.output
     assert "SYNTHETIC DATA" in html
     assert "could not be computed" not in html
     assert '<section id="comparator">' in html and "Sensitivity to the reference era" in html

@@ -280,6 +280,27 @@ def append_entries(conn, entries: list[dict[str, Any]]) -> tuple[int, str]:
     return seq, prev
 
 
+def head_of(conn) -> tuple[int, str] | None:
+    """The newest entry's (seq, hash), as printed by backups and reports."""
+    from .models import AuditEntry
+
+    last = conn.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return (last.seq, last.hash) if last else None
+
+
+def anchor_head(session: Session) -> str | None:
+    """Checkpoint the chain's head now and return it as SEQ:HASH (for a report or a backup to
+    print, so `cordtrial audit verify --head` can later show the trail still holds it)."""
+    conn = session.connection()
+    head = head_of(conn)
+    if head is None:
+        return None
+    anchor.write_checkpoint(store_url(conn), *head)
+    return f"{head[0]}:{head[1]}"
+
+
 def store_url(conn) -> str:
     return conn.engine.url.render_as_string(hide_password=False)
 

@@ -80,21 +80,11 @@ def write_backup(session: Session, path: str | Path, revision: str | None) -> di
                 "rows": len(lines),
                 "sha256": hashlib.sha256(data).hexdigest(),
             }
-        manifest["audit_head"] = _head(conn)
+        head = audit.head_of(conn)
+        manifest["audit_head"] = {"seq": head[0], "hash": head[1]} if head else None
         zf.writestr("manifest.json", json.dumps(manifest, indent=2))
     tmp.replace(path)  # a half-written backup never carries the final name
     return manifest
-
-
-def _head(conn) -> dict | None:
-    """The audit chain's newest entry in this snapshot (printed and checkpointed by the CLI,
-    so a later `audit verify --head` or the checkpoint file can show the backup is genuine)."""
-    from .models import AuditEntry
-
-    last = conn.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    return {"seq": last.seq, "hash": last.hash} if last else None
 
 
 def timestamped_name() -> str:
