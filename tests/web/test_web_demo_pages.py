@@ -152,15 +152,38 @@ def test_serve_demo_prints_passwords_once(tmp_path, monkeypatch, capsys):
 
     from cordtrial.web.commands import serve
 
+    from cordtrial.web import app as web_app
+
     served = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append((app, kw)))
+    # serve() hands its settings to the workers through the environment: restore it afterwards
+    for name in (
+        "CORDTRIAL_DATABASE_URL",
+        web_app.ENV_COOKIE_SECURE,
+        web_app.ENV_DEMO_NOTICE,
+        web_app.ENV_REQUEST_LOG,
+    ):
+        monkeypatch.setenv(name, "")
     url = f"sqlite:///{tmp_path / 'serve.sqlite'}"
-    serve(demo=True, host="127.0.0.1", port=8123, database_url=url, insecure_cookies=False)
+    options = dict(
+        host="127.0.0.1",
+        port=8123,
+        database_url=url,
+        insecure_cookies=False,
+        workers=2,
+        proxy_headers=False,
+        forwarded_allow_ips="127.0.0.1",
+        request_log="off",
+    )
+    serve(demo=True, **options)
     out = capsys.readouterr().out
     assert "shown once" in out and "sap_qa" in out
-    [(app, kw)] = served
-    assert kw["host"] == "127.0.0.1" and kw["port"] == 8123
+    [(target, kw)] = served
+    assert target == "cordtrial.web.app:app_from_environment" and kw["factory"]
+    assert kw["host"] == "127.0.0.1" and kw["port"] == 8123 and kw["workers"] == 2
+    app = web_app.app_from_environment()  # what each worker builds
+    assert app.state.database_url == url
     assert app.state.cookie_secure and app.state.demo_notice
-    serve(demo=True, host="127.0.0.1", port=8123, database_url=url, insecure_cookies=False)
+    serve(demo=True, **options)
     again = capsys.readouterr().out
     assert "already has patients" in again and "shown once" not in again
