@@ -17,6 +17,7 @@ import pytest
 
 from cordtrial.isncsci.synthetic import generate_exams
 
+from .flag_grids import flag_grids, nt_above_a_muscle_considered_normal
 from .oracle import (
     RESULT_FIELDS,
     compare,
@@ -73,6 +74,7 @@ def conservative_open_nonkey_zpp(exam: dict, d) -> bool:
     from cordtrial.isncsci import Exam
     from cordtrial.isncsci.classification import MAX_ZPP_COMPLETIONS
     from cordtrial.isncsci.completions import nt_completions
+    from cordtrial.isncsci.zpp import has_plain_nt
 
     side = "right" if d.field.startswith("right") else "left"
     if not d.field.endswith("MotorZpp") or not exam.get(
@@ -82,7 +84,8 @@ def conservative_open_nonkey_zpp(exam: dict, d) -> bool:
     ours = {t.rstrip("*") for t in d.ours.split(",")}
     theirs = {t.rstrip("*") for t in d.oracle.split(",")}
     parsed = Exam.from_rhi(exam)
-    return theirs < ours and nt_completions(parsed, MAX_ZPP_COMPLETIONS) is None
+    too_many = has_plain_nt(parsed) and nt_completions(parsed, MAX_ZPP_COMPLETIONS) is None
+    return theirs < ours and too_many
 
 
 def test_oracle_reproduces_the_reference_cases() -> None:
@@ -134,3 +137,24 @@ def test_engine_agrees_with_the_oracle(
             else ""
         )
     )
+
+
+def _stars_only(d) -> bool:
+    return {v.rstrip("*") for v in d.ours.split(",")} == {
+        v.rstrip("*") for v in d.oracle.split(",")
+    }
+
+
+@pytest.mark.slow
+def test_engine_agrees_with_the_oracle_on_every_combination_of_flags_in_the_grids() -> None:
+    """About 7,000 exams varying a few cells over the whole vocabulary (flags, NT) in small
+    contexts (flag_grids.py): the star rules' combinations that generated exams rarely hit.
+    Only the documented section 4a difference (a star) is accepted."""
+    exams = flag_grids()
+    by_id = {exam["id"]: exam for exam in exams}
+    unexplained = [
+        d
+        for d in differential(exams)
+        if not (_stars_only(d) and nt_above_a_muscle_considered_normal(by_id[d.exam_id], d.field))
+    ]
+    assert not unexplained, format_disagreements(unexplained)

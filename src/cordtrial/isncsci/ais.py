@@ -66,7 +66,7 @@ def function_far_below(side: ExamSide, motor_level: int) -> set[Answer]:
                     combined.add(Answer(False, acc.star or a.star))
         outcomes = combined
         if k == non_key:
-            outcomes = {a if a.yes else Answer(True) for a in outcomes}
+            outcomes = {a if a.yes else Answer(True, a.star) for a in outcomes}
     return outcomes
 
 
@@ -81,8 +81,14 @@ def motor_incomplete(
     sides = []
     for name, side in (("right", exam.right), ("left", exam.left)):
         answers: set[Answer] = set()
-        for level in motor_levels[name].values:
-            answers |= {Answer(a.yes, a.star) for a in function_far_below(side, level)}
+        for rank, level in enumerate(motor_levels[name].values):
+            for a in function_far_below(side, level):
+                # As in the reference, function far below (and so its star) is taken at the
+                # most rostral motor level candidate (right C6 ``2*``, T1 ``0**``: motor
+                # level C5,C6*, AIS D*; right C5 NT, C6 0, T1 ``0**``: C4,C5, D), "none" at
+                # any candidate (it gives B).
+                if rank == 0 or not a.yes:
+                    answers.add(a)
         sides.append(answers)
     # Function far below on the right OR on the left, OR voluntary anal contraction.
     outcomes = set()
@@ -158,6 +164,23 @@ def asia_impairment_scale(
     # B is sensory incomplete without VAC: S4-5 sensation or DAP must be preserved.
     sparing = [a.star for a in sacral_sensory_sparing(exam) if a.yes]
     motor = motor_incomplete(exam, motor_levels, without_vac=bool(sparing))
+    # B: not motor incomplete, with sacral sensory sparing. It rests on a flag when the
+    # sparing does, or when "no function far below" does along any motor level candidate (a
+    # ``0*`` muscle taken as without function: right L3 NT and S1 ``0*`` give B*,D), or when a
+    # muscle considered normal (``0**``) gives function far below some candidate: it moves the
+    # motor level past itself and so decides B against C (right T1 NT and L2 ``0**``: motor
+    # level C8,T1,S3*, AIS B*,D*). With VAC not testable motor completeness is open anyway; the
+    # reference then stars B only for flagged sacral sparing (S4-5 ``0*``: A,B*,C).
+    b_star = None
+    none = [a.star for a in motor if not a.yes]
+    if none and sparing:
+        assumed = any(
+            a.yes and a.star
+            for name in ("right", "left")
+            for level in motor_levels[name].values
+            for a in function_far_below(exam.side(name), level)
+        )
+        b_star = min(sparing) or ((any(none) or assumed) and exam.vac != "NT")
     # E: normal everywhere, which needs both motor levels intact too (they require VAC).
     intact_motor = all(INT in motor_levels[side].values for side in ("right", "left"))
     per_nli = []
@@ -165,15 +188,10 @@ def asia_impairment_scale(
         at_level: list[tuple[str, bool]] = []
         if level >= INT and intact_motor:
             at_level.append(("E", star))
+        if b_star is not None:
+            at_level.append(("B", b_star))
         for a in motor:
-            if not a.yes:
-                if sparing:
-                    # With VAC not testable motor completeness is open anyway; the reference
-                    # then does not star B for a flagged muscle (``0*`` far below), only for
-                    # flagged sacral sparing (S4-5 ``0*``: A,B*,C).
-                    b_star = min(sparing) or (a.star and exam.vac != "NT")
-                    at_level.append(("B", b_star))
-            elif level < INT:
+            if a.yes and level < INT:
                 # Motor incomplete implies incomplete: a star on "incomplete" alone does not
                 # carry to C/D (reference: S4-5 ``0*`` with function far below gives A*,C).
                 for grade, c_star in c_or_d(exam, level):
@@ -235,19 +253,28 @@ def has_flags(exam: Exam) -> bool:
 
 
 @lru_cache(maxsize=256)
-def strip_flags(exam: Exam) -> Exam:
+def strip_flags(exam: Exam, untested_not_normal: bool = False) -> Exam:
     """The exam with every ``*``/``**`` flag dropped (the recorded grades as they are).
 
+    ``untested_not_normal``: read ``NT**`` as ``NT*`` instead (not testable, so read literally
+    nothing says it is normal); the motor ZPP's literal reading does so (see zpp.motor_zpp).
     Cached: the AIS and both sides' motor ZPP ask for the same literal exam."""
+
+    def literal(c: Cell) -> Cell:
+        if untested_not_normal and c.grade is None and c.flag == CONSIDER_NORMAL:
+            return _NT_NOT_NORMAL
+        return Cell(c.grade)
 
     def side(s: ExamSide) -> ExamSide:
         plain = [
-            tuple(Cell(c.grade) if c.flag else c for c in cells)
+            tuple(literal(c) if c.flag else c for c in cells)
             for cells in (s.light_touch, s.pin_prick, s.motor)
         ]
         return replace(s, light_touch=plain[0], pin_prick=plain[1], motor=plain[2])
 
     return replace(exam, right=side(exam.right), left=side(exam.left))
 
+
+_NT_NOT_NORMAL = Cell(None, NOT_NORMAL)
 
 __all__ = ["YES", "asia_impairment_scale"]

@@ -91,19 +91,25 @@ def _plain_if_open(parts, combined: set[Answer]) -> set[Answer]:
 
 def motor_step(side: ExamSide, vac: str, level: int, flagged_stops: bool = True) -> set[Answer]:
     """May the motor-level walk enter ``level`` on this side?"""
+    if level == S4_5:
+        return _with_vac(region_sensation(side, level, flagged_stops), vac)
     parts = []
     above, at = MUSCLE_ABOVE[level], MUSCLE_AT[level]
     if above is not None:
         parts.append(motor_normal(side.motor[above]))
-    if level == S4_5:
-        # Past S4-5 the side is motor-intact only with voluntary anal contraction (the S4-5
-        # motor function), besides normal S4-5 sensation.
-        parts.append(binary(vac))
     if at is not None:
         parts.append(motor_at_least_3(side.motor[at]))
     else:
         parts.append(region_sensation(side, level, flagged_stops))
     return all_of(*parts)
+
+
+@cache
+def _with_vac(sensation: frozenset[Answer], vac: str) -> frozenset[Answer]:
+    """Past S4-5 the side is motor-intact only with voluntary anal contraction (the S4-5 motor
+    function) besides normal S4-5 sensation. The star is the sensation's either way, as in
+    the reference: S4-5 pin prick ``0**`` or ``NT*`` with VAC No gives motor level S3*."""
+    return frozenset(Answer(s.yes and v.yes, s.star) for s in sensation for v in binary(vac))
 
 
 def motor_level(side: ExamSide, vac: str, flagged_stops: bool = True) -> Candidates:

@@ -29,7 +29,7 @@ def _considered_normal_only(cell, answers) -> set[Answer]:
 def both_sides_normal(exam: Exam, level: int) -> set[Answer]:
     """Sensation at ``level`` normal on both sides. Where the walk is in a key-muscle region (or
     leaving one) a stop for abnormal sensation carries no star; in a non-key region it does
-    when both sides rest on a flag, as the reference cases show."""
+    when both sides stop on a flag, as the reference cases show."""
     right, left = dermatome_normal(exam.right, level), dermatome_normal(exam.left, level)
     return _both_sides(right, left, is_key_muscle(level) or level in REGION_EXITS)
 
@@ -45,7 +45,9 @@ def _both_sides(right: frozenset, left: frozenset, key_region: bool) -> frozense
             if r.yes and lt.yes:
                 out.add(Answer(True, r.star or lt.star))
             else:
-                out.add(Answer(False, r.star and lt.star))
+                # Starred only when both sides stop on a flag: right ``NT*`` with left
+                # ``NT*`` gives a starred stop, with left ``0**`` (normal there) a plain one.
+                out.add(Answer(False, not r.yes and r.star and not lt.yes and lt.star))
     return frozenset(out)  # hashable, so that all_of memoises the step
 
 
@@ -87,11 +89,13 @@ def neurological_level(exam: Exam) -> Candidates:
     def other_side_weak_here(level: int) -> bool:
         # The other side's motor level can be this level because of its own muscles (this one
         # not normal, or the next below 3), not because its sensation below is abnormal: left
-        # T1 ``2*`` with right T2 pin prick 0 gives NLI C8,T1; with right T1 NT, C8,T1*.
-        for side, side_levels in zip(sides, levels, strict=True):
-            cell = muscle(side, level)
-            if cell.flag == NOT_NORMAL or level not in side_levels:
+        # T1 ``2*`` with right T2 pin prick 0 gives NLI C8,T1; with right T1 NT, C8,T1*. With
+        # the muscle flagged on both sides each side is the other's (C6 ``0*`` on both: C5,C6*).
+        flagged = [muscle(side, level).flag == NOT_NORMAL for side in sides]
+        for i, (side, side_levels) in enumerate(zip(sides, levels, strict=True)):
+            if not flagged[1 - i] or level not in side_levels:
                 continue
+            cell = muscle(side, level)
             if any(not a.yes for a in motor_normal(cell)):
                 return True
             if is_key_muscle(level + 1):

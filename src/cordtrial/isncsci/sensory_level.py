@@ -12,7 +12,16 @@ from functools import cache
 from .candidates import Candidates
 from .exam import ExamSide
 from .levels import INDEX, INT
-from .values import SENSORY_VALUES, Cell, parse_cell, sensory_normal
+from .values import (
+    EITHER,
+    NONE,
+    NOT_NORMAL,
+    SENSORY_VALUES,
+    Answer,
+    Cell,
+    parse_cell,
+    sensory_normal,
+)
 from .walk import all_of, walk
 
 S4_5 = INDEX["S4_5"]
@@ -46,7 +55,21 @@ def _dermatomes(side: ExamSide) -> tuple[frozenset, ...]:
 
 @cache
 def _both_normal(light_touch: Cell, pin_prick: Cell) -> frozenset:
+    if light_touch.grade is None and pin_prick.grade is None:
+        return _untested_dermatome(light_touch.flag, pin_prick.flag)
     return frozenset(all_of(sensory_normal(light_touch), sensory_normal(pin_prick)))
+
+
+def _untested_dermatome(*flags: int) -> frozenset:
+    """A dermatome with neither modality testable reads as one not-testable dermatome, as in
+    the reference: flagged not normal when either is ``NT*`` (``NT`` beside ``NT*``: abnormal,
+    starred), else open without a star when either is a plain ``NT`` (``NT`` beside ``NT**``:
+    a star on neither answer), else considered normal (``NT**`` twice)."""
+    if NOT_NORMAL in flags:
+        return frozenset({Answer(False, True)})
+    if NONE in flags:
+        return frozenset(EITHER)
+    return frozenset({Answer(True, True)})
 
 
 #: The sensory vocabulary's own cell objects (``parse_cell`` returns these; ``Exam.from_rhi``

@@ -18,6 +18,7 @@ from .candidates import Candidates
 from .exam import Exam, ExamSide
 from .levels import INDEX, INT, KEY_MUSCLES
 from .motor_level import muscle
+from .sensory_level import dermatome_normal
 from .values import (
     CONSIDER_NORMAL,
     YES,
@@ -74,8 +75,11 @@ def sensory_zpp(exam: Exam, side: ExamSide) -> Candidates:
         def present(level: int):
             return _dermatome_present(side.light_touch[level - 1], side.pin_prick[level - 1])
 
-        # C1 is presumed intact, so a scan that finds nothing below ends there.
-        out += scan_up(range(S3, 0, -1), present, floor=(0, False))
+        # C1 is presumed intact, so a scan that finds nothing below ends there; as in the
+        # reference, without a star even past a dermatome that may lack sensation only by
+        # assumption (T4 pin prick ``0*`` in an otherwise absent side: C1,T4*).
+        found = scan_up(range(S3, 0, -1), present, floor=(0, False))
+        out += [(level, star and level > 0) for level, star in found]
     return Candidates.of(out, order=_order)
 
 
@@ -110,8 +114,11 @@ def motor_zpp(
     stays; a ZPP that ends at a starred motor level is starred only for the most rostral motor
     level candidate and only when the exam read literally (flags dropped) cannot give it
     (``3**`` at L3 considered normal gives motor level S1* but ZPP S1, the most caudal muscle
-    with function either way; ``2**`` at T1 gives T12*, reference case 117). A value reached
-    both with and without a star keeps it (reference case 107: ``L4,L5*``).
+    with function either way; ``2**`` at T1 gives T12*, reference case 117). Read literally, a
+    cell not testable but considered normal (``NT**``) is not normal: T5 and T6 ``NT**`` below
+    T4 give motor level T6* and ZPP T6* (as ``0**`` does), where an ``NT`` would allow T6
+    literally. A value reached both with and without a star keeps it (reference case 107:
+    ``L4,L5*``).
     """
     del complete  # the non-key rule consults the grade with VAC absent (_non_key_for_zpp)
     # ``grades``: the exam's AIS values when already known and VAC is not NT (same question).
@@ -121,7 +128,7 @@ def motor_zpp(
         from .ais import strip_flags
         from .motor_level import motor_level
 
-        literal = strip_flags(exam)
+        literal = strip_flags(exam, untested_not_normal=True)
         plain_side = literal.right if side is exam.right else literal.left
         levels = motor_level(plain_side, literal.vac, flagged_stops=False)
         plain = frozenset(
@@ -153,7 +160,8 @@ def _motor_zpp(
             if level >= INT:
                 continue
             below = [k for k in KEY_INDICES_DESC if k > level]
-            floor = (level, star and rank == 0 and level not in plain)
+            kept = star and rank == 0 and level not in plain
+            floor = (level, kept or _assumed_normal_at(side, level))
             found = scan_up(below, lambda k: motor_present(muscle(side, k)), floor=floor)
             for zpp, zpp_star in found:
                 # The lowest non-key muscle with function extends the motor ZPP only when it lies
@@ -168,6 +176,21 @@ def _motor_zpp(
     return out
 
 
+def _assumed_normal_at(side: ExamSide, level: int) -> bool:
+    """Does the motor level ``level`` rest on its own dermatome, a recorded grade considered
+    normal (``0**``, ``1**``; not ``NT**``: T2 NT and T3 ``NT**`` below T1 give ZPP T1,T3)?
+    Only at a level without a key muscle, where the motor level follows sensation: there the
+    reference stars the ZPP at any motor level candidate (T5 NT and T6 ``0**`` below T5: ZPP
+    T4,T6*), even where the motor level itself is unstarred (S2 light touch ``1**`` and pin
+    prick NT: motor level S1,S2, ZPP S1,S2*), where a star from a flag further up stays only
+    on the most rostral candidate (T5 ``0**`` and T8 NT below T9: T7*,T9)."""
+    if level in KEY_INDICES_DESC or not 0 < level <= S3:
+        return False
+    cells = (side.light_touch[level - 1], side.pin_prick[level - 1])
+    recorded = any(c.grade is not None and c.flag == CONSIDER_NORMAL for c in cells)
+    return recorded and Answer(True, True) in dermatome_normal(side, level)
+
+
 def _non_key_for_zpp(
     exam: Exam, side: ExamSide, grades: tuple[str, ...] | None = None
 ) -> tuple[int | None, bool]:
@@ -176,10 +199,13 @@ def _non_key_for_zpp(
 
     ISNCSCI 2019 uses non-key muscle function to tell AIS B from C; the reference extends the
     motor ZPP with it only when the grade may be C (not in A, B or D only) and the muscle is
-    named at a key-muscle level (C5-T1, L2-S1). The motor ZPP applies only without VAC, so the
-    grade consulted is the one with VAC absent. Where not-testable cells leave the grade open
-    between C and another grade, both ZPPs are possible and both are listed (the reference
-    lists only the non-key one; see docs/isncsci-differential.md).
+    named at a key-muscle level (C5-T1, L2-S1), and then lists the non-key ZPP alone, also
+    where flags leave the grade open (S4-5 ``0*``: A*,C, ZPP the non-key muscle). The motor ZPP
+    applies only without VAC, so the grade consulted is the one with VAC absent. Where plain
+    not-testable cells leave the grade open between C and another grade, the key-muscle ZPP
+    is possible too and listed beside it (the reference lists only the non-key one; see
+    docs/isncsci-differential.md, 1a): the caller unites the completions of the NT cells, so
+    this happens only beyond ``MAX_ZPP_COMPLETIONS`` of them.
     """
     non_key = side.lowest_non_key_muscle
     if non_key is None or non_key not in KEY_INDICES_DESC:
@@ -190,7 +216,17 @@ def _non_key_for_zpp(
         grades = _grades(exam)
     if "C" not in grades:
         return None, True
-    return non_key, len(grades) > 1
+    return non_key, len(grades) > 1 and has_plain_nt(exam)
+
+
+def has_plain_nt(exam: Exam) -> bool:
+    """Is any cell, VAC or DAP a plain ``NT`` (one that NT completions fill in)?"""
+    return "NT" in (exam.vac, exam.dap) or any(
+        c.grade is None and not c.flag
+        for s in (exam.right, exam.left)
+        for cells in (s.light_touch, s.pin_prick, s.motor)
+        for c in cells
+    )
 
 
 @lru_cache(maxsize=256)
