@@ -109,8 +109,9 @@ def stats(result: BatchResult) -> dict[str, int]:
     return {
         "classified": result.classified,
         "failed": result.failed,
-        "vectorised": result.vectorised,
-        "single": result.single,
+        "plain": result.plain,
+        "not_testable": result.not_testable,
+        "flagged": result.flagged,
     }
 
 
