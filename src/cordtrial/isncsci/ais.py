@@ -17,7 +17,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .answers import FALSE, NO, TRUE, Answers, first_rows, groups_any, is_false, materialise, stack
+from .answers import (
+    FALSE,
+    NO,
+    TRUE,
+    Answers,
+    Const,
+    any_rows,
+    first_rows,
+    groups_any,
+    is_false,
+    materialise,
+    stack,
+)
 from .codes import BINARY_NT, KEY_LEVELS
 from .completeness import injury_complete, sacral_sensory_sparing
 from .levels import INT
@@ -50,6 +62,7 @@ def _function_for_grade(cell) -> tuple[Answer, ...]:
 
 _FUNCTION = answer_table(_function_for_grade, MOTOR_CELLS)
 _N_KEY = len(KEY_LEVELS)
+_KEY_LEVELS_COLUMN = np.asarray(KEY_LEVELS, dtype=np.int8)[:, None]
 #: Per motor level (C1..INT): the first key muscle more than three levels below it (its index
 #: in KEY_LEVELS; ``_N_KEY`` when none, as for INT).
 _FAR_FROM = np.asarray([next((j for j, k in enumerate(KEY_LEVELS) if k > ml + 3), _N_KEY)
@@ -85,12 +98,13 @@ def function_far_below(side: Side) -> Answers:
     of the scan given no function so far, without / with a star carried.
     """
     function = side.answers(_FUNCTION, "motor")
+    non_key = side.exams.pack(side.non_key == _KEY_LEVELS_COLUMN)  # per muscle: named there
     plain = NO  # past the last muscle: no function
     starred = Answers(FALSE, FALSE, FALSE, TRUE)
     rows = [plain]
     for j in range(_N_KEY - 1, -1, -1):
         a = function[j]
-        nk = side.non_key == KEY_LEVELS[j]
+        nk = non_key[j]
         no_any = a.no
         plain, starred = (
             Answers(
@@ -108,7 +122,7 @@ def function_far_below(side: Side) -> Answers:
         )
         rows.append(plain)
     rows.reverse()
-    return stack(rows, (side.exams.n,))
+    return stack(rows, (side.exams.width,))
 
 
 def motor_incomplete(
@@ -126,18 +140,18 @@ def motor_incomplete(
     sides, assumed = [], FALSE
     for side in exams.sides:
         far = side.memo("far below", lambda side=side: function_far_below(side))
-        present = materialise(motor_levels[side.name].present, (INT + 1, exams.n))
+        present = materialise(motor_levels[side.name].present, (INT + 1, exams.width))
         in_group = groups_any(present, _FAR_GROUPS)
         first = first_rows(in_group)  # the group of the most rostral candidate
         sides.append(
             Answers(
-                (first & far.y).any(axis=0),
-                (first & far.ys).any(axis=0),
-                (in_group & far.n).any(axis=0),
-                (in_group & far.ns).any(axis=0),
+                any_rows(first & far.y),
+                any_rows(first & far.ys),
+                any_rows(in_group & far.n),
+                any_rows(in_group & far.ns),
             )
         )
-        assumed = assumed | (in_group & far.ys).any(axis=0)
+        assumed = assumed | any_rows(in_group & far.ys)
     r, lt = sides
     # Function far below on either side: starred when a side's function rests on a flag, even
     # with plain function on the other side (the reference does so, symmetrically).
@@ -196,26 +210,30 @@ def c_or_d(exams: Exams) -> dict[str, np.ndarray]:
     matches the reference: ``0**`` with three 5s and six 0s is ``C`` (four or three of ten, C
     either way); five ``2**`` is ``D*``; ``2*`` with four 5s is ``C*,D*``; ``NT*`` is plain NT.
     """
-    shape = (_N_KEY, exams.n)
     count = {}
     for name, fact in _KINDS.items():
-        per_side = [side.bits(fact, "motor") for side in exams.sides]
+        per_side = [side.bits(fact, "motor", packed=False) for side in exams.sides]
         if all(is_false(b) for b in per_side):
             count[name] = 0
             continue
-        below = sum(materialise(b, shape).view(np.int8) for b in per_side)
+        below = sum(
+            (np.full((_N_KEY, exams.n), b.value) if isinstance(b, Const) else b).view(np.int8)
+            for b in per_side
+        )
         suffix = np.zeros((_N_KEY + 1, exams.n), dtype=np.int16)  # row j: muscles j.. below
         for j in range(_N_KEY - 1, -1, -1):
             np.add(suffix[j + 1], below[j], out=suffix[j])
         count[name] = 2 * suffix
     total = (2 * (_N_KEY - np.arange(_N_KEY + 1)))[:, None]
     yes, open_, assumed, flagged = (count[k] for k in ("yes", "open", "assumed", "flagged"))
-    return {
+    shape = (_N_KEY + 1, exams.n)
+    flags = {
         "D": yes + assumed + open_ + flagged >= total,
         "D*": yes + open_ < total,
         "C": yes + assumed < total,
         "C*": yes + assumed + flagged >= total,
     }
+    return {k: exams.pack(np.broadcast_to(v, shape)) for k, v in flags.items()}
 
 
 def asia_impairment_scale(exams: Exams, literal_check: bool = True) -> Result:
@@ -227,15 +245,15 @@ def asia_impairment_scale(exams: Exams, literal_check: bool = True) -> Result:
 
 
 def _ais(exams: Exams, literal_check: bool) -> Result:
-    shape = (exams.n,)
+    shape = (exams.width,)
     complete = injury_complete(exams)
     incomplete = complete.present[1]
     motor_levels = {side.name: motor_level(side, exams.vac) for side in exams.sides}
     nli = neurological_level(exams)
     sparing = sacral_sensory_sparing(exams)
     motor, assumed = motor_incomplete(exams, motor_levels, sparing.yes)
-    present = np.zeros((5, exams.n), dtype=bool)
-    starred = np.zeros((5, exams.n), dtype=bool)
+    present = np.zeros((5, exams.width), dtype=np.uint8)
+    starred = np.zeros((5, exams.width), dtype=np.uint8)
     present[A], starred[A] = complete.present[0], complete.starred[0]
     # B: not motor incomplete, with sacral sensory sparing. It rests on a flag when the sparing
     # does, or when "no function far below" does along any motor level candidate (a ``0*``
@@ -245,7 +263,7 @@ def _ais(exams: Exams, literal_check: bool) -> Result:
     # C8,T1,S3*, AIS B*,D*). With VAC not testable motor completeness is open anyway; the
     # reference then stars B only for flagged sacral sparing (S4-5 ``0*``: A,B*,C).
     present[B] = materialise(incomplete & motor.no & sparing.yes, shape)
-    vac_tested = exams.vac != BINARY_NT
+    vac_tested = exams.pack(exams.vac != BINARY_NT)
     starred[B] = materialise(present[B] & (~sparing.y | ((motor.ns | assumed) & vac_tested)), shape)
     # E: normal everywhere, which needs both motor levels intact too (they require VAC).
     nli_present, nli_starred = nli.present, nli.starred
@@ -259,16 +277,16 @@ def _ais(exams: Exams, literal_check: bool) -> Result:
     # only if starred at all (reference case 130: ``B*,C*,D``).
     graded = incomplete & motor.yes
     all_starred = ~motor.y
-    at = groups_any(materialise(nli_present, (INT + 1, exams.n)), _BELOW_GROUPS)
+    at = groups_any(materialise(nli_present, (INT + 1, exams.width)), _BELOW_GROUPS)
     cd = c_or_d(exams)
     for grade, row in (("C", C), ("D", D)):
         possible = at & cd[grade]
-        present[row] = materialise(graded & possible.any(axis=0), shape)
+        present[row] = materialise(graded & any_rows(possible), shape)
         star = all_starred | cd[grade + "*"]
         if grade == "C":
-            starred[row] = materialise(present[row] & (possible & star).any(axis=0), shape)
+            starred[row] = materialise(present[row] & any_rows(possible & star), shape)
         else:
-            starred[row] = materialise(present[row] & ~(possible & ~star).any(axis=0), shape)
+            starred[row] = materialise(present[row] & ~any_rows(possible & ~star), shape)
     if literal_check:
         _star_where_literal_differs(exams, present, starred)
     return Result(present, starred)
@@ -286,17 +304,19 @@ def _star_where_literal_differs(exams: Exams, present: np.ndarray, starred: np.n
     flagged = has_flags(exams)
     if is_false(flagged):
         return
-    rows = np.flatnonzero(flagged & (present[C:E] & ~starred[C:E]).any(axis=0))
+    unstarred = any_rows(present[C:E] & ~starred[C:E])
+    rows = np.flatnonzero(exams.unpack(flagged & unstarred))
     if not len(rows):
         return
     literal = exams.take(rows).with_codes(strip_flags(exams.codes[:, rows]))
     at = groups_any(
-        materialise(neurological_level(literal).present, (INT + 1, len(rows))), _BELOW_GROUPS
+        materialise(neurological_level(literal).present, (INT + 1, literal.width)), _BELOW_GROUPS
     )
     cd = c_or_d(literal)
-    for grade, row in (("C", C), ("D", D)):
-        impossible = ~(at & cd[grade]).any(axis=0)
-        starred[row, rows] |= present[row, rows] & impossible
+    extra = np.zeros((2, exams.n), dtype=bool)
+    for i, grade in enumerate("CD"):
+        extra[i, rows] = literal.unpack(~any_rows(at & cd[grade]))
+    starred[C:E] |= present[C:E] & exams.pack(extra)
 
 
 _SENSORY_FLAGGED = np.asarray([v.endswith("*") for v in SENSORY_VALUES])
@@ -309,7 +329,7 @@ def has_flags(exams: Exams):
     for side in exams.sides:
         for block, fact in (("touch", _SENSORY_FLAGGED), ("prick", _SENSORY_FLAGGED),
                             ("motor", _MOTOR_FLAGGED)):  # fmt: skip
-            out = out | side.bits(fact, block).any(axis=0)
+            out = out | any_rows(side.bits(fact, block))
     return out
 
 

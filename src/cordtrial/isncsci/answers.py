@@ -7,10 +7,12 @@ an assumption are starred. ``Answers`` holds, for each exam (one column per exam
 shape such as one row per level), which of the four answers are possible: yes, yes resting on
 a flag (``ys``), no, no resting on a flag (``ns``).
 
-The single exam is a batch of one, so these arrays are the only form the rules take. Where a
-group of exams cannot have an answer at all (no flag in any of them: no starred answers) the
-field is the constant ``FALSE`` instead of an array, and every operation on it folds, so exams
-without flags or NT cells cost only the plain part of each rule.
+The single exam is a batch of one, so these arrays are the only form the rules take. They are
+packed: the last axis holds 8 exams per byte (``pack``), so each operation touches an eighth
+of the memory a boolean per exam would. Where a group of exams cannot have an answer at all
+(no flag in any of them: no starred answers) the field is the constant ``FALSE`` instead of an
+array, and every operation on it folds, so exams without flags or NT cells cost only the plain
+part of each rule.
 """
 
 from __future__ import annotations
@@ -65,11 +67,23 @@ TRUE, FALSE = Const(True), Const(False)
 Bits = np.ndarray | Const
 
 
+def pack(flags: np.ndarray) -> np.ndarray:
+    """Booleans per exam (last axis) packed 8 exams to a byte."""
+    return np.packbits(flags, axis=-1, bitorder="little")
+
+
+def unpack(bits: Bits, n: int, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Packed bits (or a constant, of packed ``shape``) as booleans for ``n`` exams."""
+    if isinstance(bits, Const):
+        return np.full((*(shape or ())[:-1], n), bits.value, dtype=bool)
+    return np.unpackbits(bits, axis=-1, count=n, bitorder="little").view(bool)
+
+
 def materialise(bits: Bits, shape: tuple[int, ...]) -> np.ndarray:
-    """``bits`` as a boolean array of ``shape`` (not a copy when it already is one: do not
+    """``bits`` as a packed array of ``shape`` (not a copy when it already is one: do not
     write to it, see ``writable``)."""
     if isinstance(bits, Const):
-        return np.full(shape, bits.value, dtype=bool)
+        return np.full(shape, 255 if bits.value else 0, dtype=np.uint8)
     if bits.shape == shape:
         return bits
     return np.broadcast_to(bits, shape).copy()
@@ -85,13 +99,21 @@ def is_false(bits: Bits) -> bool:
     return isinstance(bits, Const) and not bits.value
 
 
+#: Up to this many bytes per row (4,096 exams) a running reduction is one numpy call; for
+#: longer rows a loop over the rows is faster (numpy's accumulate along the first axis is not
+#: vectorised across a row).
+_FEW_BYTES = 512
+
+
 def prefix_and(rows: Bits) -> Bits:
     """Row i: all of rows 0..i (a running AND down the first axis)."""
     if isinstance(rows, Const):
         return rows
+    if rows.shape[-1] <= _FEW_BYTES:
+        return np.bitwise_and.accumulate(rows, axis=0)
     out = rows.copy()
     for i in range(1, len(out)):
-        np.logical_and(out[i - 1], out[i], out=out[i])
+        np.bitwise_and(out[i - 1], out[i], out=out[i])
     return out
 
 
@@ -99,23 +121,41 @@ def prefix_or(rows: Bits) -> Bits:
     """Row i: any of rows 0..i."""
     if isinstance(rows, Const):
         return rows
+    if rows.shape[-1] <= _FEW_BYTES:
+        return np.bitwise_or.accumulate(rows, axis=0)
     out = rows.copy()
     for i in range(1, len(out)):
-        np.logical_or(out[i - 1], out[i], out=out[i])
+        np.bitwise_or(out[i - 1], out[i], out=out[i])
     return out
 
 
 def first_rows(rows: np.ndarray) -> np.ndarray:
-    """Per column, only its first True row (numpy's argmax along the first axis is slow)."""
+    """Per exam, only its first set row (packed bits)."""
     return rows & ~shifted(prefix_or(rows), False, rows.shape)
 
 
 def groups_any(rows: np.ndarray, bounds: Sequence[tuple[int, int]]) -> np.ndarray:
     """Per group of consecutive rows (start, stop): is any of its rows True?"""
-    out = np.empty((len(bounds), *rows.shape[1:]), dtype=bool)
+    out = np.empty((len(bounds), *rows.shape[1:]), dtype=np.uint8)
     for g, (start, stop) in enumerate(bounds):
-        np.logical_or.reduce(rows[start:stop], axis=0, out=out[g])
+        np.bitwise_or.reduce(rows[start:stop], axis=0, out=out[g])
     return out
+
+
+def any_rows(bits: Bits, axis: int = 0) -> Bits:
+    """Per exam: is any row set (packed bits)?"""
+    return bits if isinstance(bits, Const) else np.bitwise_or.reduce(bits, axis=axis)
+
+
+def all_rows(bits: Bits, axis: int = 0) -> Bits:
+    """Per exam: is every row set (packed bits)?"""
+    return bits if isinstance(bits, Const) else np.bitwise_and.reduce(bits, axis=axis)
+
+
+def exists(bits: Bits) -> bool:
+    """Is any bit set (the packing's padding bits are never set by comparisons or ``|``/``&``
+    of them; callers avoid asking after ``~``)?"""
+    return bits.value if isinstance(bits, Const) else bool(bits.any())
 
 
 def shifted(rows: Bits, first: bool, shape: tuple[int, ...]) -> Bits:
@@ -123,8 +163,8 @@ def shifted(rows: Bits, first: bool, shape: tuple[int, ...]) -> Bits:
     if isinstance(rows, Const) and rows.value == first:
         return rows
     rows = materialise(rows, shape)
-    out = np.empty(shape, dtype=bool)
-    out[0] = first
+    out = np.empty(shape, dtype=np.uint8)
+    out[0] = 255 if first else 0
     out[1:] = rows[:-1]
     return out
 
@@ -140,7 +180,7 @@ def assemble(base: Answers, patches: Sequence[tuple[object, Answers]], shape) ->
             continue
         out = writable(parts[0], shape)
         for (index, _), value in zip(patches, parts[1:], strict=True):
-            out[index] = value.value if isinstance(value, Const) else value
+            out[index] = (255 if value.value else 0) if isinstance(value, Const) else value
         fields.append(out)
     return Answers(*fields)
 
@@ -204,10 +244,10 @@ def all_along(parts: Answers, axis: int = 0) -> Answers:
     """``all_of`` over every part along ``axis`` (the same rule, as one reduction)."""
     yes = parts.yes
     return Answers(
-        parts.y.all(axis=axis),
-        yes.all(axis=axis) & parts.ys.any(axis=axis),
-        parts.n.any(axis=axis),
-        parts.ns.any(axis=axis) & (yes | parts.ns).all(axis=axis),
+        all_rows(parts.y, axis),
+        all_rows(yes, axis) & any_rows(parts.ys, axis),
+        any_rows(parts.n, axis),
+        any_rows(parts.ns, axis) & all_rows(yes | parts.ns, axis),
     )
 
 

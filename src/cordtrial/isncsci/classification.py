@@ -15,7 +15,7 @@ from .candidates import Candidates
 from .codes import encode_exam
 from .completeness import injury_complete
 from .exam import Exam
-from .levels import SIDES, level_name
+from .levels import INT, SIDES, level_name
 from .motor_level import motor_level
 from .nli import neurological_level
 from .sensory_level import sensory_level
@@ -55,23 +55,25 @@ NAMES: dict[str, tuple[str, ...]] = {
 
 def classify_exams(exams: Exams) -> dict[str, np.ndarray | Result]:
     """Every result of every exam (column): the totals as int16 arrays (``totals.ND_CODE``
-    where not determined), the other 11 fields as ``Result`` (one row per value, ``VALUES``)."""
-    out: dict[str, np.ndarray | Result] = dict(totals(exams))
+    where not determined), the other 11 fields as ``Result`` (one row per value, ``VALUES``;
+    packed along the exams, see ``answers.pack``)."""
+    levels = (INT + 1, exams.width)
+    out: dict[str, Result] = {}
     for side in exams.sides:
-        out[f"{side.name}Sensory"] = sensory_level(side).result()
-        out[f"{side.name}Motor"] = motor_level(side, exams.vac).result()
-    out["neurologicalLevelOfInjury"] = neurological_level(exams).result()
+        out[f"{side.name}Sensory"] = sensory_level(side).result(levels)
+        out[f"{side.name}Motor"] = motor_level(side, exams.vac).result(levels)
+    out["neurologicalLevelOfInjury"] = neurological_level(exams).result(levels)
     out["injuryComplete"] = injury_complete(exams)
     out["asiaImpairmentScale"] = asia_impairment_scale(exams)
     motor = motor_zpp(exams)
     for side in exams.sides:
         out[f"{side.name}SensoryZpp"] = sensory_zpp(exams, side)
         out[f"{side.name}MotorZpp"] = motor[side.name]
-    return out
+    return dict(totals(exams)) | out
 
 
 def candidates(key: str, result: Result, column: int) -> Candidates:
-    """One exam's value(s) of a result, each with its star."""
+    """One exam's value(s) of a result (unpacked), each with its star."""
     values = VALUES[key]
     rows = np.flatnonzero(result.present[:, column])
     return Candidates(tuple((values[r], bool(result.starred[r, column])) for r in rows))
@@ -93,9 +95,11 @@ class Classification:
     exam: Exam = field(repr=False, compare=False)
 
     @classmethod
-    def of_column(cls, exam: Exam, results: dict, column: int = 0) -> Classification:
+    def of_column(cls, exam: Exam, results: dict, n: int, column: int = 0) -> Classification:
+        """Exam ``column`` of ``classify_exams``'s results for ``n`` exams."""
+
         def one(key: str) -> Candidates:
-            return candidates(key, results[key], column)
+            return candidates(key, results[key].unpacked(n), column)
 
         return cls(
             totals=Totals.of_column(results, column),
@@ -150,4 +154,4 @@ class Classification:
 def classify(exam: Exam) -> Classification:
     """Classify one exam by the ISNCSCI 2019 rules: a batch of one (see ``classify_exams``)."""
     codes, non_key = encode_exam(exam)
-    return Classification.of_column(exam, classify_exams(Exams(codes, non_key)))
+    return Classification.of_column(exam, classify_exams(Exams(codes, non_key)), 1)

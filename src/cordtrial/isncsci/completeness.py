@@ -75,7 +75,7 @@ def _complete(exams: Exams) -> Result:
     open_flag = _sacral_bits(exams, _ZERO_NOT_NORMAL)
     star = can_c & can_i & open_flag & ~open_plain
     i_star = star | (can_i & ~can_c & ~answers.n & ~open_flag)
-    shape = (exams.n,)
+    shape = (exams.width,)
     return Result(
         np.stack([materialise(can_c, shape), materialise(can_i, shape)]),
         np.stack([materialise(star, shape), materialise(i_star, shape)]),

@@ -56,15 +56,25 @@ def completions(
     owners = np.repeat(np.arange(exams.n), counts)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     filled = np.repeat(codes, counts, axis=1)
-    exam, cells = np.nonzero(untested.T)  # sorted by exam
-    bounds = np.searchsorted(exam, np.arange(exams.n + 1))
-    values = {k: np.asarray(v, dtype=np.int8) for k, v in grades.items()}
-    for owner in range(exams.n):
-        start, count = starts[owner], counts[owner]
-        which = np.arange(count)
-        stride = 1
-        for cell in cells[bounds[owner] : bounds[owner + 1]]:
-            options = values[int(CHOICES[cell])]
-            filled[cell, start : start + count] = options[(which // stride) % len(options)]
-            stride *= len(options)
+    # Each NT cell (exam, cell) cycles through its k grades every ``stride`` completions, the
+    # stride being the product of the choices of the exam's earlier NT cells.
+    exam, cell = np.nonzero(untested.T)  # sorted by exam
+    k = choices[cell]
+    first_of_exam = np.r_[True, exam[1:] != exam[:-1]]
+    log_k = np.log(k.astype(np.float64))
+    before = np.cumsum(log_k) - log_k  # log of the product of earlier choices, all exams
+    group_start = np.maximum.accumulate(np.where(first_of_exam, np.arange(len(exam)), 0))
+    stride = np.rint(np.exp(before - before[group_start])).astype(np.int64)
+    # One entry per (NT cell, completion of its exam).
+    repeats = counts[exam]
+    entry = np.repeat(np.arange(len(exam)), repeats)
+    which = np.arange(len(entry)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    options = np.full((3, 7), -1, dtype=np.int8)  # per number of choices: the grades
+    for count, values in grades.items():
+        options[{3: 0, 6: 1, 2: 2}[count], : len(values)] = values
+    kind = np.searchsorted([2, 3, 6], CHOICES[cell])  # 2 -> 0, 3 -> 1, 6 -> 2
+    rows = np.asarray([2, 0, 1])[kind]  # options row per NT cell
+    filled[cell[entry], starts[exam[entry]] + which] = options[
+        rows[entry], (which // stride[entry]) % k[entry]
+    ]
     return Exams(filled, np.repeat(exams.non_key, counts, axis=1)), owners

@@ -15,7 +15,7 @@ from functools import cache
 
 import numpy as np
 
-from .answers import FALSE, TRUE, Answers, Bits
+from .answers import FALSE, TRUE, Answers, Bits, pack
 
 Reader = Callable[[np.ndarray], Bits]
 
@@ -73,18 +73,20 @@ def plan(row: tuple[bool, ...], limit: int) -> Reader:
     return read
 
 
-def read(row: np.ndarray, codes: np.ndarray, limit: int) -> Bits:
-    """``row[codes]`` for codes below ``limit``, by comparisons (or a constant)."""
+def read(row: np.ndarray, codes: np.ndarray, limit: int, packed: bool = True) -> Bits:
+    """``row[codes]`` for codes below ``limit``, by comparisons (or a constant), packed along
+    the exams (``answers.pack``) unless ``packed=False``."""
     key = (id(row), limit)
     reader = _READERS.get(key)
     if reader is None:
         reader = _READERS[key] = plan(tuple(bool(v) for v in row), limit)
         _KEEP.append(row)  # keeps the id valid
-    return reader(codes)
+    out = reader(codes)
+    return pack(out) if packed and isinstance(out, np.ndarray) else out
 
 
 def lookup(table: np.ndarray, codes: np.ndarray, limit: int) -> Answers:
-    """The answers of a (4, vocabulary) table for each code (codes below ``limit``)."""
+    """The answers of a (4, vocabulary) table for each code (codes below ``limit``), packed."""
     return Answers(*(read(row, codes, limit) for row in _rows(table)))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .answers import Answers, all_along, all_of, assemble
+from .answers import Answers, all_along, all_of, any_rows, assemble
 from .codes import KEY_LEVELS
 from .levels import INDEX
 from .sensory_level import S4_5, dermatome_normal, ends_to_levels
@@ -43,7 +43,7 @@ def region_exit(side: Side, level: int) -> Answers:
     rows = slice(REGION_START[level] - 1, level)
     parts = [side.answers(SENSORY_NORMAL, block)[rows] for block in ("touch", "prick")]
     combined = all_of(all_along(parts[0]), all_along(parts[1])).unstarred_no()
-    open_ = (parts[0].y & parts[0].n).any(axis=0) | (parts[1].y & parts[1].n).any(axis=0)
+    open_ = any_rows(parts[0].y & parts[0].n) | any_rows(parts[1].y & parts[1].n)
     return Answers(
         combined.y | (open_ & combined.ys), combined.ys & ~open_, combined.n, combined.ns
     )
@@ -60,14 +60,15 @@ def motor_steps(side: Side, vac: np.ndarray, flagged_stops: bool = True) -> Answ
     exits = [(level - 1, region_exit(side, level)) for level in sorted(REGION_EXITS)]
     # The level below a key muscle: that muscle normal, and the level's own question (the next
     # key muscle, or a region exit).
-    below = assemble(sensation, [(KEY_ROWS, muscle_ok), *exits], side.touch.shape)
+    shape = (S4_5, side.exams.width)
+    below = assemble(sensation, [(KEY_ROWS, muscle_ok), *exits], shape)
     patches = [
         (KEY_ROWS, muscle_ok),
         *exits,
         (ABOVE_ROWS, all_of(above_normal, below[ABOVE_ROWS])),
         (S4_5 - 1, _with_vac(sensation[S4_5 - 1], side.exams.binary(BINARY, vac))),
     ]
-    return assemble(sensation, patches, side.touch.shape)
+    return assemble(sensation, patches, shape)
 
 
 def _with_vac(sensation: Answers, vac: Answers) -> Answers:
@@ -88,5 +89,7 @@ def motor_level(side: Side, vac: np.ndarray, flagged_stops: bool = True) -> Poss
     (``NT*``); the motor ZPP, which ends at the motor level, uses it so (reference case 87)."""
     return side.memo(
         ("motor level", flagged_stops),
-        lambda: ends_to_levels(walk(motor_steps(side, vac, flagged_stops), side.touch.shape)),
+        lambda: ends_to_levels(
+            walk(motor_steps(side, vac, flagged_stops), (S4_5, side.exams.width))
+        ),
     )

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .answers import Answers, all_of, assemble, is_false, materialise
+from .answers import Answers, all_of, any_rows, assemble, exists, materialise
 from .codes import KEY_LEVELS
 from .levels import INT
 from .motor_level import ABOVE_ROWS, KEY_ROWS, REGION_EXITS, motor_level
-from .sensory_level import dermatome_normal, ends_to_levels
+from .sensory_level import S4_5, dermatome_normal, ends_to_levels
 from .sides import Exams, Possible
 from .values import (
     CONSIDER_NORMAL,
@@ -65,7 +65,7 @@ def both_sides_normal(exams: Exams) -> Answers:
         r.ns & lt.ns,
     )
     key = all_of(r, lt).unstarred_no()[_KEY_REGION_ROWS]
-    return assemble(non_key, [(_KEY_REGION_ROWS, key)], exams.right.touch.shape)
+    return assemble(non_key, [(_KEY_REGION_ROWS, key)], (S4_5, exams.width))
 
 
 def nli_steps(exams: Exams, not_normal_stars: bool = False) -> Answers:
@@ -79,9 +79,9 @@ def nli_steps(exams: Exams, not_normal_stars: bool = False) -> Answers:
     at = all_of(right.answers(at_table, "motor"), left.answers(at_table, "motor"))
     above = all_of(right.answers(normal_table, "motor"), left.answers(normal_table, "motor"))
     key = all_of(sensation[KEY_ROWS], at)
-    below = assemble(sensation, [(KEY_ROWS, key)], right.touch.shape)
+    below = assemble(sensation, [(KEY_ROWS, key)], (S4_5, exams.width))
     patches = [(KEY_ROWS, key), (ABOVE_ROWS, all_of(below[ABOVE_ROWS], above))]
-    return assemble(sensation, patches, right.touch.shape)
+    return assemble(sensation, patches, (S4_5, exams.width))
 
 
 def neurological_level(exams: Exams) -> Possible:
@@ -90,12 +90,12 @@ def neurological_level(exams: Exams) -> Possible:
 
 
 def _neurological_level(exams: Exams) -> Possible:
-    result = ends_to_levels(walk(nli_steps(exams), exams.right.touch.shape))
+    result = ends_to_levels(walk(nli_steps(exams), (S4_5, exams.width)))
     flagged = exams.right.bits(_NOT_NORMAL_CODES, "motor") | exams.left.bits(
         _NOT_NORMAL_CODES, "motor"
     )
-    flagged = flagged.any(axis=0)
-    if is_false(flagged) or not flagged.any():
+    flagged = any_rows(flagged)
+    if not exists(flagged):
         return result
     return _not_normal_stars(exams, result, flagged)
 
@@ -108,25 +108,17 @@ def _not_normal_stars(exams: Exams, result: Possible, flagged: np.ndarray) -> Po
     C6 0; left T1 ``2*`` with right T2 pin prick 0 gives C8,T1, with right T1 NT as well
     C8,T1*. With the muscle flagged on both sides each side is the other's (C6 ``0*`` on both:
     C5,C6*)."""
-    with_stars = ends_to_levels(
-        walk(nli_steps(exams, not_normal_stars=True), exams.right.touch.shape)
-    )
-    shape = (INT + 1, exams.n)
+    with_stars = ends_to_levels(walk(nli_steps(exams, not_normal_stars=True), (S4_5, exams.width)))
+    shape, muscles = (INT + 1, exams.width), (len(KEY_LEVELS), exams.width)
     extra = materialise(result.present & ~result.starred & with_stars.starred & flagged, shape)
     sides = exams.sides
     levels = [materialise(motor_level(side, exams.vac).present, shape) for side in sides]
-    weak_normal = [
-        materialise(side.bits(_MAY_NOT_BE_NORMAL, "motor"), side.motor.shape) for side in sides
-    ]
-    weak_at_3 = [
-        materialise(side.bits(_MAY_BE_BELOW_3, "motor"), side.motor.shape) for side in sides
-    ]
-    not_normal = [
-        materialise(side.bits(_NOT_NORMAL_CODES, "motor"), side.motor.shape) for side in sides
-    ]
-    star = np.zeros(shape, dtype=bool)
+    weak_normal = [materialise(side.bits(_MAY_NOT_BE_NORMAL, "motor"), muscles) for side in sides]
+    weak_at_3 = [materialise(side.bits(_MAY_BE_BELOW_3, "motor"), muscles) for side in sides]
+    not_normal = [materialise(side.bits(_NOT_NORMAL_CODES, "motor"), muscles) for side in sides]
+    star = np.zeros(shape, dtype=np.uint8)
     for j, level in enumerate(KEY_LEVELS):
-        weak_here = np.zeros(exams.n, dtype=bool)
+        weak_here = np.zeros(exams.width, dtype=np.uint8)
         for i in range(2):
             weak = weak_normal[i][j]
             if j + 1 < len(KEY_LEVELS) and KEY_LEVELS[j + 1] == level + 1:

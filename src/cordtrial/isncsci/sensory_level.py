@@ -64,7 +64,7 @@ def ends_to_levels(ends: Possible) -> Possible:
 
 def sensory_level(side: Side) -> Possible:
     """Possible sensory levels, rows C1..INT (``levels`` indices)."""
-    return ends_to_levels(walk(dermatome_normal(side), side.touch.shape))
+    return ends_to_levels(walk(dermatome_normal(side), (S4_5, side.exams.width)))
 
 
 assert INT == S4_5 + 1

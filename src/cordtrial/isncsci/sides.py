@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .answers import FALSE, Answers, Bits, Const, is_false, materialise
-from .codes import DAP_ROW, SIDE_OFFSET, VAC_ROW, side_blocks
+from .answers import FALSE, Answers, Bits, Const, is_false, materialise, pack, unpack
+from .codes import BINARY_NT, DAP_ROW, MOTOR_NT, SENSORY_NT, SIDE_OFFSET, VAC_ROW, side_blocks
 from .levels import SIDES
 from .lookup import lookup, read
 
@@ -35,10 +35,11 @@ class Side:
         limit = self.exams.limits["motor" if block == "motor" else "sensory"]
         return self.memo((id(table), block), lambda: lookup(table, getattr(self, block), limit))
 
-    def bits(self, row: np.ndarray, block: str) -> Bits:
-        """A per-code fact (True per vocabulary code) for each cell of a block."""
+    def bits(self, row: np.ndarray, block: str, packed: bool = True) -> Bits:
+        """A per-code fact (True per vocabulary code) for each cell of a block (packed)."""
         limit = self.exams.limits["motor" if block == "motor" else "sensory"]
-        return read(row, getattr(self, block), limit)
+        key = ("bits", id(row), block, packed)
+        return self.memo(key, lambda: read(row, getattr(self, block), limit, packed))
 
     def memo(self, key: Any, make: Callable[[], Any]) -> Any:
         """``make()`` once per side (several rules ask the same question)."""
@@ -54,19 +55,33 @@ class Exams:
         # Row-major: every rule reads whole rows (levels) of the matrix.
         self.codes, self.non_key = np.ascontiguousarray(codes), np.ascontiguousarray(non_key)
         self.n = codes.shape[1]
+        self.width = (self.n + 7) // 8  # bytes of a packed row (answers.pack)
         self.vac, self.dap = self.codes[VAC_ROW], self.codes[DAP_ROW]
         self._memo: dict[Any, Any] = {}
         self.limits = _limits(self.codes)
         self.right = Side(self, "right", self.non_key[0])
         self.left = Side(self, "left", self.non_key[1])
 
+    @property
+    def may_be_untested(self) -> bool:
+        """Can any cell, VAC or DAP be a plain ``NT`` (codes reach it)?"""
+        return any(self.limits[k] > NT_CODE[k] for k in NT_CODE)
+
     def binary(self, table: np.ndarray, row: np.ndarray) -> Answers:
         """A question's answers for VAC or DAP (``row``: ``vac`` or ``dap``)."""
         return lookup(table, row, self.limits["binary"])
 
     def binary_bits(self, fact: np.ndarray, row: np.ndarray) -> Bits:
-        """A per-code fact for VAC or DAP."""
+        """A per-code fact for VAC or DAP (packed)."""
         return read(fact, row, self.limits["binary"])
+
+    def pack(self, flags: np.ndarray) -> np.ndarray:
+        """Booleans per exam (last axis) packed like the answers."""
+        return pack(flags)
+
+    def unpack(self, bits: Bits, rows: int | None = None) -> np.ndarray:
+        """Packed bits as booleans per exam (``rows``: their row count when a constant)."""
+        return unpack(bits, self.n, None if rows is None else (rows, self.width))
 
     @property
     def sides(self) -> tuple[Side, Side]:
@@ -86,6 +101,9 @@ class Exams:
 
     def with_codes(self, codes: np.ndarray) -> Exams:
         return Exams(codes, self.non_key)
+
+
+NT_CODE = {"sensory": SENSORY_NT, "motor": MOTOR_NT, "binary": BINARY_NT}
 
 
 def _limits(codes: np.ndarray) -> dict[str, int]:
@@ -121,9 +139,9 @@ class Possible:
             if all(is_false(v) for v in values):
                 fields.append(FALSE)
                 continue
-            out = np.zeros(shape, dtype=bool)
+            out = np.zeros(shape, dtype=np.uint8)
             for (index, _), value in zip(parts, values, strict=True):
-                out[index] = value.value if isinstance(value, Const) else value
+                out[index] = (255 if value.value else 0) if isinstance(value, Const) else value
             fields.append(out)
         return cls(*fields)
 
@@ -137,17 +155,18 @@ class Possible:
         on the flag (``Candidates.of``)."""
         return self.star & ~self.plain
 
-    def result(self, shape: tuple[int, ...] | None = None) -> Result:
-        shape = shape or next(b.shape for b in (self.plain, self.star) if isinstance(b, np.ndarray))
+    def result(self, shape: tuple[int, ...]) -> Result:
+        """As reported (packed, of packed ``shape``)."""
         return Result(materialise(self.present, shape), materialise(self.starred, shape))
 
 
 @dataclass
 class Result:
-    """A result as reported: each value present or not and, if present, starred or not."""
+    """A result as reported: each value present or not and, if present, starred or not
+    (packed, one row per value; ``unpacked`` for one boolean per exam)."""
 
     present: np.ndarray
     starred: np.ndarray
 
-    def take(self, columns) -> Result:
-        return Result(self.present[:, columns], self.starred[:, columns])
+    def unpacked(self, n: int) -> Result:
+        return Result(unpack(self.present, n), unpack(self.starred, n))

@@ -20,6 +20,7 @@ from .answers import (
     Answers,
     all_of,
     any_of,
+    any_rows,
     first_rows,
     groups_any,
     is_false,
@@ -30,7 +31,7 @@ from .codes import BINARY_NT, KEY_LEVELS, NO_CODE, NO_NON_KEY, VAC_ROW
 from .completeness import S4_5_ROW
 from .levels import INDEX, INT, LEVELS
 from .motor_level import motor_level
-from .sensory_level import dermatome_normal
+from .sensory_level import S4_5, dermatome_normal
 from .sides import Exams, Possible, Result, Side
 from .values import (
     BINARY,
@@ -90,8 +91,8 @@ def sensory_zpp(exams: Exams, side: Side) -> Result:
     sacral = [side.answers(SENSATION_PRESENT, block)[S4_5_ROW] for block in ("touch", "prick")]
     dap = exams.binary(BINARY, exams.dap)
     applies = all_of(all_of(sacral[0].negated(), sacral[1].negated()), dap.negated())
-    stops, past = scan(dermatome_present(side)[S3 - 1 :: -1], (S3, exams.n))  # S3 up to C2
-    shape = (len(ZPP_NAMES), exams.n)
+    stops, past = scan(dermatome_present(side)[S3 - 1 :: -1], (S3, exams.width))  # S3 up to C2
+    shape = (len(ZPP_NAMES), exams.width)
     levels = np.arange(S3, 0, -1) + 1  # rows of the scan's levels in the result
     # C1 is presumed intact, so a scan that finds nothing below ends there; as in the
     # reference, without a star even past a dermatome that may lack sensation only by
@@ -117,9 +118,9 @@ def _assumed_normal_at(side: Side):
     own = recorded & dermatome_normal(side).ys
     if is_false(own):
         return FALSE
-    out = np.zeros((INT + 1, side.exams.n), dtype=bool)
-    out[1 : S3 + 1] = own[:S3]
-    out[_KEY_LEVELS] = False
+    out = np.zeros((INT + 1, side.exams.width), dtype=np.uint8)
+    out[1 : S3 + 1] = materialise(own, (S4_5, side.exams.width))[:S3]
+    out[_KEY_LEVELS] = 0
     return out
 
 
@@ -152,34 +153,32 @@ def key_muscle_zpp(
     its own dermatome (``_assumed_normal_at``). A value reached both with and without a star
     keeps it (reference case 107: ``L4,L5*``).
     """
-    n = exams.n
-    shape = (INT + 1, n)
+    width = exams.width
+    shape = (INT + 1, width)
     vac = exams.binary(BINARY, exams.vac)
-    present = np.zeros((len(ZPP_NAMES), n), dtype=bool)
+    present = np.zeros((len(ZPP_NAMES), width), dtype=np.uint8)
     starred = np.zeros_like(present)
-    present[0] = materialise(vac.yes, (n,))
+    present[0] = materialise(vac.yes, (width,))
     level_present = materialise(levels.present, shape)
-    candidates = level_present & materialise(vac.no, (n,))
-    candidates[INT] = False
-    stops, past = scan(side.answers(MOTOR_PRESENT, "motor")[::-1], (_N_KEY, n))  # S1 up to C5
+    candidates = level_present & materialise(vac.no, (width,))
+    candidates[INT] = 0
+    stops, past = scan(side.answers(MOTOR_PRESENT, "motor")[::-1], (_N_KEY, width))  # S1 up
     rank0 = first_rows(level_present)  # the most rostral candidate
     # Muscles scanned for some candidate: those below the most rostral one (row r: muscle
     # S1 - r); below level L are the muscles from _BELOW_FROM[L] down.
     reach = groups_any(rank0, _BELOW_GROUPS)  # (muscles + 1, n): first muscle below rank 0
-    scanned = prefix_or(reach[:_N_KEY])[::-1] & candidates.any(axis=0)
+    scanned = prefix_or(reach[:_N_KEY])[::-1] & any_rows(candidates)
     rows = _KEY_LEVELS[::-1] + 1
-    present[rows] |= materialise(stops.present, (_N_KEY, n)) & scanned
-    starred[rows] |= materialise(stops.star, (_N_KEY, n)) & scanned
+    present[rows] |= materialise(stops.present, (_N_KEY, width)) & scanned
+    starred[rows] |= materialise(stops.star, (_N_KEY, width)) & scanned
     # Floors: per candidate, the paths still going past its first muscle below.
-    by_muscle = (_N_KEY + 1, n)
-    past_plain = materialise(past.plain, (_N_KEY, n))[::-1]
-    floor_plain = np.concatenate([past_plain, np.ones((1, n), dtype=bool)])[_BELOW_FROM]
+    past_plain = materialise(past.plain, (_N_KEY, width))[::-1]  # by muscle
+    floor_plain = np.concatenate([past_plain, np.full((1, width), 255, np.uint8)])[_BELOW_FROM]
     if is_false(past.star):
         floor_star = FALSE
     else:
-        past_star = materialise(past.star, (_N_KEY, n))[::-1]
-        floor_star = np.concatenate([past_star, np.zeros((1, n), dtype=bool)])[_BELOW_FROM]
-    del by_muscle
+        past_star = materialise(past.star, (_N_KEY, width))[::-1]
+        floor_star = np.concatenate([past_star, np.zeros((1, width), np.uint8)])[_BELOW_FROM]
     literal_gives = FALSE if plain is None else plain[1:]
     own_star = (levels.starred & rank0 & ~literal_gives) | _assumed_normal_at(side)
     present[1:] |= candidates & (floor_plain | floor_star)
@@ -187,9 +186,9 @@ def key_muscle_zpp(
     return present, starred
 
 
-def _non_key(exams: Exams, side: Side, key_too: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The side's lowest non-key muscle with function where the motor ZPP may use it (else
-    ``NO_NON_KEY``), and whether the key-muscle ZPP stays beside it.
+def _non_key(exams: Exams, rows: np.ndarray, level: np.ndarray, key_too: bool):
+    """Whether the lowest non-key muscle with function (``level``, named at a key-muscle level)
+    may extend the motor ZPP of exams ``rows``, and whether the key-muscle ZPP stays beside it.
 
     ISNCSCI 2019 uses non-key muscle function to tell AIS B from C; the reference extends the
     motor ZPP with it only when the grade may be C (not in A, B or D only) and the muscle is
@@ -203,33 +202,33 @@ def _non_key(exams: Exams, side: Side, key_too: bool) -> tuple[np.ndarray, np.nd
     """
     from .ais import C
 
-    level = np.full(exams.n, NO_NON_KEY, dtype=np.int8)
-    keep = np.full(exams.n, key_too)
-    rows = np.flatnonzero(np.isin(side.non_key, KEY_LEVELS))
-    if not len(rows):
-        return level, keep
-    grades = _grades_without_vac(exams)[:, rows]
-    level[rows] = np.where(grades[C], side.non_key[rows], NO_NON_KEY)
+    grades = _grades_without_vac(exams, rows)
+    uses = grades[C]
     open_grade = (grades.sum(axis=0) > 1) & has_plain_nt(exams.take(rows), vac=False)
-    keep[rows] |= open_grade
-    return level, keep
+    return uses, key_too | open_grade
 
 
-def _grades_without_vac(exams: Exams) -> np.ndarray:
-    """The AIS grades (5, n) with an untested VAC taken as absent."""
+def _grades_without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
+    """The AIS grades (5, len(rows) booleans) of exams ``rows`` with an untested VAC taken as
+    absent (the exams' own grades where already known, else classified for these rows)."""
     from .ais import asia_impairment_scale
 
-    def make() -> np.ndarray:
-        grades = asia_impairment_scale(exams, literal_check=False).present.copy()
-        rows = np.flatnonzero(exams.vac == BINARY_NT)
-        if len(rows):
-            codes = exams.codes[:, rows]
-            codes[VAC_ROW] = NO_CODE
-            absent = Exams(codes, exams.non_key[:, rows])
-            grades[:, rows] = asia_impairment_scale(absent, literal_check=False).present
-        return grades
-
-    return exams.memo("grades without VAC", make)
+    known = exams._memo.get(("ais", True)) or exams._memo.get(("ais", False))
+    if known is not None:
+        grades = exams.unpack(known.present)[:, rows]
+        untested = np.flatnonzero(exams.vac[rows] == BINARY_NT)
+        which = rows[untested]
+    else:
+        grades = np.zeros((5, len(rows)), dtype=bool)
+        untested, which = np.arange(len(rows)), rows
+    if len(which):
+        codes = exams.codes[:, which]
+        codes[VAC_ROW] = np.where(codes[VAC_ROW] == BINARY_NT, NO_CODE, codes[VAC_ROW])
+        absent = Exams(codes, exams.non_key[:, which])
+        grades[:, untested] = absent.unpack(
+            asia_impairment_scale(absent, literal_check=False).present
+        )
+    return grades
 
 
 def has_plain_nt(exams: Exams, vac: bool = True) -> np.ndarray:
@@ -248,18 +247,27 @@ def _with_non_key(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The lowest non-key muscle with function extends the motor ZPP only when it lies more
     than three levels below the segment the key muscles give (matches the reference: motor
-    level C4 with C6 = 1 and non-key C8 -> C6; non-key T1 -> C6; S1 -> S1); it is never
-    starred."""
-    level, keep = _non_key(exams, side, key_too)
-    if (level == NO_NON_KEY).all():
+    level C4 with C6 = 1 and non-key C8 -> C6; non-key T1 -> C6; S1 -> S1), and only where the
+    grade allows (``_non_key``); it is never starred."""
+    named = np.isin(side.non_key, KEY_LEVELS)
+    if not named.any():
         return present, starred
+    level = np.where(named, side.non_key, NO_NON_KEY)
     values = np.arange(len(ZPP_NAMES) - 1)[:, None]  # ZPP row - 1 = level
-    moved = present[1:] & (level != NO_NON_KEY) & (level > values + 3)
-    any_moved = moved.any(axis=0)
+    far = exams.pack(named & (level > values + 3))
+    rows = np.flatnonzero(exams.unpack(any_rows(present[1:] & far)))
+    if not len(rows):
+        return present, starred  # no ZPP value the non-key muscle lies far enough below
+    uses, keep = _non_key(exams, rows, level[rows], key_too)
+    applies = np.zeros(exams.n, dtype=bool)
+    applies[rows[uses]] = True
+    kept = np.ones(exams.n, dtype=bool)
+    kept[rows] = keep
+    moved = present[1:] & far & exams.pack(applies)
     present, starred = present.copy(), starred.copy()
-    present[1:] &= ~(moved & ~keep)
+    present[1:] &= ~(moved & ~exams.pack(kept))
     starred[1:] &= present[1:]
-    present[1:] |= (values == level) & any_moved
+    present[1:] |= exams.pack(values == level) & any_rows(moved)
     return present, starred
 
 
@@ -273,14 +281,13 @@ def _motor_zpp(exams: Exams, side: Side, key_too: bool = False, literal: bool = 
     plain = None
     if literal:
         starred = levels.starred
-        if is_false(starred):
-            rows = np.zeros(0, dtype=np.int64)
-        else:
-            first = first_rows(materialise(levels.present, (INT + 1, exams.n)))[:INT]
-            rows = np.flatnonzero((first & starred[:INT]).any(axis=0))
-        if len(rows):
-            plain = np.zeros((len(ZPP_NAMES), exams.n), dtype=bool)
-            plain[:, rows] = _literal_zpp(exams.take(rows), side.name)
+        if not is_false(starred):
+            first = first_rows(materialise(levels.present, (INT + 1, exams.width)))[:INT]
+            rows = np.flatnonzero(exams.unpack(any_rows(first & starred[:INT])))
+            if len(rows):
+                literal = np.zeros((len(ZPP_NAMES), exams.n), dtype=bool)
+                literal[:, rows] = _literal_zpp(exams.take(rows), side.name)
+                plain = exams.pack(literal)
     present, starred = key_muscle_zpp(exams, side, levels, plain)
     return _with_non_key(exams, side, present, starred, key_too)
 
@@ -293,7 +300,7 @@ def _literal_zpp(exams: Exams, name: str) -> np.ndarray:
 
     literal = exams.with_codes(strip_flags(exams.codes, untested_not_normal=True))
     present, _ = _motor_zpp(literal, literal.side(name), key_too=True, literal=False)
-    return present
+    return literal.unpack(present)
 
 
 #: Most NT completions enumerated for an open motor ZPP with a non-key muscle (see below).
@@ -315,23 +322,26 @@ def motor_zpp(exams: Exams) -> dict[str, Result]:
     for side in exams.sides:
         present, starred = _motor_zpp(exams, side)
         out[side.name] = Result(present, starred)
-    counts = completion_counts(exams.codes)
     recorded = exams.non_key != NO_NON_KEY
-    few = (counts > 1) & (counts <= MAX_ZPP_COMPLETIONS) & recorded.any(axis=0)
-    rows = np.flatnonzero(few)
+    candidates = np.flatnonzero(recorded.any(axis=0))
+    if not len(candidates) or not exams.may_be_untested:
+        return out
+    counts = completion_counts(exams.codes[:, candidates])
+    rows = candidates[(counts > 1) & (counts <= MAX_ZPP_COMPLETIONS)]
     if not len(rows):
         return out
     filled, owners = completions(exams.take(rows))
     starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
     for i, side in enumerate(filled.sides):
-        mine = rows[recorded[i, rows]]
-        if not len(mine):
+        keep = recorded[i, rows]
+        if not keep.any():
             continue
-        present, starred = _motor_zpp(filled, side)
+        present, starred = (filled.unpack(b) for b in _motor_zpp(filled, side))
         any_present = np.logical_or.reduceat(present, starts, axis=1)
         any_plain = np.logical_or.reduceat(present & ~starred, starts, axis=1)
-        keep = recorded[i, rows]
         result = out[side.name]
-        result.present[:, rows[keep]] = any_present[:, keep]
-        result.starred[:, rows[keep]] = (any_present & ~any_plain)[:, keep]
+        merged = [exams.unpack(result.present), exams.unpack(result.starred)]
+        merged[0][:, rows[keep]] = any_present[:, keep]
+        merged[1][:, rows[keep]] = (any_present & ~any_plain)[:, keep]
+        out[side.name] = Result(exams.pack(merged[0]), exams.pack(merged[1]))
     return out

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..answers import unpack
 from ..classification import NAMES
 from ..sides import Result
 from ..totals import ND_CODE
@@ -26,31 +27,37 @@ def render_total(values: np.ndarray) -> Coded:
     return np.where(values == ND_CODE, _ND, values).astype(np.int16), NUMBER_NAMES
 
 
-def render(key: str, result: Result) -> Coded:
-    """One result field (``classification.VALUES`` rows) of every exam."""
+def render(key: str, result: Result, n: int) -> Coded:
+    """One result field (``classification.VALUES`` rows, packed) of ``n`` exams."""
     present, starred = result.present, result.starred
     names = NAMES[key]
-    n = present.shape[1]
+    rows = present.shape[0]
+    seen = np.zeros_like(present[0])
+    several = np.zeros_like(present[0])
+    for row in range(rows):
+        several |= present[row] & seen
+        seen |= present[row]
+    special = unpack(several | ~seen | np.bitwise_or.reduce(starred, axis=0), n)
+    # The index of a single value, bit by bit: bit k is set where a row with bit k is present.
     index = np.zeros(n, dtype=np.uint8)
-    seen = np.zeros(n, dtype=bool)
-    several = np.zeros(n, dtype=bool)
-    for row in range(present.shape[0]):
-        here = present[row]
-        several |= here & seen
-        seen |= here
-        index += here.view(np.uint8) * np.uint8(row)
-    special = np.flatnonzero(several | ~seen | starred.any(axis=0))
-    if not len(special):
+    for bit in range(max(rows - 1, 1).bit_length()):
+        with_bit = [row for row in range(rows) if row >> bit & 1]
+        if with_bit:
+            plane = unpack(np.bitwise_or.reduce(present[with_bit], axis=0), n)
+            index |= plane.view(np.uint8) << np.uint8(bit)
+    columns = np.flatnonzero(special)
+    if not len(columns):
         return index, names
-    # Exams with several values or stars: one key per set, two bits per value.
-    keys = np.zeros(len(special), dtype=np.uint64)
-    for row in range(present.shape[0]):
-        keys |= present[row, special].astype(np.uint64) << np.uint64(2 * row)
-        keys |= starred[row, special].astype(np.uint64) << np.uint64(2 * row + 1)
+    # Exams with several values, stars or none: one key per set, two bits per value.
+    flags = (unpack(present, n)[:, columns], unpack(starred, n)[:, columns])
+    keys = np.zeros(len(columns), dtype=np.uint64)
+    for row in range(rows):
+        keys |= flags[0][row].astype(np.uint64) << np.uint64(2 * row)
+        keys |= flags[1][row].astype(np.uint64) << np.uint64(2 * row + 1)
     distinct, which = np.unique(keys, return_inverse=True)
     strings = tuple(_joined(int(k), names) for k in distinct.tolist())
     out = index.astype(np.int32)
-    out[special] = len(names) + which
+    out[columns] = len(names) + which
     return out, names + strings
 
 

@@ -1,10 +1,10 @@
 """Classify a table of exams column-wise: validation, then the ISNCSCI rules on every exam.
 
 The rules are the single-exam engine's own (``cordtrial.isncsci``: a single exam is a batch of
-one). Valid rows are classified in three groups that the same code handles: plain rows (every
-cell a plain grade), rows with not-testable cells but no flag, and rows with ``*``/``**``
-flags; a group without flags or NT cells skips the parts of the rules only they need
-(``answers.Const``), so splitting keeps the common case fast.
+one). Valid rows are classified in two groups that the same code handles: plain rows (every
+cell a plain grade), and rows with not-testable cells or ``*``/``**`` flags; a group without
+flags or NT cells skips the parts of the rules only they need (``answers.Const``), so
+splitting keeps the common case fast.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from ..classification import RESULT_KEYS, TOTAL_KEYS, classify_exams
+from ..classification import NAMES, RESULT_KEYS, TOTAL_KEYS, classify_exams
 from ..exam import FieldError
 from ..sides import Exams
 from .columns import INPUT_COLUMNS, METADATA_COLUMNS
-from .render import Coded, render, render_total
+from .render import NUMBER_NAMES, Coded, render, render_total
 from .validate import validate
 
 _KNOWN = frozenset(INPUT_COLUMNS) | METADATA_COLUMNS
@@ -68,7 +68,9 @@ class UnknownColumnsError(ValueError):
 class BatchResult:
     """Outcome of classifying one table."""
 
-    table: pa.Table  # classified rows in input order: carried columns, then RESULT_KEYS
+    # Classified rows in input order: carried columns, then RESULT_KEYS (dictionary-encoded
+    # strings; ``decoded`` for plain string columns).
+    table: pa.Table
     positions: np.ndarray  # 0-based input position of each classified row
     errors: list[RowError] = field(default_factory=list)
     plain: int = 0  # classified rows with plain grades only
@@ -79,9 +81,22 @@ class BatchResult:
     def classified(self) -> int:
         return self.table.num_rows
 
+    def decoded(self) -> pa.Table:
+        """The result table with plain string columns."""
+        return decode(self.table)
+
     @property
     def failed(self) -> int:
         return len(self.errors)
+
+
+def decode(table: pa.Table) -> pa.Table:
+    """A table with its dictionary-encoded columns as plain values."""
+    fields = [
+        pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
 
 
 def check_columns(
@@ -123,11 +138,8 @@ def classify_table(
     if len(numbers) != n:
         raise ValueError(f"row_numbers: {len(numbers)} numbers for {n} rows; expected one per row")
     checked = validate(table)
-    groups = [
-        np.flatnonzero(checked.plain),
-        np.flatnonzero(checked.open),
-        np.flatnonzero(~checked.plain & ~checked.open & ~checked.bad),
-    ]
+    flagged = ~checked.plain & ~checked.open & ~checked.bad
+    groups = [np.flatnonzero(checked.plain), np.flatnonzero(checked.open | flagged)]
     parts = [_classify(checked, rows, n) for rows in groups if len(rows)]
     positions = np.sort(np.concatenate([rows for rows in groups if len(rows)] or [groups[0]]))
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
@@ -139,12 +151,10 @@ def classify_table(
             column = table.column(name)
             columns[name] = column if everything else column.take(pa.array(positions))
     in_order = len(parts) == 1  # one group: its rows are in input order
+    slots = [None if in_order else np.searchsorted(positions, part.rows) for part in parts]
     for key in RESULT_KEYS:
-        coded = [
-            (*part.results[key], None if in_order else np.searchsorted(positions, part.rows))
-            for part in parts
-        ]
-        columns[key] = _merge(coded, len(positions))
+        coded = [(*part.results[key], slot) for part, slot in zip(parts, slots, strict=True)]
+        columns[key] = _merge(key, coded, len(positions))
     ids = table.column("id") if "id" in table.column_names else None
     errors = [
         RowError(int(numbers[pos]), ids[pos].as_py() if ids is not None else None, tuple(errs))
@@ -155,8 +165,8 @@ def classify_table(
         positions=positions,
         errors=errors,
         plain=len(groups[0]),
-        not_testable=len(groups[1]),
-        flagged=len(groups[2]),
+        not_testable=int(checked.open.sum()),
+        flagged=int(flagged.sum()),
     )
 
 
@@ -174,7 +184,7 @@ def _classify(checked, rows: np.ndarray, n: int) -> _Part:
     non_key = checked.non_key if len(rows) == n else np.take(checked.non_key, rows, axis=1)
     results = classify_exams(Exams(codes, non_key))
     coded = {key: render_total(results[key]) for key in TOTAL_KEYS}
-    coded |= {key: render(key, results[key]) for key in RESULT_KEYS if key not in coded}
+    coded |= {key: render(key, results[key], len(rows)) for key in RESULT_KEYS if key not in coded}
     return _Part(rows, coded)
 
 
@@ -189,18 +199,36 @@ def _without_views(table: pa.Table) -> pa.Table:
     return table
 
 
-def _merge(coded: list[tuple[np.ndarray, tuple[str, ...], np.ndarray | None]], n: int) -> pa.Array:
+def _merge(
+    key: str, coded: list[tuple[np.ndarray, tuple[str, ...], np.ndarray | None]], n: int
+) -> pa.Array:
     """One result column of ``n`` rows from the groups' parts (``names[index]`` at ``slots``;
-    None: every row, in order), decoded in a single Arrow take."""
+    None: every row, in order). Every part's names start with the field's own (``render``);
+    only the sets a part appends are renumbered."""
     if len(coded) == 1 and coded[0][2] is None:
         index, names, _ = coded[0]
-        return _dictionary(names).take(pa.array(index))
-    known: dict[str, int] = {}
+        return _decoded(index, names)
+    base = coded[0][1][: _base_length(key)]
+    extras: dict[str, int] = {}
     combined = np.empty(n, dtype=np.int32)
     for index, names, slots in coded:
-        remap = np.fromiter((known.setdefault(v, len(known)) for v in names), np.int32, len(names))
-        combined[slice(None) if slots is None else slots] = remap[index]
-    return _dictionary(tuple(known)).take(pa.array(combined))
+        if len(names) == len(base):
+            combined[slots] = index
+            continue
+        added = [extras.setdefault(v, len(base) + len(extras)) for v in names[len(base) :]]
+        remap = np.concatenate([np.arange(len(base), dtype=np.int32), np.asarray(added, np.int32)])
+        combined[slots] = remap[index]
+    return _decoded(combined, (*base, *extras))
+
+
+def _decoded(index: np.ndarray, names: tuple[str, ...]) -> pa.DictionaryArray:
+    """Strings ``names[index]`` as an Arrow dictionary array (the strings are not repeated
+    per row; Arrow and pandas read it as text, and writers decode it where they must)."""
+    return pa.DictionaryArray.from_arrays(pa.array(index.astype(np.int32)), _dictionary(names))
+
+
+def _base_length(key: str) -> int:
+    return len(NUMBER_NAMES) if key in TOTAL_KEYS else len(NAMES[key])
 
 
 @lru_cache(maxsize=64)
