@@ -35,6 +35,7 @@ from .completeness import injury_complete, sacral_sensory_sparing
 from .levels import INT
 from .motor_level import motor_level
 from .nli import neurological_level
+from .rules import Rule
 from .sides import Exams, Possible, Result, Side
 from .values import (
     BINARY,
@@ -50,6 +51,13 @@ from .values import (
 
 GRADES = "ABCDE"
 A, B, C, D, E = range(5)
+
+#: This step's rule, as the explanation cites it.
+RULE = Rule(
+    "AIS grade",
+    "A complete; B sensory incomplete and motor complete (no voluntary anal contraction, no motor function more than three levels below the motor level on either side, key or non-key muscles); C motor incomplete with fewer than half, D with at least half of the key muscles below the NLI graded at least 3; E normal.",
+    "cordtrial.isncsci.ais",
+)
 
 
 def _function_for_grade(cell) -> tuple[Answer, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .answers import Answers, all_of, materialise
+from .rules import Rule
 from .sides import Exams, Result
 from .values import BINARY, CONSIDER_NORMAL, NOT_NORMAL, SENSATION_PRESENT, SENSORY_CELLS
 
@@ -18,6 +19,13 @@ S4_5_ROW = 27  # the S4-5 dermatome's row in a side's sensory block
 _OPEN = np.asarray([c.grade is None and c.flag != CONSIDER_NORMAL for c in SENSORY_CELLS])
 _ZERO_NOT_NORMAL = np.asarray([c.grade == 0 and c.flag == NOT_NORMAL for c in SENSORY_CELLS])
 _BINARY_OPEN = np.asarray([False, False, True])  # Yes, No, NT
+
+#: This step's rule, as the explanation cites it.
+RULE = Rule(
+    "completeness",
+    "An injury is complete when there is no sacral sparing: no S4-5 light touch or pin prick on either side, no deep anal pressure and no voluntary anal contraction.",
+    "cordtrial.isncsci.completeness",
+)
 
 
 def _sacral(exams: Exams, table: np.ndarray) -> list[Answers]:

@@ -16,6 +16,7 @@ import numpy as np
 from .answers import Answers, all_along, all_of, any_rows, assemble
 from .codes import KEY_LEVELS
 from .levels import INDEX
+from .rules import Rule
 from .sensory_level import S4_5, dermatome_normal, ends_to_levels
 from .sides import Possible, Side
 from .values import BINARY, MOTOR_AT_LEAST_3, MOTOR_NORMAL, SENSORY_NORMAL
@@ -28,6 +29,13 @@ REGION_EXITS = frozenset(REGION_START)
 #: Rows of a walk's steps (step row i enters level i + 1).
 KEY_ROWS = np.asarray(KEY_LEVELS) - 1  # steps into a key-muscle level
 ABOVE_ROWS = np.asarray(KEY_LEVELS)  # steps into the level below a key muscle
+
+#: This step's rule, as the explanation cites it.
+RULE = Rule(
+    "motor level",
+    "The motor level is the most caudal key muscle graded at least 3 with every key muscle above it graded 5; where no key muscle can be tested it follows the sensory level; INT needs voluntary anal contraction.",
+    "cordtrial.isncsci.motor_level",
+)
 
 
 def region_exit(side: Side, level: int) -> Answers:

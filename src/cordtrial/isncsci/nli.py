@@ -18,6 +18,7 @@ from .answers import Answers, all_of, any_rows, assemble, exists, materialise
 from .codes import KEY_LEVELS
 from .levels import INT
 from .motor_level import ABOVE_ROWS, KEY_ROWS, REGION_EXITS, motor_level
+from .rules import Rule
 from .sensory_level import S4_5, dermatome_normal, ends_to_levels
 from .sides import Exams, Possible
 from .values import (
@@ -30,6 +31,13 @@ from .values import (
     motor_normal,
 )
 from .walk import walk
+
+#: This step's rule, as the explanation cites it.
+RULE = Rule(
+    "neurological level",
+    "The neurological level of injury is the most rostral of the right and left sensory and motor levels.",
+    "cordtrial.isncsci.nli",
+)
 
 
 def _considered_normal_stars(table: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 
 from .answers import Answers, all_of, is_false
 from .levels import INDEX, INT
+from .rules import Rule
 from .sides import Possible, Side
 from .values import NONE, NOT_NORMAL, SENSORY_CELLS, SENSORY_NORMAL
 from .walk import walk
@@ -20,6 +21,13 @@ S4_5 = INDEX["S4_5"]
 _UNTESTED = np.asarray([c.grade is None for c in SENSORY_CELLS])
 _UNTESTED_NOT_NORMAL = _UNTESTED & np.asarray([c.flag == NOT_NORMAL for c in SENSORY_CELLS])
 _UNTESTED_PLAIN = _UNTESTED & np.asarray([c.flag == NONE for c in SENSORY_CELLS])
+
+#: This step's rule, as the explanation cites it.
+RULE = Rule(
+    "sensory level",
+    "The sensory level is the most caudal dermatome with normal light touch and pin prick, all rostral dermatomes normal too; INT when S4-5 is normal as well.",
+    "cordtrial.isncsci.sensory_level",
+)
 
 
 def dermatome_normal(side: Side) -> Answers:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .rules import Rule
 from .sides import Exams, Side
 from .values import MOTOR_CELLS, SENSORY_CELLS
 
@@ -20,6 +21,13 @@ ND_CODE = -1
 # The grade of each code, -1 for not testable (a flag does not change the grade).
 _SENSORY_GRADE = np.asarray([-1 if c.grade is None else c.grade for c in SENSORY_CELLS], np.int16)
 _MOTOR_GRADE = np.asarray([-1 if c.grade is None else c.grade for c in MOTOR_CELLS], np.int16)
+
+#: This step's rule, as the explanation cites it.
+RULE = Rule(
+    "totals",
+    "Each motor and sensory total is the sum of the recorded grades (a flag does not change a grade); a total with a not-testable cell is not determined (ND).",
+    "cordtrial.isncsci.totals",
+)
 
 
 def _sum(codes: np.ndarray, grades: np.ndarray, limit: int) -> np.ndarray:

@@ -31,6 +31,7 @@ from .codes import BINARY_NT, KEY_LEVELS, NO_CODE, NO_NON_KEY, VAC_ROW
 from .completeness import S4_5_ROW
 from .levels import INDEX, INT, LEVELS
 from .motor_level import motor_level
+from .rules import Rule
 from .sensory_level import S4_5, dermatome_normal
 from .sides import Exams, Possible, Result, Side
 from .values import (
@@ -50,6 +51,19 @@ ZPP_NAMES: tuple[str, ...] = ("NA", *LEVELS, "INT")
 S3 = INDEX["S3"]
 _N_KEY = len(KEY_LEVELS)
 _KEY_LEVELS = np.asarray(KEY_LEVELS)
+
+
+#: The two ZPP rules, as the explanation cites them.
+SENSORY_RULE = Rule(
+    "sensory ZPP",
+    "Recorded where a side has no S4-5 sensation and deep anal pressure is absent: the most caudal dermatome with any sensation on that side; otherwise NA.",
+    "cordtrial.isncsci.zpp",
+)
+MOTOR_RULE = Rule(
+    "motor ZPP",
+    "Recorded where voluntary anal contraction is absent: the most caudal key muscle with motor function below the motor level (else the motor level), or the lowest non-key muscle with function more than three levels below it where the grade may be C; otherwise NA.",
+    "cordtrial.isncsci.zpp",
+)
 
 
 def zpp_name(value: object) -> str:

@@ -205,6 +205,8 @@ def _merge(
     """One result column of ``n`` rows from the groups' parts (``names[index]`` at ``slots``;
     None: every row, in order). Every part's names start with the field's own (``render``);
     only the sets a part appends are renumbered."""
+    if not coded:  # no row classified
+        return _decoded(np.zeros(0, dtype=np.int32), ())
     if len(coded) == 1 and coded[0][2] is None:
         index, names, _ = coded[0]
         return _decoded(index, names)
