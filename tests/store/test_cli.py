@@ -62,7 +62,10 @@ def test_upgrade_creates_sqlite_store_in_working_folder(app, tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CORDTRIAL_DATABASE_URL", raising=False)
     out = run(app, "db", "upgrade").output
-    assert "revision 0001" in out
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(db.alembic_config()).get_current_head()
+    assert f"revision {head}" in out
     assert (tmp_path / "cordtrial.sqlite").exists()
     with create_engine(f"sqlite:///{tmp_path / 'cordtrial.sqlite'}").connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -196,3 +199,30 @@ def test_corrupted_backup_is_refused(app, world, tmp_path):
     target = f"sqlite:///{tmp_path / 'restored.sqlite'}"
     result = run(app, "restore", bad, "--database-url", target, ok=False)
     assert "patients.jsonl does not match its checksum" in result.output
+
+
+def test_comments_and_flag_reasons_import_and_export(app, world, tmp_path):
+    rows = exam_rows(2)
+    flagged = next(k for k, v in rows[0].items() if k.endswith("Motor") and v in "01234")
+    rows[0][flagged] += "*"
+    rows[0][f"{flagged}Reason"] = "peripheral nerve injury"
+    rows[0]["comments"] = "Cast on the left forearm."
+    path = tmp_path / "notes.csv"
+    write_csv(rows, path)
+    run(app, "import", "exams", path, "--user", "assessor", "--database-url", world.url)
+    with db.session_scope(world.url) as s:
+        stored = s.scalars(select(Assessment).order_by(Assessment.id)).all()[-2:]
+        assert stored[0].flag_reasons == {flagged: "peripheral nerve injury"}
+        assert stored[0].comments == "Cast on the left forearm."
+        assert (stored[1].flag_reasons, stored[1].comments) == (None, None)
+    full = tmp_path / "full"
+    run(
+        app, "export", "--format", "csv", "--out", full, "--identified", "--database-url", world.url
+    )
+    exported = pd.read_csv(full / "assessments.csv")
+    assert "Cast on the left forearm." in set(exported["comments"])
+    assert json.dumps({flagged: "peripheral nerve injury"}) in set(exported["flag_reasons"])
+    deid = tmp_path / "deid"
+    run(app, "export", "--format", "csv", "--out", deid, "--database-url", world.url)
+    columns = set(pd.read_csv(deid / "assessments.csv").columns)
+    assert not columns & {"comments", "flag_reasons", "assessor_name"}  # free text left out

@@ -73,6 +73,8 @@ def new_exam(code: str, request: Request, who: Annotated[Principal, Depends(curr
             "exam_new.html",
             patient=patient,
             meta=_exam_meta_defaults(who),
+            reasons={},
+            comments="",
             visit_codes=VISIT_CODES,
             save_url=f"/patients/{code}/exams/new",
             engine_version=isncsci.ENGINE_VERSION,
@@ -88,6 +90,13 @@ async def save_exam(
     values = {k: str(form.get(k, "")).strip() for k in layout.ALL_FIELDS}
     values = {k: v for k, v in values.items() if v}
     meta = {k: str(form.get(k, "")).strip() for k in _exam_meta_defaults(who)}
+    # Beside the grades: a reason per flagged cell ("reason:<cell>") and comments.
+    reasons = {
+        key.removeprefix("reason:"): str(value).strip()
+        for key, value in form.items()
+        if key.startswith("reason:") and str(value).strip()
+    }
+    comments = str(form.get("comments", ""))
     errors: dict[str, str] = {}
     assessed_on = parse_date(meta["assessed_on"], "assessed_on", errors)
     if meta["visit_code"] not in VISIT_CODES:
@@ -112,6 +121,8 @@ async def save_exam(
                     rhi=values,
                     assessor_name=meta["assessor_name"],
                     blinded=meta["blinded"] == "on",
+                    comments=comments,
+                    flag_reasons=reasons,
                 )
                 assessment_id = row.id
         except Refusal as exc:
@@ -134,6 +145,8 @@ async def save_exam(
                 patient=patient,
                 meta=meta,
                 values=values,
+                reasons=reasons,
+                comments=comments,
                 errors=errors,
                 result=result.as_dict() if result else None,
                 visit_codes=VISIT_CODES,
