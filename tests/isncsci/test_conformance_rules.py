@@ -10,35 +10,11 @@ import pytest
 
 from cordtrial.isncsci import Exam, classify
 from cordtrial.isncsci.exam import DAP_KEY, VAC_KEY, motor_key, non_key_key, sensory_key
-from cordtrial.isncsci.levels import KEY_MUSCLES, SENSORY_LEVELS, SIDES
+from cordtrial.isncsci.levels import SENSORY_LEVELS, SIDES
+
+from .flag_grids import injured, normal_exam
 
 LOWER = ("L2", "L3", "L4", "L5", "S1")
-
-
-def normal_exam() -> dict[str, str]:
-    exam = {VAC_KEY: "Yes", DAP_KEY: "Yes"}
-    for side in SIDES:
-        for level in SENSORY_LEVELS:
-            exam[sensory_key(level, side, "Touch")] = "2"
-            exam[sensory_key(level, side, "Prick")] = "2"
-        for level in KEY_MUSCLES:
-            exam[motor_key(level, side)] = "5"
-    return exam
-
-
-def injured(first_lost: str, sides=SIDES, vac="No", dap="No") -> dict[str, str]:
-    """Sensation 0 and key muscles 0 from ``first_lost`` down on ``sides``."""
-    exam = normal_exam()
-    exam.update({VAC_KEY: vac, DAP_KEY: dap})
-    start = SENSORY_LEVELS.index(first_lost)
-    for side in sides:
-        for level in SENSORY_LEVELS[start:]:
-            exam[sensory_key(level, side, "Touch")] = "0"
-            exam[sensory_key(level, side, "Prick")] = "0"
-        for level in KEY_MUSCLES:
-            if SENSORY_LEVELS.index(level) >= start:
-                exam[motor_key(level, side)] = "0"
-    return exam
 
 
 def result(exam: dict[str, str]) -> dict[str, str]:

@@ -107,25 +107,22 @@ _FEW_BYTES = 512
 
 def prefix_and(rows: Bits) -> Bits:
     """Row i: all of rows 0..i (a running AND down the first axis)."""
-    if isinstance(rows, Const):
-        return rows
-    if rows.shape[-1] <= _FEW_BYTES:
-        return np.bitwise_and.accumulate(rows, axis=0)
-    out = rows.copy()
-    for i in range(1, len(out)):
-        np.bitwise_and(out[i - 1], out[i], out=out[i])
-    return out
+    return _running(rows, np.bitwise_and)
 
 
 def prefix_or(rows: Bits) -> Bits:
     """Row i: any of rows 0..i."""
+    return _running(rows, np.bitwise_or)
+
+
+def _running(rows: Bits, op: np.ufunc) -> Bits:
     if isinstance(rows, Const):
         return rows
     if rows.shape[-1] <= _FEW_BYTES:
-        return np.bitwise_or.accumulate(rows, axis=0)
+        return op.accumulate(rows, axis=0)
     out = rows.copy()
     for i in range(1, len(out)):
-        np.bitwise_or(out[i - 1], out[i], out=out[i])
+        op(out[i - 1], out[i], out=out[i])
     return out
 
 
