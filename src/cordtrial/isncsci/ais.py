@@ -35,7 +35,7 @@ from .completeness import injury_complete, sacral_sensory_sparing
 from .levels import INT
 from .motor_level import motor_level
 from .nli import neurological_level
-from .rules import Rule
+from .rule import Rule
 from .sides import Exams, Possible, Result, Side
 from .values import (
     BINARY,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .answers import Answers, all_of, materialise
-from .rules import Rule
+from .rule import Rule
 from .sides import Exams, Result
 from .values import BINARY, CONSIDER_NORMAL, NOT_NORMAL, SENSATION_PRESENT, SENSORY_CELLS
 

@@ -16,7 +16,7 @@ import numpy as np
 from .answers import Answers, all_along, all_of, any_rows, assemble
 from .codes import KEY_LEVELS
 from .levels import INDEX
-from .rules import Rule
+from .rule import Rule
 from .sensory_level import S4_5, dermatome_normal, ends_to_levels
 from .sides import Possible, Side
 from .values import BINARY, MOTOR_AT_LEAST_3, MOTOR_NORMAL, SENSORY_NORMAL

@@ -18,7 +18,7 @@ from .answers import Answers, all_of, any_rows, assemble, exists, materialise
 from .codes import KEY_LEVELS
 from .levels import INT
 from .motor_level import ABOVE_ROWS, KEY_ROWS, REGION_EXITS, motor_level
-from .rules import Rule
+from .rule import Rule
 from .sensory_level import S4_5, dermatome_normal, ends_to_levels
 from .sides import Exams, Possible
 from .values import (

@@ -11,7 +11,7 @@ import numpy as np
 
 from .answers import Answers, all_of, is_false
 from .levels import INDEX, INT
-from .rules import Rule
+from .rule import Rule
 from .sides import Possible, Side
 from .values import NONE, NOT_NORMAL, SENSORY_CELLS, SENSORY_NORMAL
 from .walk import walk

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rules import Rule
+from .rule import Rule
 from .sides import Exams, Side
 from .values import MOTOR_CELLS, SENSORY_CELLS
 

@@ -31,7 +31,7 @@ from .codes import BINARY_NT, KEY_LEVELS, NO_CODE, NO_NON_KEY, VAC_ROW
 from .completeness import S4_5_ROW
 from .levels import INDEX, INT, LEVELS
 from .motor_level import motor_level
-from .rules import Rule
+from .rule import Rule
 from .sensory_level import S4_5, dermatome_normal
 from .sides import Exams, Possible, Result, Side
 from .values import (
