@@ -29,7 +29,7 @@ from .answers import (
 )
 from .codes import BINARY_NT, KEY_LEVELS, NO_CODE, NO_NON_KEY, VAC_ROW
 from .completeness import S4_5_ROW
-from .levels import INDEX, INT, LEVELS
+from .levels import INDEX, INT, LEVELS, SIDES
 from .motor_level import motor_level
 from .rule import Rule
 from .sensory_level import S4_5, dermatome_normal
@@ -345,17 +345,20 @@ def motor_zpp(exams: Exams) -> dict[str, Result]:
     if not len(rows):
         return out
     filled, owners = completions(exams.take(rows))
-    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-    for i, side in enumerate(filled.sides):
-        keep = recorded[i, rows]
+    for i, name in enumerate(SIDES):
+        keep = recorded[i, rows]  # exams with a non-key muscle on this side
         if not keep.any():
             continue
-        present, starred = (filled.unpack(b) for b in _motor_zpp(filled, side))
+        # Only the completions of those exams (each column is classified on its own).
+        mine = filled.take(np.flatnonzero(keep[owners])) if not keep.all() else filled
+        whose = owners[keep[owners]]
+        starts = np.flatnonzero(np.r_[True, whose[1:] != whose[:-1]])
+        present, starred = (mine.unpack(b) for b in _motor_zpp(mine, mine.side(name)))
         any_present = np.logical_or.reduceat(present, starts, axis=1)
         any_plain = np.logical_or.reduceat(present & ~starred, starts, axis=1)
-        result = out[side.name]
+        result = out[name]
         merged = [exams.unpack(result.present), exams.unpack(result.starred)]
-        merged[0][:, rows[keep]] = any_present[:, keep]
-        merged[1][:, rows[keep]] = (any_present & ~any_plain)[:, keep]
-        out[side.name] = Result(exams.pack(merged[0]), exams.pack(merged[1]))
+        merged[0][:, rows[keep]] = any_present
+        merged[1][:, rows[keep]] = any_present & ~any_plain
+        out[name] = Result(exams.pack(merged[0]), exams.pack(merged[1]))
     return out
