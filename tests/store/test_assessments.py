@@ -39,6 +39,7 @@ def _record(w, s, rhi, **kw):
         assessor_name="Dr Blind",
         blinded=kw.pop("blinded", True),
         assessor=w.user(s, "assessor"),
+        **kw,
     )
 
 
@@ -177,15 +178,10 @@ def _flagged_rhi(case) -> dict:
 def test_exam_keeps_comments_and_flag_reasons(world, case):
     rhi = _flagged_rhi(case)
     with db.session_scope(world.url) as s:
-        a = assessments.record_isncsci(
-            world.user(s, "assessor"),
+        a = _record(
+            world,
             s,
-            world.pat(s),
-            visit_code="screening",
-            assessed_on=date(2026, 1, 10),
-            rhi=rhi,
-            assessor_name="Dr Blind",
-            blinded=True,
+            rhi,
             comments="Right shoulder pain limits testing.",
             flag_reasons={"c5RightMotor": "biceps tendon rupture"},
         )
@@ -204,17 +200,7 @@ def test_a_reason_for_an_unflagged_cell_is_refused_and_nothing_stored(world, cas
         before = len(s.scalars(select(Assessment)).all())
 
     def record(s):
-        return assessments.record_isncsci(
-            world.user(s, "assessor"),
-            s,
-            world.pat(s),
-            visit_code="screening",
-            assessed_on=date(2026, 1, 10),
-            rhi=rhi,
-            assessor_name="Dr Blind",
-            blinded=True,
-            flag_reasons={"c6RightMotor": "no flag there"},
-        )
+        return _record(world, s, rhi, flag_reasons={"c6RightMotor": "no flag there"})
 
     r = assert_refused(world.url, "invalid_exam", record)
     assert [e["field"] for e in r.context["errors"]] == ["c6RightMotorReason"]
@@ -225,11 +211,7 @@ def test_a_reason_for_an_unflagged_cell_is_refused_and_nothing_stored(world, cas
 def test_correcting_an_exam_rechecks_its_flag_reasons(world, case):
     rhi = _flagged_rhi(case)
     with db.session_scope(world.url) as s:
-        a = assessments.record_isncsci(
-            world.user(s, "assessor"), s, world.pat(s), visit_code="screening",
-            assessed_on=date(2026, 1, 10), rhi=rhi, assessor_name="Dr Blind", blinded=True,
-            flag_reasons={"c5RightMotor": "biceps tendon rupture"},
-        )  # fmt: skip
+        a = _record(world, s, rhi, flag_reasons={"c5RightMotor": "biceps tendon rupture"})
         aid = a.id
     unflagged = dict(rhi, c5RightMotor="2")
     r = assert_refused(
