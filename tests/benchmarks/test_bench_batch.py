@@ -35,7 +35,7 @@ def test_speed_prints_rates_and_ratios_for_each_path():
         assert all(int(rate.replace(",", "")) > 0 for _, rate, _ in rows)
         if "reference" in paths:
             assert all(ratio.endswith("x") for _, _, ratio in rows)
-    assert "vectorised 400, single-exam path 0" in out  # plain: every exam column-wise
+    assert "plain 400, with NT 0, with flags 0" in out  # the plain profile: one group
 
 
 def test_memory_reports_wall_time_and_peak_rss(tmp_path):

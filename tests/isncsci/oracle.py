@@ -333,3 +333,34 @@ def oracle_omits_its_own_values(exam: Mapping[str, object], d: Disagreement) -> 
     for a in answers:
         seen |= _bases(a["totals"][d.field])
     return extra <= seen
+
+
+def conservative_open_nonkey_zpp(exam: Mapping[str, object], d: Disagreement) -> bool:
+    """Documented deviation (docs/isncsci-differential.md, 1a): with a non-key muscle and more
+    NT completions than the engine enumerates, our open motor ZPP keeps the key-muscle ZPP
+    next to the non-key one (a superset of the reference's answer, never a missing value)."""
+    from cordtrial.isncsci import Exam
+    from cordtrial.isncsci.codes import encode_exam
+    from cordtrial.isncsci.completions import completion_counts
+    from cordtrial.isncsci.zpp import MAX_ZPP_COMPLETIONS
+
+    side = "right" if d.field.startswith("right") else "left"
+    if not d.field.endswith("MotorZpp") or not exam.get(
+        f"{side}LowestNonKeyMuscleWithMotorFunction"
+    ):
+        return False
+    ours, theirs = _bases(d.ours), _bases(d.oracle)
+    codes, _ = encode_exam(Exam.from_rhi(dict(exam)))
+    return theirs < ours and int(completion_counts(codes)[0]) > MAX_ZPP_COMPLETIONS
+
+
+def documented_deviation(exam: Mapping[str, object], d: Disagreement) -> bool:
+    """Is this disagreement one of the documented deviations (docs/isncsci-differential.md):
+    our answer is the union of the oracle's own answers on the NT completions (the oracle
+    contradicting itself), keeps the oracle's values adding only ones it gives itself on some
+    completion (1a), or is the conservative superset beyond the enumerated completions (1a)?"""
+    return (
+        explained_by_completions(exam, d)
+        or oracle_omits_its_own_values(exam, d)
+        or conservative_open_nonkey_zpp(exam, d)
+    )

@@ -10,35 +10,11 @@ import pytest
 
 from cordtrial.isncsci import Exam, classify
 from cordtrial.isncsci.exam import DAP_KEY, VAC_KEY, motor_key, non_key_key, sensory_key
-from cordtrial.isncsci.levels import KEY_MUSCLES, SENSORY_LEVELS, SIDES
+from cordtrial.isncsci.levels import SENSORY_LEVELS, SIDES
+
+from .flag_grids import injured, normal_exam
 
 LOWER = ("L2", "L3", "L4", "L5", "S1")
-
-
-def normal_exam() -> dict[str, str]:
-    exam = {VAC_KEY: "Yes", DAP_KEY: "Yes"}
-    for side in SIDES:
-        for level in SENSORY_LEVELS:
-            exam[sensory_key(level, side, "Touch")] = "2"
-            exam[sensory_key(level, side, "Prick")] = "2"
-        for level in KEY_MUSCLES:
-            exam[motor_key(level, side)] = "5"
-    return exam
-
-
-def injured(first_lost: str, sides=SIDES, vac="No", dap="No") -> dict[str, str]:
-    """Sensation 0 and key muscles 0 from ``first_lost`` down on ``sides``."""
-    exam = normal_exam()
-    exam.update({VAC_KEY: vac, DAP_KEY: dap})
-    start = SENSORY_LEVELS.index(first_lost)
-    for side in sides:
-        for level in SENSORY_LEVELS[start:]:
-            exam[sensory_key(level, side, "Touch")] = "0"
-            exam[sensory_key(level, side, "Prick")] = "0"
-        for level in KEY_MUSCLES:
-            if SENSORY_LEVELS.index(level) >= start:
-                exam[motor_key(level, side)] = "0"
-    return exam
 
 
 def result(exam: dict[str, str]) -> dict[str, str]:
@@ -395,3 +371,244 @@ def test_motor_zpp_literal_check_ignores_a_non_key_muscle_the_literal_grade_woul
             exam[sensory_key(level, side, "Prick")] = "2"
     out = result(exam)
     assert (out["leftMotor"], out["leftMotorZpp"]) == ("T1*", "T1")
+
+
+# --- issue 17: NT** stars, flagged grades and the non-key ZPP, and rules found by probing ----
+# Each expected value is the reference's answer for the exam (docs/isncsci-differential.md,
+# section 3b).
+
+
+def test_plain_nt_beside_nt_considered_normal_stars_no_value_of_the_open_levels() -> None:
+    # Right light touch NT and pin prick NT** at every dermatome: every level is open, and no
+    # value rests on the NT** alone (the plain NT could be normal or not).
+    exam = normal_exam()
+    for level in SENSORY_LEVELS:
+        exam[sensory_key(level, "right", "Touch")] = "NT"
+        exam[sensory_key(level, "right", "Prick")] = "NT**"
+    out = result(exam)
+    for key in ("rightSensory", "neurologicalLevelOfInjury"):
+        assert "*" not in out[key] and out[key].startswith("C1,C2,C3,") and out[key].endswith("INT")
+    assert "*" not in out["rightMotor"] and out["rightMotor"].endswith("S3,INT")
+    assert out["asiaImpairmentScale"] == "D,E"
+
+
+@pytest.mark.parametrize(
+    ("touch", "prick", "sensory", "nli"),
+    [
+        ("NT", "NT**", "T5,INT", "T5,INT"),  # open, no star
+        ("NT**", "NT", "T5,INT", "T5,INT"),
+        # Not normal by assumption (the NLI's stop is plain: the left side is normal).
+        ("NT", "NT*", "T5*", "T5"),
+        ("NT*", "NT", "T5*", "T5"),
+        ("NT*", "NT**", "T5*", "T5"),
+        ("NT**", "NT**", "INT*", "INT*"),
+        ("NT", "1**", "T5,INT*", "T5,INT*"),  # a recorded grade considered normal: starred
+    ],
+)
+def test_a_dermatome_with_both_modalities_untested_reads_as_one_untested_dermatome(
+    touch: str, prick: str, sensory: str, nli: str
+) -> None:
+    exam = normal_exam()
+    exam[sensory_key("T6", "right", "Touch")] = touch
+    exam[sensory_key("T6", "right", "Prick")] = prick
+    out = result(exam)
+    assert (out["rightSensory"], out["rightMotor"], out["neurologicalLevelOfInjury"]) == (
+        sensory,
+        sensory,
+        nli,
+    )
+
+
+@pytest.mark.parametrize("value", ["NT**", "0**", "1**"])
+def test_motor_zpp_starred_where_untested_dermatomes_considered_normal_end_the_motor_level(
+    value: str,
+) -> None:
+    # T5 and T6 considered normal below T4, VAC absent: sensory and motor level T6*, motor ZPP
+    # T6*. Read literally an NT** says nothing normal, so the ZPP rests on the flag.
+    exam = injured("T5", sides=("right",))
+    for level in ("T5", "T6"):
+        exam[sensory_key(level, "right", "Touch")] = value
+        exam[sensory_key(level, "right", "Prick")] = "2"
+    out = result(exam)
+    assert (out["rightSensory"], out["rightMotor"], out["rightMotorZpp"]) == ("T6*", "T6*", "T6*")
+
+
+def test_motor_zpp_of_a_muscle_untested_but_considered_normal_can_be_plain() -> None:
+    # Right C5 and C6 NT** below C4: motor level C6*, but C6 may have function read literally.
+    exam = injured("C5", sides=("right",))
+    exam[motor_key("C5", "right")] = "NT**"
+    exam[motor_key("C6", "right")] = "NT**"
+    out = result(exam)
+    assert (out["rightMotor"], out["rightMotorZpp"]) == ("C6*", "C6")
+
+
+@pytest.mark.parametrize(
+    ("changes", "ais", "zpp"),
+    [
+        ({sensory_key("S4_5", "left", "Prick"): "0*"}, "A*,C", "L4"),  # open by a flag
+        ({sensory_key("S4_5", "left", "Prick"): "NT*"}, "A,C", "L4"),
+        ({sensory_key("S4_5", "left", "Prick"): "1"}, "C", "L4"),
+        ({sensory_key("S4_5", "left", "Prick"): "0"}, "A", "T1"),
+    ],
+)
+def test_a_grade_open_by_flags_lists_only_the_non_key_motor_zpp(
+    changes: dict[str, str], ais: str, zpp: str
+) -> None:
+    # The issue's generated exams: right lowest non-key muscle L4 with VAC and DAP absent. With
+    # the grade open between A and C only by a flag (or an NT*, which completions keep), the
+    # ZPP is the non-key muscle alone; T1 (the key-muscle ZPP) is not listed.
+    exam = injured("T2")
+    exam.update({non_key_key("right"): "L4", **changes})
+    out = result(exam)
+    assert (out["asiaImpairmentScale"], out["rightMotorZpp"]) == (ais, zpp)
+
+
+def test_a_grade_open_by_a_flagged_muscle_lists_only_the_non_key_motor_zpp() -> None:
+    exam = injured("T2", dap="No")
+    exam.update({sensory_key("S4_5", "left", "Touch"): "1", non_key_key("right"): "S1"})
+    for level, grade in zip(LOWER, ("5", "5", "5", "5", "2*"), strict=True):
+        exam[motor_key(level, "left")] = grade
+    out = result(exam)
+    assert (out["asiaImpairmentScale"], out["rightMotorZpp"]) == ("C*,D*", "S1")
+
+
+@pytest.mark.parametrize(
+    ("cells", "complete", "ais"),
+    [
+        (("0*",), "C*,I*", "A*,B*"),  # open only by a flag: both starred
+        (("0*", "NT"), "C,I", "A,B"),  # open by a not-testable cell anyway: no star
+        (("0*", "NT*"), "C,I", "A,B"),
+        (("0**",), "I*", "B*"),  # incomplete only by an assumption
+        (("0**", "0*"), "I", "B*"),  # the 0* may be present without the other condition
+        (("0**", "NT"), "I", "B"),
+    ],
+)
+def test_completeness_star_from_the_sacral_cells(
+    cells: tuple[str, ...], complete: str, ais: str
+) -> None:
+    exam = injured("T5")
+    keys = (sensory_key("S4_5", "right", "Touch"), sensory_key("S4_5", "left", "Prick"))
+    exam.update(dict(zip(keys, cells, strict=False)))
+    out = result(exam)
+    assert (out["injuryComplete"], out["asiaImpairmentScale"]) == (complete, ais)
+
+
+@pytest.mark.parametrize(
+    ("right", "left", "nli"),
+    [
+        ("NT*", "0**", "C3"),  # only the right side stops on a flag: no star
+        ("NT*", "NT*", "C3*"),  # both sides stop on a flag
+        ("NT*", "2", "C3"),
+    ],
+)
+def test_nli_stop_in_a_region_without_key_muscles_starred_only_when_both_sides_stop_on_flags(
+    right: str, left: str, nli: str
+) -> None:
+    exam = normal_exam()
+    exam[sensory_key("C4", "right", "Touch")] = right
+    exam[sensory_key("C4", "left", "Prick")] = left
+    assert result(exam)["neurologicalLevelOfInjury"] == nli
+
+
+@pytest.mark.parametrize("grades", [("0*", "0*"), ("2*", "NT*"), ("4*", "1*")])
+def test_nli_starred_where_the_same_muscle_is_flagged_not_normal_on_both_sides(
+    grades: tuple[str, str],
+) -> None:
+    exam = normal_exam()
+    exam[motor_key("C6", "right")], exam[motor_key("C6", "left")] = grades
+    assert result(exam)["neurologicalLevelOfInjury"] == "C5,C6*"
+
+
+@pytest.mark.parametrize(
+    ("prick", "vac", "motor"),
+    [
+        ("0**", "No", "S3*"),  # S4-5 normal only by assumption, no VAC: S3 rests on it too
+        ("NT*", "No", "S3*"),
+        ("0**", "NT", "S3*,INT*"),
+        ("2", "No", "S3"),
+        ("0*", "No", "S3"),  # a recorded 0 is not normal either way
+    ],
+)
+def test_motor_level_at_s4_5_keeps_the_star_of_its_sensation_whatever_vac_says(
+    prick: str, vac: str, motor: str
+) -> None:
+    exam = normal_exam()
+    exam.update({sensory_key("S4_5", "right", "Prick"): prick, VAC_KEY: vac})
+    assert result(exam)["rightMotor"] == motor
+
+
+def test_sensory_zpp_ending_at_c1_is_never_starred() -> None:
+    exam = injured("C2", sides=("left",), dap="No")
+    exam[sensory_key("T4", "left", "Prick")] = "0*"
+    assert result(exam)["leftSensoryZpp"] == "C1,T4*"
+
+
+@pytest.mark.parametrize(
+    ("changes", "first_lost", "motor", "zpp"),
+    [
+        # The candidate's own dermatome considered normal: starred at any candidate.
+        (
+            {"T5": ("NT", "2"), "T6": ("0**", "2")},
+            "T6",
+            "T4,T6*",
+            "T4,T6*",
+        ),
+        ({"S3": ("NT", "0**")}, None, "S2,S3*", "S2,S3*"),
+        ({"S2": ("1**", "NT"), "S3": ("2", "0")}, None, "S1,S2", "S1,S2*"),
+        # The flag further up: the star stays only on the most rostral candidate.
+        ({"T5": ("0**", "2"), "T8": ("NT", "2")}, "T10", "T7*,T9*", "T7*,T9"),
+        ({"T5": ("NT", "2"), "T8": ("0**", "2")}, "T10", "T4,T9*", "T4,T9"),
+        # An untested dermatome considered normal is not a recorded grade.
+        ({"T2": ("NT", "NT"), "T3": ("NT**", "NT**")}, "T2", "T1,T3*", "T1,T3"),
+    ],
+)
+def test_motor_zpp_starred_at_a_motor_level_that_rests_on_its_own_dermatome(
+    changes: dict[str, tuple[str, str]], first_lost: str | None, motor: str, zpp: str
+) -> None:
+    exam = injured(first_lost, sides=("right",), dap="Yes") if first_lost else normal_exam()
+    exam[VAC_KEY] = "No"
+    for level, (touch, prick) in changes.items():
+        exam[sensory_key(level, "right", "Touch")] = touch
+        exam[sensory_key(level, "right", "Prick")] = prick
+    out = result(exam)
+    assert (out["rightMotor"], out["rightMotorZpp"]) == (motor, zpp)
+
+
+@pytest.mark.parametrize(
+    ("changes", "motor", "ais"),
+    [
+        # Function far below is taken at the most rostral motor level candidate.
+        ({"C6": "2*", "T1": "0**"}, "C5,C6*", "D*"),
+        ({"C5": "2*", "C6": "0", "C8": "0**"}, "C4,C5*", "D*"),
+        ({"C5": "NT", "C6": "0", "T1": "0**"}, "C4,C5", "D"),
+        # B starred where a muscle considered normal gives function far below a candidate.
+        ({"T1": "NT", "L2": "0**"}, "C8,T1,S3*", "B*,D*"),
+        ({"C5": "NT", "L2": "0**"}, "C4,C5,S3*", "B,D"),
+        ({"T1": "0**"}, "S3*", "B"),  # a flag that moves the motor level alone: B unstarred
+        # B starred where "no function far below" rests on a 0* at any candidate.
+        ({"L3": "NT", "S1": "0*"}, "L2,L3,L5,S1*", "B*,D"),
+    ],
+)
+def test_motor_incompleteness_stars_along_the_motor_level_candidates(
+    changes: dict[str, str], motor: str, ais: str
+) -> None:
+    exam = normal_exam()
+    exam[VAC_KEY] = "No"
+    exam.update({motor_key(level, "right"): grade for level, grade in changes.items()})
+    out = result(exam)
+    assert (out["rightMotor"], out["asiaImpairmentScale"]) == (motor, ais)
+
+
+def test_a_non_key_muscle_below_a_flagged_key_muscle_keeps_its_star() -> None:
+    # Right S1 0* with the non-key muscle at S1: function far below either way, and the "no"
+    # the 0* allows becomes function by the non-key muscle with the star kept (B*).
+    exam = normal_exam()
+    exam.update(
+        {
+            VAC_KEY: "No",
+            motor_key("L3", "right"): "NT",
+            motor_key("S1", "right"): "0*",
+            non_key_key("right"): "S1",
+        }
+    )
+    assert result(exam)["asiaImpairmentScale"] == "B*,D"

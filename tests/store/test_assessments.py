@@ -39,6 +39,7 @@ def _record(w, s, rhi, **kw):
         assessor_name="Dr Blind",
         blinded=kw.pop("blinded", True),
         assessor=w.user(s, "assessor"),
+        **kw,
     )
 
 
@@ -166,3 +167,64 @@ def test_login_lockout(world):
         assert world.user(s, "monitor").locked_until is not None
     with db.session_scope(world.url) as s:
         assert users.authenticate(s, "qa", PASSWORD).username == "qa"
+
+
+def _flagged_rhi(case) -> dict:
+    rhi = {k: v for k, v in case.items() if k not in ("id", "group", "comments", "totals")}
+    rhi["c5RightMotor"] = "2*"  # a non-SCI condition (the reference case's grade is kept)
+    return rhi
+
+
+def test_exam_keeps_comments_and_flag_reasons(world, case):
+    rhi = _flagged_rhi(case)
+    with db.session_scope(world.url) as s:
+        a = _record(
+            world,
+            s,
+            rhi,
+            comments="Right shoulder pain limits testing.",
+            flag_reasons={"c5RightMotor": "biceps tendon rupture"},
+        )
+        aid = a.id
+    with db.session_scope(world.url) as s:
+        a = s.get(Assessment, aid)
+        assert a.comments == "Right shoulder pain limits testing."
+        assert a.flag_reasons == {"c5RightMotor": "biceps tendon rupture"}
+        assert a.data["c5RightMotor"] == "2*"
+
+
+def test_a_reason_for_an_unflagged_cell_is_refused_and_nothing_stored(world, case):
+    rhi = _flagged_rhi(case)
+    before = None
+    with db.session_scope(world.url) as s:
+        before = len(s.scalars(select(Assessment)).all())
+
+    def record(s):
+        return _record(world, s, rhi, flag_reasons={"c6RightMotor": "no flag there"})
+
+    r = assert_refused(world.url, "invalid_exam", record)
+    assert [e["field"] for e in r.context["errors"]] == ["c6RightMotorReason"]
+    with db.session_scope(world.url) as s:
+        assert len(s.scalars(select(Assessment)).all()) == before
+
+
+def test_correcting_an_exam_rechecks_its_flag_reasons(world, case):
+    rhi = _flagged_rhi(case)
+    with db.session_scope(world.url) as s:
+        a = _record(world, s, rhi, flag_reasons={"c5RightMotor": "biceps tendon rupture"})
+        aid = a.id
+    unflagged = dict(rhi, c5RightMotor="2")
+    r = assert_refused(
+        world.url,
+        "invalid_exam",
+        lambda s: assessments.correct(
+            world.user(s, "assessor"), s, s.get(Assessment, aid), reason=None, data=unflagged
+        ),
+    )
+    assert [e["field"] for e in r.context["errors"]] == ["c5RightMotorReason"]
+    with db.session_scope(world.url) as s:
+        a = assessments.correct(
+            world.user(s, "assessor"), s, s.get(Assessment, aid), reason=None, data=unflagged,
+            flag_reasons={}, comments="flag removed after re-test",
+        )  # fmt: skip
+        assert (a.flag_reasons, a.comments) == (None, "flag removed after re-test")

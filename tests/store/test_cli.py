@@ -287,3 +287,40 @@ def test_scheduled_backups_into_a_folder_keep_the_newest(app, world, tmp_path):
     head = out.split("audit trail head: ")[1].split()[0]
     verified = run(app, "audit", "verify", "--head", head, "--database-url", world.url).output
     assert "audit trail OK" in verified and "checkpoints match" in verified
+
+
+def test_comments_and_flag_reasons_import_and_export(app, world, tmp_path):
+    from cordtrial.cli import app as full_cli  # `export` belongs to the standards package
+
+    rows = exam_rows(2)
+    flagged = next(k for k, v in rows[0].items() if k.endswith("Motor") and v in "01234")
+    rows[0][flagged] += "*"
+    rows[0][f"{flagged}Reason"] = "peripheral nerve injury"
+    rows[0]["comments"] = "Cast on the left forearm."
+    path = tmp_path / "notes.csv"
+    write_csv(rows, path)
+    run(app, "import", "exams", path, "--user", "assessor", "--database-url", world.url)
+    with db.session_scope(world.url) as s:
+        stored = s.scalars(select(Assessment).order_by(Assessment.id)).all()[-2:]
+        assert stored[0].flag_reasons == {flagged: "peripheral nerve injury"}
+        assert stored[0].comments == "Cast on the left forearm."
+        assert (stored[1].flag_reasons, stored[1].comments) == (None, None)
+    full = tmp_path / "full"
+    run(
+        full_cli,
+        "export",
+        "--format",
+        "csv",
+        "--out",
+        full,
+        "--identified",
+        "--database-url",
+        world.url,
+    )
+    exported = pd.read_csv(full / "assessments.csv")
+    assert "Cast on the left forearm." in set(exported["comments"])
+    assert json.dumps({flagged: "peripheral nerve injury"}) in set(exported["flag_reasons"])
+    deid = tmp_path / "deid"
+    run(full_cli, "export", "--format", "csv", "--out", deid, "--database-url", world.url)
+    columns = set(pd.read_csv(deid / "assessments.csv").columns)
+    assert not columns & {"comments", "flag_reasons", "assessor_name"}  # free text left out

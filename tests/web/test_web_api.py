@@ -176,6 +176,26 @@ def test_record_exam_and_list(client):
     assert [a["id"] for a in listed] == [r.json()["id"]]
 
 
+def test_record_exam_with_comments_and_flag_reasons(client):
+    exam, _ = reference_exam()
+    cell = next(k for k, v in exam.items() if k.endswith("Motor") and v in ("0", "1", "2"))
+    exam[cell] += "*"
+    body = exam_body(exam) | {"comments": "Pain.", "flag_reasons": {cell: "old fracture"}}
+    r = client.post(f"{API}/patients/SAP-001/isncsci-exams", json=body, auth=basic("assessor"))
+    assert r.status_code == 201, r.text
+    assert (r.json()["comments"], r.json()["flag_reasons"]) == ("Pain.", {cell: "old fracture"})
+    listed = client.get(f"{API}/patients/SAP-001/assessments", auth=basic("monitor")).json()
+    assert listed[0]["flag_reasons"] == {cell: "old fracture"}
+    other = next(k for k, v in exam.items() if k.endswith("Touch") and not v.endswith("*"))
+    body["flag_reasons"] = {other: "not flagged"}
+    r = client.post(f"{API}/patients/SAP-001/isncsci-exams", json=body, auth=basic("assessor"))
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["errors"]] == [f"{other}Reason"]
+    body["flag_reasons"], body["comments"] = None, "x" * 2001
+    r = client.post(f"{API}/patients/SAP-001/isncsci-exams", json=body, auth=basic("assessor"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "comments"
+
+
 def test_record_exam_invalid_saves_nothing(client):
     exam, _ = reference_exam()
     exam["t1LeftMotor"] = "9"

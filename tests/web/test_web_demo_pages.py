@@ -150,9 +150,8 @@ def test_serve_command_registers():
 def test_serve_demo_prints_passwords_once(tmp_path, monkeypatch, capsys):
     import uvicorn
 
-    from cordtrial.web.commands import serve
-
     from cordtrial.web import app as web_app
+    from cordtrial.web.commands import serve
 
     served = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append((app, kw)))

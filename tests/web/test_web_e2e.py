@@ -121,6 +121,46 @@ def test_quick_fill_and_invalid_key(live_server, page):
     assert "not allowed" in page.inner_text("#err-c7RightMotor")
 
 
+def test_flag_reasons_and_comments_are_entered_saved_and_shown(live_server, page):
+    base, _ = live_server
+    browser_login(page, base, USERNAME["assessor"], PASSWORD["assessor"])
+    page.goto(f"{base}/patients/SAP-001/exams/new")
+    page.select_option("#visit_code", "screening")
+    page.fill("#assessed_on", (INJURY + timedelta(days=3)).isoformat())
+    page.select_option("#quickfill-level", "S4-5")
+    page.click("#quickfill-apply")
+    for field in (VAC, DAP):
+        page.fill("#f-" + field, "Yes")
+    expect(page.locator("#no-flags")).to_be_visible()
+    # Flag two cells: a reason row appears for each, in entry order; unflagging removes it.
+    page.focus("#f-c6RightMotor")
+    page.keyboard.press("2")
+    page.focus("#f-c6RightMotor")
+    page.keyboard.press("*")
+    page.fill("#f-t4LeftTouch", "1**")
+    page.dispatch_event("#f-t4LeftTouch", "input")
+    expect(page.locator("#flag-reasons tr")).to_have_count(2)
+    assert page.get_attribute("#flag-reasons tr >> nth=0", "data-cell") == "c6RightMotor"
+    assert page.inner_text("#flag-reasons tr >> nth=0 >> .flag-value") == "2*"
+    page.fill("#reason-c6RightMotor", "old radial nerve injury")
+    page.fill("#reason-t4LeftTouch", "herpes zoster scar")
+    page.fill("#f-t4LeftTouch", "1")
+    page.dispatch_event("#f-t4LeftTouch", "input")
+    expect(page.locator("#flag-reasons tr")).to_have_count(1)
+    page.fill("#f-t4LeftTouch", "1**")
+    page.dispatch_event("#f-t4LeftTouch", "input")
+    expect(page.locator("#reason-t4LeftTouch")).to_have_value("herpes zoster scar")  # kept
+    page.fill("#comments", "Right wrist in a splint.\nRe-test next week.")
+    page.click("#save-exam")
+    page.wait_for_url(re.compile(r".*/assessments/\d+$"))
+    rows = page.locator("#flag-reasons tbody tr")
+    expect(rows).to_have_count(2)
+    assert "old radial nerve injury" in rows.nth(0).inner_text()
+    assert "C6 right motor" in rows.nth(0).inner_text()
+    assert "herpes zoster scar" in rows.nth(1).inner_text()
+    assert page.inner_text("#exam-comments") == "Right wrist in a splint.\nRe-test next week."
+
+
 def test_release_a_lot_with_an_electronic_signature(live_server, page):
     base, scenario = live_server
     browser_login(page, base, USERNAME["qa"], PASSWORD["qa"])

@@ -9,197 +9,298 @@ ISNCSCI 2019:
 - D: motor incomplete and at least half of those key muscles graded >= 3.
 - E: sensation and motor function normal in all segments (NLI intact).
 Motor incomplete: VAC, or sacral sensory sparing with motor function more than three levels
-below the motor level on that side.
+below the motor level on that side. Star placement follows the reference; each rule below
+names the probe exams it was inferred from (docs/isncsci-differential.md, sections 2 and 3b).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from functools import lru_cache
+import numpy as np
 
-from .candidates import Candidates
-from .completeness import sacral_sensory_sparing
-from .exam import Exam, ExamSide
-from .levels import INDEX, INT, KEY_MUSCLES
-from .motor_level import muscle
+from .answers import (
+    FALSE,
+    NO,
+    TRUE,
+    Answers,
+    Const,
+    any_rows,
+    first_rows,
+    groups_any,
+    is_false,
+    materialise,
+    stack,
+)
+from .codes import BINARY_NT, KEY_LEVELS
+from .completeness import injury_complete, sacral_sensory_sparing
+from .levels import INT
+from .motor_level import motor_level
 from .nli import neurological_level
-from .values import CONSIDER_NORMAL, NOT_NORMAL, YES, Answer, Cell, binary, motor_present
+from .rule import Rule
+from .sides import Exams, Possible, Result, Side
+from .values import (
+    BINARY,
+    CONSIDER_NORMAL,
+    MOTOR_CELLS,
+    MOTOR_VALUES,
+    NOT_NORMAL,
+    SENSORY_VALUES,
+    Answer,
+    answer_table,
+    motor_present,
+)
 
-KEY_INDICES = [INDEX[m] for m in KEY_MUSCLES]
+GRADES = "ABCDE"
+A, B, C, D, E = range(5)
+
+#: This step's rule, as the explanation cites it.
+RULE = Rule(
+    "AIS grade",
+    "A complete; B sensory incomplete and motor complete (no voluntary anal contraction, no motor function more than three levels below the motor level on either side, key or non-key muscles); C motor incomplete with fewer than half, D with at least half of the key muscles below the NLI graded at least 3; E normal.",
+    "cordtrial.isncsci.ais",
+)
 
 
 def _function_for_grade(cell) -> tuple[Answer, ...]:
     """Motor function present, as the AIS uses it: a recorded 0* counts as no function only
     by assumption (the star goes with "none")."""
-    answers = motor_present(cell)
-    if cell.flag == 1 and cell.grade == 0:
+    if cell.flag == NOT_NORMAL and cell.grade == 0:
         return (Answer(True), Answer(False, True))
-    return answers
+    return motor_present(cell)
 
 
-def function_far_below(side: ExamSide, motor_level: int) -> set[Answer]:
-    """Answers to "is there motor function more than three levels below ``motor_level``?".
+_FUNCTION = answer_table(_function_for_grade, MOTOR_CELLS)
+_N_KEY = len(KEY_LEVELS)
+_KEY_LEVELS_COLUMN = np.asarray(KEY_LEVELS, dtype=np.int8)[:, None]
+#: Per motor level (C1..INT): the first key muscle more than three levels below it (its index
+#: in KEY_LEVELS; ``_N_KEY`` when none, as for INT).
+_FAR_FROM = np.asarray([next((j for j, k in enumerate(KEY_LEVELS) if k > ml + 3), _N_KEY)
+                        for ml in range(INT)] + [_N_KEY])  # fmt: skip
+#: Per NLI (C1..S4-5): the first key muscle below it.
+_BELOW_FROM = np.asarray([next((j for j, k in enumerate(KEY_LEVELS) if k > nli), _N_KEY)
+                          for nli in range(INT)])  # fmt: skip
+
+
+def _bounds(groups: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of equal values of a non-decreasing array."""
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]]).tolist()
+    return list(zip(starts, [*starts[1:], len(groups)], strict=True))
+
+
+_FAR_GROUPS = _bounds(_FAR_FROM)
+_BELOW_GROUPS = _bounds(_BELOW_FROM)
+
+
+def function_far_below(side: Side) -> Answers:
+    """Answers to "is there motor function more than three levels below the motor level?" for
+    a motor level whose first key muscle that far below is muscle j (row j; row 10: none).
 
     The 2019 rule counts non-key muscle function too; like the reference, only a non-key muscle
     named at a key-muscle level is compared. Levels are taken rostral to caudal and the first
     with function decides, the key muscle before a non-key muscle at the same level: so a
     flagged ``0**`` key muscle far below stars the answer unless plain function (key or
     non-key) lies above it (reference: key L4 ``0**`` with non-key L2 -> C, with non-key L4
-    or L5 -> C*).
+    or L5 -> C*). A "none" resting on a ``0*`` key muscle becomes function with its star at
+    a non-key muscle at the same level (right S1 ``0*`` with non-key S1: B*,D with L3 NT).
+
+    Computed from the most caudal muscle up: ``plain``/``starred`` are the answers of the rest
+    of the scan given no function so far, without / with a star carried.
     """
-    if motor_level >= INT:
-        return {Answer(False)}
-    limit = motor_level + 3
-    non_key = side.lowest_non_key_muscle
-    outcomes = {Answer(False)}
-    for k in KEY_INDICES:
-        if k <= limit:
-            continue
-        combined = set()
-        for acc in outcomes:
-            for a in _function_for_grade(muscle(side, k)):
-                if acc.yes:
-                    combined.add(acc)
-                elif a.yes:
-                    combined.add(a)
-                else:
-                    combined.add(Answer(False, acc.star or a.star))
-        outcomes = combined
-        if k == non_key:
-            outcomes = {a if a.yes else Answer(True) for a in outcomes}
-    return outcomes
+    function = side.answers(_FUNCTION, "motor")
+    non_key = side.exams.pack(side.non_key == _KEY_LEVELS_COLUMN)  # per muscle: named there
+    plain = NO  # past the last muscle: no function
+    starred = Answers(FALSE, FALSE, FALSE, TRUE)
+    rows = [plain]
+    for j in range(_N_KEY - 1, -1, -1):
+        a = function[j]
+        nk = non_key[j]
+        no_any = a.no
+        plain, starred = (
+            Answers(
+                a.y | (a.n & (nk | plain.y)) | (a.ns & ~nk & starred.y),
+                a.ys | (a.n & ~nk & plain.ys) | (a.ns & (nk | starred.ys)),
+                ~nk & ((a.n & plain.n) | (a.ns & starred.n)),
+                ~nk & ((a.n & plain.ns) | (a.ns & starred.ns)),
+            ),
+            Answers(
+                a.y | (no_any & ~nk & starred.y),
+                a.ys | (no_any & (nk | starred.ys)),
+                ~nk & no_any & starred.n,
+                ~nk & no_any & starred.ns,
+            ),
+        )
+        rows.append(plain)
+    rows.reverse()
+    return stack(rows, (side.exams.width,))
 
 
 def motor_incomplete(
-    exam: Exam, motor_levels: dict[str, Candidates], without_vac: bool = True
-) -> set[Answer]:
-    """Answers to "is the injury motor incomplete?" given an incomplete injury.
+    exams: Exams, motor_levels: dict[str, Possible], without_vac: np.ndarray
+) -> tuple[Answers, np.ndarray]:
+    """Answers to "is the injury motor incomplete?" given an incomplete injury, and whether a
+    muscle considered normal gives function far below some motor level candidate.
 
-    ``without_vac=False``: the injury can be incomplete only through VAC (no S4-5 sensation or
+    As in the reference, function far below (and so its star) is taken at the most rostral
+    motor level candidate (right C6 ``2*``, T1 ``0**``: motor level C5,C6*, AIS D*; right C5
+    NT, C6 0, T1 ``0**``: C4,C5, D), "none" at any candidate (it gives B).
+    ``without_vac`` false: the injury can be incomplete only through VAC (no S4-5 sensation or
     DAP possible), so the branches where VAC is absent are impossible and not followed.
     """
-    sides = []
-    for name, side in (("right", exam.right), ("left", exam.left)):
-        answers: set[Answer] = set()
-        for level in motor_levels[name].values:
-            answers |= {Answer(a.yes, a.star) for a in function_far_below(side, level)}
-        sides.append(answers)
-    # Function far below on the right OR on the left, OR voluntary anal contraction.
-    outcomes = set()
-    for r in sides[0]:
-        for left in sides[1]:
-            for vac in binary(exam.vac):
-                if not vac.yes and not without_vac:
-                    continue
-                if vac.yes:
-                    outcomes.add(Answer(True, vac.star))
-                elif r.yes or left.yes:
-                    # A side whose function far below rests on a flag (``0**``) stars the
-                    # result even when the other side has plain function far below, as the
-                    # reference does (symmetrically); VAC decides without a star.
-                    outcomes.add(Answer(True, (r.yes and r.star) or (left.yes and left.star)))
-                else:
-                    outcomes.add(Answer(False, r.star or left.star))
-    return outcomes
+    sides, assumed = [], FALSE
+    for side in exams.sides:
+        far = side.memo("far below", lambda side=side: function_far_below(side))
+        present = materialise(motor_levels[side.name].present, (INT + 1, exams.width))
+        in_group = groups_any(present, _FAR_GROUPS)
+        first = first_rows(in_group)  # the group of the most rostral candidate
+        sides.append(
+            Answers(
+                any_rows(first & far.y),
+                any_rows(first & far.ys),
+                any_rows(in_group & far.n),
+                any_rows(in_group & far.ns),
+            )
+        )
+        assumed = assumed | any_rows(in_group & far.ys)
+    r, lt = sides
+    # Function far below on either side: starred when a side's function rests on a flag, even
+    # with plain function on the other side (the reference does so, symmetrically).
+    r_any, l_any = r.yes | r.no, lt.yes | lt.no
+    either = Answers(
+        (r.y & (lt.y | lt.no)) | (lt.y & r.no),
+        (r.ys & l_any) | (lt.ys & r_any),
+        r.n & lt.n,
+        (r.ns & lt.no) | (r.n & lt.ns),
+    )
+    vac = exams.binary(BINARY, exams.vac)
+    without = vac.n & without_vac  # VAC decides without a star
+    return (
+        Answers(
+            vac.y | (without & either.y),
+            without & either.ys,
+            without & either.n,
+            without & either.ns,
+        ),  # fmt: skip
+        assumed,
+    )
 
 
-def _strength_kind(cell) -> str:
-    """How a key muscle below the NLI counts towards "graded >= 3" for C versus D.
+def _strength_kinds() -> dict[str, np.ndarray]:
+    """How a key muscle below the NLI counts towards "graded >= 3" for C versus D, per code.
 
     ``yes``/``no``: fixed; ``open``: not testable, either way without a star (``NT*`` too: a
     non-SCI condition says nothing about the grade); ``assumed``: a recorded grade below 3
     considered normal (``**``), counted as >= 3; ``flagged``: a recorded grade below 3 from a
     non-SCI condition (``*``), which may be either.
     """
-    if cell.grade is not None and cell.grade >= 3:
-        return "yes"
-    if cell.flag == CONSIDER_NORMAL:
-        return "yes" if cell.grade is None else "assumed"
-    if cell.grade is None:
-        return "open"
-    return "flagged" if cell.flag == NOT_NORMAL else "no"
+
+    def kind(cell) -> str:
+        if cell.grade is not None and cell.grade >= 3:
+            return "yes"
+        if cell.flag == CONSIDER_NORMAL:
+            return "yes" if cell.grade is None else "assumed"
+        if cell.grade is None:
+            return "open"
+        return "flagged" if cell.flag == NOT_NORMAL else "no"
+
+    kinds = [kind(c) for c in MOTOR_CELLS]
+    return {k: np.asarray([x == k for x in kinds]) for k in ("yes", "open", "assumed", "flagged")}
 
 
-def c_or_d(exam: Exam, nli: int) -> list[tuple[str, bool]]:
-    """The possible grades C/D at this NLI: D when at least half of the key muscles below the
-    NLI (both sides) are graded >= 3 (ISNCSCI 2019).
+_KINDS = _strength_kinds()
+
+
+def c_or_d(exams: Exams) -> dict[str, np.ndarray]:
+    """Per number of key muscles below the NLI (row j: those from ``KEY_LEVELS[j]`` down):
+    whether C and D are possible and starred. D when at least half of the key muscles below
+    the NLI (both sides) are graded >= 3 (ISNCSCI 2019).
 
     A grade is starred when it rests on a flagged grade: when, whatever the not-testable
     muscles are taken to be, the flagged ones (``*`` and ``**`` below 3) could change it. This
     matches the reference: ``0**`` with three 5s and six 0s is ``C`` (four or three of ten, C
     either way); five ``2**`` is ``D*``; ``2*`` with four 5s is ``C*,D*``; ``NT*`` is plain NT.
     """
-    cells = [muscle(side, k) for k in KEY_INDICES if k > nli for side in (exam.right, exam.left)]
-    kinds = [_strength_kind(cell) for cell in cells]
-    yes, open_, assumed, flagged = (kinds.count(k) for k in ("yes", "open", "assumed", "flagged"))
-    total = len(cells)
-    lowest, highest = yes + assumed, yes + assumed + open_ + flagged
-    grades = []
-    if 2 * highest >= total:
-        grades.append(("D", 2 * (yes + open_) < total))
-    if 2 * lowest < total:
-        grades.append(("C", 2 * (yes + assumed + flagged) >= total))
-    return grades
+    count = {}
+    for name, fact in _KINDS.items():
+        per_side = [side.bits(fact, "motor", packed=False) for side in exams.sides]
+        if all(is_false(b) for b in per_side):
+            count[name] = 0
+            continue
+        below = sum(
+            (np.full((_N_KEY, exams.n), b.value) if isinstance(b, Const) else b).view(np.int8)
+            for b in per_side
+        )
+        suffix = np.zeros((_N_KEY + 1, exams.n), dtype=np.int16)  # row j: muscles j.. below
+        for j in range(_N_KEY - 1, -1, -1):
+            np.add(suffix[j + 1], below[j], out=suffix[j])
+        count[name] = 2 * suffix
+    total = (2 * (_N_KEY - np.arange(_N_KEY + 1)))[:, None]
+    yes, open_, assumed, flagged = (count[k] for k in ("yes", "open", "assumed", "flagged"))
+    shape = (_N_KEY + 1, exams.n)
+    flags = {
+        "D": yes + assumed + open_ + flagged >= total,
+        "D*": yes + open_ < total,
+        "C": yes + assumed < total,
+        "C*": yes + assumed + flagged >= total,
+    }
+    return {k: exams.pack(np.broadcast_to(v, shape)) for k, v in flags.items()}
 
 
-def asia_impairment_scale(
-    exam: Exam,
-    complete: Candidates,
-    nli: Candidates,
-    motor_levels: dict[str, Candidates],
-) -> Candidates:
-    grades: list[tuple[str, bool]] = []
-    for value, star in complete.items:
-        if value == "C":
-            grades.append(("A", star))
-    incomplete = [star for value, star in complete.items if value == "I"]
-    if not incomplete:
-        return Candidates.of(grades, order="ABCDE".index)
-    # B is sensory incomplete without VAC: S4-5 sensation or DAP must be preserved.
-    sparing = [a.star for a in sacral_sensory_sparing(exam) if a.yes]
-    motor = motor_incomplete(exam, motor_levels, without_vac=bool(sparing))
+def asia_impairment_scale(exams: Exams, literal_check: bool = True) -> Result:
+    """Rows A..E. ``literal_check=False`` skips ``_star_where_literal_differs`` (callers that
+    need only the grades, not their stars)."""
+    if not literal_check and ("ais", True) in exams._memo:
+        return exams._memo[("ais", True)]  # the same grades (the check only adds stars)
+    return exams.memo(("ais", literal_check), lambda: _ais(exams, literal_check))
+
+
+def _ais(exams: Exams, literal_check: bool) -> Result:
+    shape = (exams.width,)
+    complete = injury_complete(exams)
+    incomplete = complete.present[1]
+    motor_levels = {side.name: motor_level(side, exams.vac) for side in exams.sides}
+    nli = neurological_level(exams)
+    sparing = sacral_sensory_sparing(exams)
+    motor, assumed = motor_incomplete(exams, motor_levels, sparing.yes)
+    present = np.zeros((5, exams.width), dtype=np.uint8)
+    starred = np.zeros((5, exams.width), dtype=np.uint8)
+    present[A], starred[A] = complete.present[0], complete.starred[0]
+    # B: not motor incomplete, with sacral sensory sparing. It rests on a flag when the sparing
+    # does, or when "no function far below" does along any motor level candidate (a ``0*``
+    # muscle taken as without function: right L3 NT and S1 ``0*`` give B*,D), or when a muscle
+    # considered normal (``0**``) gives function far below some candidate: it moves the motor
+    # level past itself and so decides B against C (right T1 NT and L2 ``0**``: motor level
+    # C8,T1,S3*, AIS B*,D*). With VAC not testable motor completeness is open anyway; the
+    # reference then stars B only for flagged sacral sparing (S4-5 ``0*``: A,B*,C).
+    present[B] = materialise(incomplete & motor.no & sparing.yes, shape)
+    vac_tested = exams.pack(exams.vac != BINARY_NT)
+    starred[B] = materialise(present[B] & (~sparing.y | ((motor.ns | assumed) & vac_tested)), shape)
     # E: normal everywhere, which needs both motor levels intact too (they require VAC).
-    intact_motor = all(INT in motor_levels[side].values for side in ("right", "left"))
-    per_nli = []
-    for level, star in nli.items:
-        at_level: list[tuple[str, bool]] = []
-        if level >= INT and intact_motor:
-            at_level.append(("E", star))
-        for a in motor:
-            if not a.yes:
-                if sparing:
-                    # With VAC not testable motor completeness is open anyway; the reference
-                    # then does not star B for a flagged muscle (``0*`` far below), only for
-                    # flagged sacral sparing (S4-5 ``0*``: A,B*,C).
-                    b_star = min(sparing) or (a.star and exam.vac != "NT")
-                    at_level.append(("B", b_star))
-            elif level < INT:
-                # Motor incomplete implies incomplete: a star on "incomplete" alone does not
-                # carry to C/D (reference: S4-5 ``0*`` with function far below gives A*,C).
-                for grade, c_star in c_or_d(exam, level):
-                    at_level.append((grade, a.star or c_star))
-        # At one NLI a grade reached with and without a flag does not rest on it (VAC NT:
-        # C by VAC and C* by a ``0**`` muscle far below gives C).
-        per_nli.append(Candidates.of(at_level, order="ABCDE".index).items)
-    grades += [item for items in per_nli for item in items]
-    return _star_where_literal_differs(exam, _starred_wins(grades))
-
-
-def _starred_wins(grades: list[tuple[str, bool]]) -> Candidates:
-    """Merge the grades reached at different NLI candidates (and A) as the reference does: C is starred when it is starred along any path (NLI C6
-    where a flagged muscle decides C or D, NLI L1 plain C: ``C*``); every other grade only
-    when starred along all of them (reference case 130: ``B*,C*,D``, D plain at NLI C1 and
-    starred at NLI C8)."""
-    merged: dict[str, bool] = {}
-    for grade, star in grades:
+    nli_present, nli_starred = nli.present, nli.starred
+    intact = motor_levels["right"].present[INT] & motor_levels["left"].present[INT]
+    present[E] = materialise(incomplete & nli_present[INT] & intact, shape)
+    starred[E] = materialise(present[E] & nli_starred[INT], shape)
+    # C/D at each possible NLI below INT, with motor incompleteness. Motor incomplete implies
+    # incomplete: a star on "incomplete" alone does not carry to C/D (reference: S4-5 ``0*``
+    # with function far below gives A*,C). At one NLI a grade reached with and without a flag
+    # does not rest on it; across NLIs C is starred if starred at any of them, other grades
+    # only if starred at all (reference case 130: ``B*,C*,D``).
+    graded = incomplete & motor.yes
+    all_starred = ~motor.y
+    at = groups_any(materialise(nli_present, (INT + 1, exams.width)), _BELOW_GROUPS)
+    cd = c_or_d(exams)
+    for grade, row in (("C", C), ("D", D)):
+        possible = at & cd[grade]
+        present[row] = materialise(graded & any_rows(possible), shape)
+        star = all_starred | cd[grade + "*"]
         if grade == "C":
-            merged[grade] = merged.get(grade, False) or star
+            starred[row] = materialise(present[row] & any_rows(possible & star), shape)
         else:
-            merged[grade] = merged.get(grade, True) and star
-    return Candidates(tuple(sorted(merged.items(), key=lambda kv: "ABCDE".index(kv[0]))))
+            starred[row] = materialise(present[row] & ~any_rows(possible & ~star), shape)
+    if literal_check:
+        _star_where_literal_differs(exams, present, starred)
+    return Result(present, starred)
 
 
-def _star_where_literal_differs(exam: Exam, grades: Candidates) -> Candidates:
+def _star_where_literal_differs(exams: Exams, present: np.ndarray, starred: np.ndarray) -> None:
     """Star C or D when the exam read literally (flags dropped) cannot give it at its NLI.
 
     A flag can move the NLI and so the key muscles counted: ``0**`` at C4 taken as normal gives
@@ -208,46 +309,65 @@ def _star_where_literal_differs(exam: Exam, grades: Candidates) -> Candidates:
     (reference case 108). Only the C/D count is checked so: a flag that moves a motor level
     and so decides B against C leaves B unstarred in the reference (case 117).
     """
-    if not any(g in "CD" and not star for g, star in grades.items):
-        return grades
-    if not has_flags(exam):
-        return grades  # the literal exam is the exam itself
-    literal = strip_flags(exam)
-    possible = {
-        grade
-        for level in neurological_level(literal)
-        if level < INT
-        for grade, _ in c_or_d(literal, level)
-    }
-    return Candidates(
-        tuple((g, star or (g in "CD" and g not in possible)) for g, star in grades.items)
+    flagged = has_flags(exams)
+    if is_false(flagged):
+        return
+    unstarred = any_rows(present[C:E] & ~starred[C:E])
+    rows = np.flatnonzero(exams.unpack(flagged & unstarred))
+    if not len(rows):
+        return
+    literal = exams.take(rows).with_codes(strip_flags(exams.codes[:, rows]))
+    at = groups_any(
+        materialise(neurological_level(literal).present, (INT + 1, literal.width)), _BELOW_GROUPS
     )
+    cd = c_or_d(literal)
+    extra = np.zeros((2, exams.n), dtype=bool)
+    for i, grade in enumerate("CD"):
+        extra[i, rows] = literal.unpack(~any_rows(at & cd[grade]))
+    starred[C:E] |= present[C:E] & exams.pack(extra)
 
 
-def has_flags(exam: Exam) -> bool:
-    """Does any cell carry a ``*``/``**`` flag? (Exactly when ``strip_flags`` changes the exam.)"""
-    return any(
-        c.flag
-        for s in (exam.right, exam.left)
-        for cells in (s.light_touch, s.pin_prick, s.motor)
-        for c in cells
-    )
+_SENSORY_FLAGGED = np.asarray([v.endswith("*") for v in SENSORY_VALUES])
+_MOTOR_FLAGGED = np.asarray([v.endswith("*") for v in MOTOR_VALUES])
 
 
-@lru_cache(maxsize=256)
-def strip_flags(exam: Exam) -> Exam:
-    """The exam with every ``*``/``**`` flag dropped (the recorded grades as they are).
-
-    Cached: the AIS and both sides' motor ZPP ask for the same literal exam."""
-
-    def side(s: ExamSide) -> ExamSide:
-        plain = [
-            tuple(Cell(c.grade) if c.flag else c for c in cells)
-            for cells in (s.light_touch, s.pin_prick, s.motor)
-        ]
-        return replace(s, light_touch=plain[0], pin_prick=plain[1], motor=plain[2])
-
-    return replace(exam, right=side(exam.right), left=side(exam.left))
+def has_flags(exams: Exams):
+    """Per exam: does any cell carry a ``*``/``**`` flag?"""
+    out = FALSE
+    for side in exams.sides:
+        for block, fact in (("touch", _SENSORY_FLAGGED), ("prick", _SENSORY_FLAGGED),
+                            ("motor", _MOTOR_FLAGGED)):  # fmt: skip
+            out = out | any_rows(side.bits(fact, block))
+    return out
 
 
-__all__ = ["YES", "asia_impairment_scale"]
+def strip_flags(codes: np.ndarray, untested_not_normal: bool = False) -> np.ndarray:
+    """The code matrix with every ``*``/``**`` flag dropped (the recorded grades as they are).
+
+    ``untested_not_normal``: read ``NT**`` as ``NT*`` instead (not testable, so read literally
+    nothing says it is normal); the motor ZPP's literal reading does so (see zpp.motor_zpp).
+    """
+    from .codes import SIDE_OFFSET
+
+    table = _LITERAL[untested_not_normal]
+    out = codes.copy()
+    for offset in SIDE_OFFSET.values():
+        out[offset : offset + 56] = table[0][codes[offset : offset + 56]]
+        out[offset + 56 : offset + 66] = table[1][codes[offset + 56 : offset + 66]]
+    return out
+
+
+def _literal_codes(values: tuple[str, ...], untested_not_normal: bool) -> np.ndarray:
+    def literal(value: str) -> str:
+        base = value.rstrip("*")
+        if untested_not_normal and value == "NT**":
+            return "NT*"
+        return base
+
+    return np.asarray([values.index(literal(v)) for v in values], dtype=np.int8)
+
+
+_LITERAL = {
+    flag: (_literal_codes(SENSORY_VALUES, flag), _literal_codes(MOTOR_VALUES, flag))
+    for flag in (False, True)
+}

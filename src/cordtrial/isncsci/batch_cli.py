@@ -77,7 +77,8 @@ def run_stream(
     total = count_records(input_path)
     chunks = read_chunks(input_path, chunk_size)
     writer = Writer(output_path, out_format)
-    classified = failed = vectorised = single = 0
+    classified = failed = 0
+    kinds = [0, 0, 0]
     unknown = "ignore" if ignore_unknown_columns else "error"
     bar = Progress(
         TextColumn("classifying"),
@@ -109,8 +110,7 @@ def run_stream(
                         report(line)
                 classified += result.table.num_rows
                 failed += len(result.errors)
-                vectorised += result.vectorised
-                single += result.single
+                kinds = [a + b for a, b in zip(kinds, result.kinds, strict=True)]
                 bar.advance(task, result.rows)
     except BaseException:
         writer.close()  # keep what was written; create nothing if nothing was
@@ -118,7 +118,7 @@ def run_stream(
     writer.close(empty_schema=_empty_schema())
     console.print(
         f"classified {classified:,} exam(s), failed {failed:,} "
-        f"(vectorised {vectorised:,}, single-exam path {single:,})",
+        f"(plain {kinds[0]:,}, with NT cells {kinds[1]:,}, with flags {kinds[2]:,})",
         highlight=False,
         soft_wrap=True,
     )

@@ -1,22 +1,27 @@
-"""``classify``: the whole ISNCSCI 2019 classification of one exam, step by step."""
+"""``classify``: the whole ISNCSCI 2019 classification of one exam, step by step.
+
+The rules are written once, column-wise (one module per step); a single exam is classified as
+a batch of one, and ``cordtrial.isncsci.batch`` runs the same code on whole tables.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from .ais import asia_impairment_scale
+import numpy as np
+
+from .ais import GRADES, asia_impairment_scale
 from .candidates import Candidates
+from .codes import encode_exam
 from .completeness import injury_complete
-from .completions import nt_completions
 from .exam import Exam
-from .levels import level_name
+from .levels import INT, SIDES, level_name
 from .motor_level import motor_level
 from .nli import neurological_level
 from .sensory_level import sensory_level
+from .sides import Exams, Result
 from .totals import Totals, totals
-from .values import NOT_NORMAL
-from .zpp import motor_zpp, sensory_zpp, zpp_name
+from .zpp import NA, ZPP_NAMES, motor_zpp, sensory_zpp, zpp_name
 
 #: The 25 result fields in the reference cases' order (flat RHI naming).
 RESULT_KEYS: tuple[str, ...] = (
@@ -27,6 +32,51 @@ RESULT_KEYS: tuple[str, ...] = (
     "neurologicalLevelOfInjury", "injuryComplete", "asiaImpairmentScale", "rightSensoryZpp",
     "leftSensoryZpp", "rightMotorZpp", "leftMotorZpp",
 )  # fmt: skip
+TOTAL_KEYS = RESULT_KEYS[:14]
+
+#: The value of each row of a result, per kind of result.
+LEVEL_VALUES: tuple[int, ...] = tuple(range(len(ZPP_NAMES) - 1))
+ZPP_VALUES: tuple[int, ...] = (NA, *LEVEL_VALUES)
+VALUES: dict[str, tuple] = {
+    **{k: LEVEL_VALUES for k in ("rightSensory", "leftSensory", "rightMotor", "leftMotor",
+                                 "neurologicalLevelOfInjury")},
+    "injuryComplete": ("C", "I"),
+    "asiaImpairmentScale": tuple(GRADES),
+    **{k: ZPP_VALUES for k in ("rightSensoryZpp", "leftSensoryZpp", "rightMotorZpp",
+                               "leftMotorZpp")},
+}  # fmt: skip
+#: The display name of each row, per result.
+NAMES: dict[str, tuple[str, ...]] = {
+    key: tuple(zpp_name(v) if values is ZPP_VALUES else
+               level_name(v) if values is LEVEL_VALUES else str(v) for v in values)
+    for key, values in VALUES.items()
+}  # fmt: skip
+
+
+def classify_exams(exams: Exams) -> dict[str, np.ndarray | Result]:
+    """Every result of every exam (column): the totals as int16 arrays (``totals.ND_CODE``
+    where not determined), the other 11 fields as ``Result`` (one row per value, ``VALUES``;
+    packed along the exams, see ``answers.pack``)."""
+    levels = (INT + 1, exams.width)
+    out: dict[str, Result] = {}
+    for side in exams.sides:
+        out[f"{side.name}Sensory"] = sensory_level(side).result(levels)
+        out[f"{side.name}Motor"] = motor_level(side, exams.vac).result(levels)
+    out["neurologicalLevelOfInjury"] = neurological_level(exams).result(levels)
+    out["injuryComplete"] = injury_complete(exams)
+    out["asiaImpairmentScale"] = asia_impairment_scale(exams)
+    motor = motor_zpp(exams)
+    for side in exams.sides:
+        out[f"{side.name}SensoryZpp"] = sensory_zpp(exams, side)
+        out[f"{side.name}MotorZpp"] = motor[side.name]
+    return dict(totals(exams)) | out
+
+
+def candidates(key: str, result: Result, column: int) -> Candidates:
+    """One exam's value(s) of a result (unpacked), each with its star."""
+    values = VALUES[key]
+    rows = np.flatnonzero(result.present[:, column])
+    return Candidates(tuple((values[r], bool(result.starred[r, column])) for r in rows))
 
 
 @dataclass(frozen=True)
@@ -43,6 +93,25 @@ class Classification:
     sensory_zpp: dict[str, Candidates]
     motor_zpp: dict[str, Candidates]
     exam: Exam = field(repr=False, compare=False)
+
+    @classmethod
+    def of_column(cls, exam: Exam, results: dict, n: int, column: int = 0) -> Classification:
+        """Exam ``column`` of ``classify_exams``'s results for ``n`` exams."""
+
+        def one(key: str) -> Candidates:
+            return candidates(key, results[key].unpacked(n), column)
+
+        return cls(
+            totals=Totals.of_column(results, column),
+            sensory_level={s: one(f"{s}Sensory") for s in SIDES},
+            motor_level={s: one(f"{s}Motor") for s in SIDES},
+            neurological_level=one("neurologicalLevelOfInjury"),
+            injury_complete=one("injuryComplete"),
+            ais=one("asiaImpairmentScale"),
+            sensory_zpp={s: one(f"{s}SensoryZpp") for s in SIDES},
+            motor_zpp={s: one(f"{s}MotorZpp") for s in SIDES},
+            exam=exam,
+        )
 
     def to_rhi(self) -> dict[str, str]:
         """The 25 result fields with the reference's names and value vocabulary."""
@@ -64,13 +133,13 @@ class Classification:
             "prickTotal": t.pin_prick,
         }
         out = {k: "ND" if v is None else str(v) for k, v in fields.items()}
-        for side in ("right", "left"):
+        for side in SIDES:
             out[f"{side}Sensory"] = self.sensory_level[side].render(level_name)
             out[f"{side}Motor"] = self.motor_level[side].render(level_name)
         out["neurologicalLevelOfInjury"] = self.neurological_level.render(level_name)
         out["injuryComplete"] = self.injury_complete.render()
         out["asiaImpairmentScale"] = self.ais.render()
-        for side in ("right", "left"):
+        for side in SIDES:
             out[f"{side}SensoryZpp"] = self.sensory_zpp[side].render(zpp_name)
             out[f"{side}MotorZpp"] = self.motor_zpp[side].render(zpp_name)
         return {key: out[key] for key in RESULT_KEYS}
@@ -82,67 +151,7 @@ class Classification:
         return explain(self)
 
 
-#: Most NT completions enumerated for an open motor ZPP with a non-key muscle (see below).
-MAX_ZPP_COMPLETIONS = 64
-
-
-@lru_cache(maxsize=16)
-def _completions(exam: Exam) -> tuple[Exam, ...] | None:
-    """``nt_completions`` of the exam, cached: both sides' motor ZPP enumerate the same ones."""
-    completions = nt_completions(exam, MAX_ZPP_COMPLETIONS)
-    return None if completions is None else tuple(completions)
-
-
-def _motor_zpp(
-    exam: Exam,
-    name: str,
-    complete: Candidates,
-    motor: Candidates | None = None,
-    grades: tuple[str, ...] | None = None,
-) -> Candidates:
-    """Motor ZPP of one side.
-
-    With a lowest non-key muscle and not-testable cells, whether the non-key muscle extends the
-    ZPP depends on the grade, which the NT cells leave open; the ZPP is then exactly the union of
-    the ZPPs of the exams the NT cells could stand for (the standard's meaning of an open
-    result), enumerated when there are at most ``MAX_ZPP_COMPLETIONS`` of them.
-    ``motor`` and ``grades``: the side's motor level and the AIS already computed for ``exam``,
-    reused where the ZPP asks the same question.
-    """
-    side = exam.side(name)
-    if side.lowest_non_key_muscle is not None:
-        completions = _completions(exam)
-        if completions:
-            pairs = []
-            for filled in completions:
-                pairs += _motor_zpp(filled, name, injury_complete(filled)).items
-            return Candidates.of(pairs, order=int)
-    # The ZPP's motor level differs only where an NT* dermatome stopped the walk (flagged_stops).
-    if motor is None or any(
-        c.grade is None and c.flag == NOT_NORMAL for c in (*side.light_touch, *side.pin_prick)
-    ):
-        motor = motor_level(side, exam.vac, flagged_stops=False)
-    return motor_zpp(exam, side, motor, complete, grades if exam.vac != "NT" else None)
-
-
 def classify(exam: Exam) -> Classification:
-    """Classify one exam by the ISNCSCI 2019 rules (one module per step, see each module)."""
-    sides = {"right": exam.right, "left": exam.left}
-    sensory = {name: sensory_level(side) for name, side in sides.items()}
-    motor = {name: motor_level(side, exam.vac) for name, side in sides.items()}
-    nli = neurological_level(exam)
-    complete = injury_complete(exam)
-    ais = asia_impairment_scale(exam, complete, nli, motor)
-    return Classification(
-        totals=totals(exam),
-        sensory_level=sensory,
-        motor_level=motor,
-        neurological_level=nli,
-        injury_complete=complete,
-        ais=ais,
-        sensory_zpp={name: sensory_zpp(exam, side) for name, side in sides.items()},
-        motor_zpp={
-            name: _motor_zpp(exam, name, complete, motor[name], ais.values) for name in sides
-        },
-        exam=exam,
-    )
+    """Classify one exam by the ISNCSCI 2019 rules: a batch of one (see ``classify_exams``)."""
+    codes, non_key = encode_exam(exam)
+    return Classification.of_column(exam, classify_exams(Exams(codes, non_key)), 1)

@@ -1,67 +1,80 @@
-"""The exams a partly not-testable exam could stand for (each plain NT replaced by a value)."""
+"""The exams a partly not-testable exam could stand for (each plain NT replaced by a value),
+column-wise: the motor ZPP with a non-key muscle unites their results (zpp.motor_zpp)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from itertools import product
+import numpy as np
 
-from .exam import Exam, ExamSide
-from .values import parse_cell
-
-# The vocabulary's own cell objects (equal to ``Cell(g)``), which the engine's identity-keyed
-# lookups recognise without hashing.
-_SENSORY_GRADES = tuple(parse_cell(str(g)) for g in range(3))
-_MOTOR_GRADES = tuple(parse_cell(str(g)) for g in range(6))
+from .codes import BINARY_NT, DAP_ROW, MOTOR_NT, SENSORY_NT, SIDE_OFFSET, VAC_ROW
+from .sides import Exams
 
 
-def _slots(exam: Exam):
-    """(setter, choices) for every plain NT cell and NT anal observation."""
-    slots = []
-    for name in ("right", "left"):
-        side = exam.side(name)
-        for field, grades in (
-            ("light_touch", _SENSORY_GRADES),
-            ("pin_prick", _SENSORY_GRADES),
-            ("motor", _MOTOR_GRADES),
-        ):
-            for i, cell in enumerate(getattr(side, field)):
-                if cell.grade is None and cell.flag == 0:
-                    slots.append(((name, field, i), grades))
-    for attr in ("vac", "dap"):
-        if getattr(exam, attr) == "NT":
-            slots.append(((attr,), ("Yes", "No")))
-    return slots
-
-
-def nt_completions(exam: Exam, limit: int) -> list[Exam] | None:
-    """Every completion of ``exam``'s plain NT cells, or None when there are none or more than
-    ``limit`` (flagged NT cells keep their flag's meaning and are not expanded)."""
-    slots = _slots(exam)
-    count = 1
-    for _, choices in slots:
-        count *= len(choices)
-    if not slots or count > limit:
-        return None
-    out = []
-    for values in product(*(choices for _, choices in slots)):
-        sides = {
-            n: {f: list(getattr(exam.side(n), f)) for f in ("light_touch", "pin_prick", "motor")}
-            for n in ("right", "left")
-        }
-        anal = {}
-        for (where, _), value in zip(slots, values, strict=True):
-            if len(where) == 1:
-                anal[where[0]] = value
-            else:
-                sides[where[0]][where[1]][where[2]] = value
-        built = {
-            n: ExamSide(
-                tuple(f["light_touch"]),
-                tuple(f["pin_prick"]),
-                tuple(f["motor"]),
-                exam.side(n).lowest_non_key_muscle,
-            )
-            for n, f in sides.items()
-        }
-        out.append(replace(exam, right=built["right"], left=built["left"], **anal))
+def _per_row(sensory: int, motor: int, binary: int) -> np.ndarray:
+    """One value per row of the code matrix: ``sensory`` for dermatome rows, ``motor`` for key
+    muscle rows, ``binary`` for VAC and DAP."""
+    out = np.empty(DAP_ROW + 1, dtype=np.int8)
+    for offset in SIDE_OFFSET.values():
+        out[offset : offset + 56] = sensory
+        out[offset + 56 : offset + 66] = motor
+    out[[VAC_ROW, DAP_ROW]] = binary
     return out
+
+
+#: The plain NT code of each row, and how many plain codes (0..k-1) an NT there stands for.
+NT_CODES = _per_row(SENSORY_NT, MOTOR_NT, BINARY_NT)
+CHOICES = _per_row(3, 6, 2)
+
+
+def completion_counts(codes: np.ndarray) -> np.ndarray:
+    """Number of completions per exam (1 without plain NT), exact up to well past the ZPP's
+    limit (larger counts are capped, still above it). Flagged NT cells (``NT*``, ``NT**``)
+    keep their flag's meaning and are not expanded."""
+    untested = codes == NT_CODES[:, None]
+    counts = np.ones(codes.shape[1], dtype=np.int64)
+    for k in (3, 6, 2):
+        per_exam = untested[CHOICES == k].sum(axis=0)
+        counts *= np.int64(k) ** np.minimum(per_exam, 7)
+    return counts
+
+
+#: The grades an NT stands for, per kind of row, as far as the motor ZPP can tell them apart:
+#: its rules ask of a key muscle only "> 0", ">= 3" and "= 5" (totals, which count every
+#: grade, are not part of it), so 1 stands for 1-2 and 3 for 3-4.
+ZPP_GRADES = {3: (0, 1, 2), 6: (0, 1, 3, 5), 2: (0, 1)}
+
+
+def completions(
+    exams: Exams, grades: dict[int, tuple[int, ...]] = ZPP_GRADES
+) -> tuple[Exams, np.ndarray]:
+    """Every completion of every exam (each plain NT replaced by each of ``grades``), as
+    exams, and the position of the exam each comes from (completions of one exam are
+    consecutive)."""
+    codes = exams.codes
+    untested = codes == NT_CODES[:, None]
+    choices = np.asarray([len(grades[int(k)]) for k in CHOICES])
+    counts = np.prod(np.where(untested, choices[:, None], 1), axis=0)
+    owners = np.repeat(np.arange(exams.n), counts)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    filled = np.repeat(codes, counts, axis=1)
+    # Each NT cell (exam, cell) cycles through its k grades every ``stride`` completions, the
+    # stride being the product of the choices of the exam's earlier NT cells.
+    exam, cell = np.nonzero(untested.T)  # sorted by exam
+    k = choices[cell]
+    first_of_exam = np.r_[True, exam[1:] != exam[:-1]]
+    log_k = np.log(k.astype(np.float64))
+    before = np.cumsum(log_k) - log_k  # log of the product of earlier choices, all exams
+    group_start = np.maximum.accumulate(np.where(first_of_exam, np.arange(len(exam)), 0))
+    stride = np.rint(np.exp(before - before[group_start])).astype(np.int64)
+    # One entry per (NT cell, completion of its exam).
+    repeats = counts[exam]
+    entry = np.repeat(np.arange(len(exam)), repeats)
+    which = np.arange(len(entry)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    options = np.full((3, 7), -1, dtype=np.int8)  # per number of choices: the grades
+    for count, values in grades.items():
+        options[{3: 0, 6: 1, 2: 2}[count], : len(values)] = values
+    kind = np.searchsorted([2, 3, 6], CHOICES[cell])  # 2 -> 0, 3 -> 1, 6 -> 2
+    rows = np.asarray([2, 0, 1])[kind]  # options row per NT cell
+    filled[cell[entry], starts[exam[entry]] + which] = options[
+        rows[entry], (which // stride[entry]) % k[entry]
+    ]
+    return Exams(filled, np.repeat(exams.non_key, counts, axis=1)), owners

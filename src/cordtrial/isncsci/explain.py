@@ -173,19 +173,36 @@ def explain_zpp(exam: Exam, c: Classification) -> list[str]:
     return out
 
 
+def explain_totals(c: Classification) -> str:
+    t = c.totals
+
+    def nd(value: int | None) -> str:
+        return "ND" if value is None else str(value)
+
+    return (
+        f"totals: upper extremity motor {nd(t.upper_motor)}, lower extremity motor "
+        f"{nd(t.lower_motor)}, light touch {nd(t.light_touch)}, pin prick {nd(t.pin_prick)}"
+    )
+
+
 def explain(c: Classification) -> list[str]:
-    """Reasons for every result of ``c``, one sentence each, in worksheet order."""
+    """Reasons for every result of ``c``, one sentence each, in worksheet order, each ending
+    with a citation of the rule it applies (``rules.Rule.citation``)."""
+    from . import ais, completeness, motor_level, nli, sensory_level, totals, zpp
+
     exam = c.exam
-    lines = []
+    lines = [(explain_totals(c), totals.RULE)]
     for s in SIDE_NAMES:
-        lines.append(explain_sensory(s, exam.side(s), c.sensory_level[s]))
+        lines.append((explain_sensory(s, exam.side(s), c.sensory_level[s]), sensory_level.RULE))
     for s in SIDE_NAMES:
-        lines.append(explain_motor(s, exam.side(s), c.motor_level[s], c.sensory_level[s]))
-    lines.append(explain_nli(c))
-    lines.append(explain_completeness(exam, c))
-    lines.append(explain_ais(exam, c))
-    lines.extend(explain_zpp(exam, c))
-    return lines
+        line = explain_motor(s, exam.side(s), c.motor_level[s], c.sensory_level[s])
+        lines.append((line, motor_level.RULE))
+    lines.append((explain_nli(c), nli.RULE))
+    lines.append((explain_completeness(exam, c), completeness.RULE))
+    lines.append((explain_ais(exam, c), ais.RULE))
+    for line in explain_zpp(exam, c):
+        lines.append((line, zpp.SENSORY_RULE if " sensory ZPP " in line else zpp.MOTOR_RULE))
+    return [f"{line} {rule.citation('*' in line)}" for line, rule in lines]
 
 
 __all__ = ["SENSORY_LEVELS", "explain"]

@@ -6,102 +6,136 @@ on both sides, with normal sensory and motor function rostrally. Computed as one
 sides so that a not-testable cell takes the same value for all four levels.
 
 A star marks an NLI that rests on a cell considered normal (``**``); a cell considered not
-normal (``*``) only narrows the possible values, as in the reference cases.
+normal (``*``) only narrows the possible values, as in the reference cases, except where both
+sides' motor levels end at its level (``_not_normal_stars``).
 """
 
 from __future__ import annotations
 
-from functools import cache
+import numpy as np
 
-from .candidates import Candidates
-from .exam import Exam
-from .levels import is_key_muscle
-from .motor_level import MUSCLE_ABOVE, MUSCLE_AT, REGION_EXITS, motor_level, muscle
+from .answers import Answers, all_of, any_rows, assemble, exists, materialise
+from .codes import KEY_LEVELS
+from .levels import INT
+from .motor_level import ABOVE_ROWS, KEY_ROWS, REGION_EXITS, motor_level
+from .rule import Rule
 from .sensory_level import S4_5, dermatome_normal, ends_to_levels
-from .values import CONSIDER_NORMAL, NOT_NORMAL, Answer, motor_at_least_3, motor_normal
-from .walk import all_of, drop_stars, walk
+from .sides import Exams, Possible
+from .values import (
+    CONSIDER_NORMAL,
+    MOTOR_AT_LEAST_3,
+    MOTOR_CELLS,
+    MOTOR_NORMAL,
+    NOT_NORMAL,
+    motor_at_least_3,
+    motor_normal,
+)
+from .walk import walk
+
+#: This step's rule, as the explanation cites it.
+RULE = Rule(
+    "neurological level",
+    "The neurological level of injury is the most rostral of the right and left sensory and motor levels.",
+    "cordtrial.isncsci.nli",
+)
 
 
-def _considered_normal_only(cell, answers) -> set[Answer]:
-    return drop_stars(answers, keep=lambda a: cell.flag == CONSIDER_NORMAL)
+def _considered_normal_stars(table: np.ndarray) -> np.ndarray:
+    """A muscle question for the NLI walk: stars only from a cell considered normal (``**``)."""
+    out = table.copy()
+    plain = np.asarray([c.flag != CONSIDER_NORMAL for c in MOTOR_CELLS])
+    out[0] |= out[1] & plain
+    out[2] |= out[3] & plain
+    out[1] &= ~plain
+    out[3] &= ~plain
+    return out
 
 
-def both_sides_normal(exam: Exam, level: int) -> set[Answer]:
-    """Sensation at ``level`` normal on both sides. Where the walk is in a key-muscle region (or
-    leaving one) a stop for abnormal sensation carries no star; in a non-key region it does
-    when both sides rest on a flag, as the reference cases show."""
-    right, left = dermatome_normal(exam.right, level), dermatome_normal(exam.left, level)
-    return _both_sides(right, left, is_key_muscle(level) or level in REGION_EXITS)
+_NLI_AT_LEAST_3 = _considered_normal_stars(MOTOR_AT_LEAST_3)
+_NLI_NORMAL = _considered_normal_stars(MOTOR_NORMAL)
+#: Step rows in a key-muscle region or leaving one: there a stop for abnormal sensation
+#: carries no star.
+_KEY_REGION_ROWS = np.asarray(sorted({*KEY_ROWS, *(level - 1 for level in REGION_EXITS)}))
+_NOT_NORMAL_CODES = np.asarray([c.flag == NOT_NORMAL for c in MOTOR_CELLS])
 
 
-@cache
-def _both_sides(right: frozenset, left: frozenset, key_region: bool) -> frozenset[Answer]:
-    """``both_sides_normal`` from each side's answers (few distinct pairs, so cached)."""
-    if key_region:
-        return drop_stars(all_of(right, left), keep=lambda a: a.yes)
-    out = set()
-    for r in right:
-        for lt in left:
-            if r.yes and lt.yes:
-                out.add(Answer(True, r.star or lt.star))
-            else:
-                out.add(Answer(False, r.star and lt.star))
-    return frozenset(out)  # hashable, so that all_of memoises the step
-
-
-def nli_step(exam: Exam, level: int, not_normal_stars: bool = False) -> set[Answer]:
-    parts = [both_sides_normal(exam, level)]
-    above, at = MUSCLE_ABOVE[level], MUSCLE_AT[level]
-    for side in (exam.right, exam.left):
-        if above is not None:
-            parts.append(_muscle_answers(side.motor[above], motor_normal, not_normal_stars))
-        if at is not None:
-            parts.append(_muscle_answers(side.motor[at], motor_at_least_3, not_normal_stars))
-    return all_of(*parts)
-
-
-@cache
-def _muscle_answers(cell, question, not_normal_stars: bool) -> frozenset[Answer]:
-    """A key muscle's answers to ``question`` for the NLI walk: stars only from ``**`` unless
-    ``not_normal_stars`` (cached per cell: the vocabulary is small)."""
-    answers = question(cell)
-    return frozenset(answers) if not_normal_stars else _considered_normal_only(cell, answers)
-
-
-def neurological_level(exam: Exam) -> Candidates:
-    ends = walk(lambda level: nli_step(exam, level), stop=S4_5)
-    result = Candidates.of(ends_to_levels(ends), order=int)
-    # A muscle flagged not normal (``*``) that may be >= 3 ends the NLI at its own level; the
-    # reference stars that NLI only when the other side's muscles can end its motor level there
-    # too (left C5 ``1*``: NLI C4,C5 with the right side intact, C4,C5* with right C6 0).
-    if not any(c.flag == NOT_NORMAL for side in (exam.right, exam.left) for c in side.motor):
-        return result
-    flagged = walk(lambda level: nli_step(exam, level, not_normal_stars=True), stop=S4_5)
-    starred = dict(Candidates.of(ends_to_levels(flagged), order=int).items)
-    extra = [level for level, star in result.items if starred.get(level) and not star]
-    if not extra:
-        return result
-    sides = (exam.right, exam.left)
-    levels = [set(motor_level(side, exam.vac).values) for side in sides]
-
-    def other_side_weak_here(level: int) -> bool:
-        # The other side's motor level can be this level because of its own muscles (this one
-        # not normal, or the next below 3), not because its sensation below is abnormal: left
-        # T1 ``2*`` with right T2 pin prick 0 gives NLI C8,T1; with right T1 NT, C8,T1*.
-        for side, side_levels in zip(sides, levels, strict=True):
-            cell = muscle(side, level)
-            if cell.flag == NOT_NORMAL or level not in side_levels:
-                continue
-            if any(not a.yes for a in motor_normal(cell)):
-                return True
-            if is_key_muscle(level + 1):
-                if any(not a.yes for a in motor_at_least_3(muscle(side, level + 1))):
-                    return True
-        return False
-
-    return Candidates(
-        tuple(
-            (lv, star or (lv in extra and is_key_muscle(lv) and other_side_weak_here(lv)))
-            for lv, star in result.items
-        )
+def both_sides_normal(exams: Exams) -> Answers:
+    """Sensation normal on both sides (row j: level j + 1). In a non-key region a stop is
+    starred only when both sides stop on a flag: right C4 light touch ``NT*`` with left
+    ``NT*`` gives a starred stop, with left ``0**`` (normal there) a plain one. Where the walk
+    is in a key-muscle region (or leaving one) a stop for abnormal sensation carries no star."""
+    r, lt = dermatome_normal(exams.right), dermatome_normal(exams.left)
+    r_yes, l_yes = r.yes, lt.yes
+    non_key = Answers(
+        r.y & lt.y,
+        (r.ys & l_yes) | (r_yes & lt.ys),
+        r.n | lt.n | (r_yes & lt.ns) | (r.ns & l_yes),
+        r.ns & lt.ns,
     )
+    key = all_of(r, lt).unstarred_no()[_KEY_REGION_ROWS]
+    return assemble(non_key, [(_KEY_REGION_ROWS, key)], (S4_5, exams.width))
+
+
+def nli_steps(exams: Exams, not_normal_stars: bool = False) -> Answers:
+    """May the NLI walk enter level i + 1 (row i): sensation normal on both sides, each side's
+    key muscle above 5 and key muscle at the level >= 3 (stars only from ``**`` unless
+    ``not_normal_stars``)."""
+    sensation = both_sides_normal(exams)
+    at_table = MOTOR_AT_LEAST_3 if not_normal_stars else _NLI_AT_LEAST_3
+    normal_table = MOTOR_NORMAL if not_normal_stars else _NLI_NORMAL
+    right, left = exams.sides
+    at = all_of(right.answers(at_table, "motor"), left.answers(at_table, "motor"))
+    above = all_of(right.answers(normal_table, "motor"), left.answers(normal_table, "motor"))
+    key = all_of(sensation[KEY_ROWS], at)
+    below = assemble(sensation, [(KEY_ROWS, key)], (S4_5, exams.width))
+    patches = [(KEY_ROWS, key), (ABOVE_ROWS, all_of(below[ABOVE_ROWS], above))]
+    return assemble(sensation, patches, (S4_5, exams.width))
+
+
+def neurological_level(exams: Exams) -> Possible:
+    """Possible NLIs, rows C1..INT."""
+    return exams.memo("nli", lambda: _neurological_level(exams))
+
+
+def _neurological_level(exams: Exams) -> Possible:
+    result = ends_to_levels(walk(nli_steps(exams), (S4_5, exams.width)))
+    flagged = exams.right.bits(_NOT_NORMAL_CODES, "motor") | exams.left.bits(
+        _NOT_NORMAL_CODES, "motor"
+    )
+    flagged = any_rows(flagged)
+    if not exists(flagged):
+        return result
+    return _not_normal_stars(exams, result, flagged)
+
+
+def _not_normal_stars(exams: Exams, result: Possible, flagged: np.ndarray) -> Possible:
+    """A muscle flagged not normal (``*``) that may be >= 3 ends the NLI at its own level; the
+    reference stars that NLI only when the other side's motor level can end there because of
+    its own muscles (this one not normal, or the next below 3), not because its sensation below
+    is abnormal: left C5 ``1*`` gives NLI C4,C5 with the right side intact, C4,C5* with right
+    C6 0; left T1 ``2*`` with right T2 pin prick 0 gives C8,T1, with right T1 NT as well
+    C8,T1*. With the muscle flagged on both sides each side is the other's (C6 ``0*`` on both:
+    C5,C6*)."""
+    with_stars = ends_to_levels(walk(nli_steps(exams, not_normal_stars=True), (S4_5, exams.width)))
+    shape, muscles = (INT + 1, exams.width), (len(KEY_LEVELS), exams.width)
+    extra = materialise(result.present & ~result.starred & with_stars.starred & flagged, shape)
+    sides = exams.sides
+    levels = [materialise(motor_level(side, exams.vac).present, shape) for side in sides]
+    weak_normal = [materialise(side.bits(_MAY_NOT_BE_NORMAL, "motor"), muscles) for side in sides]
+    weak_at_3 = [materialise(side.bits(_MAY_BE_BELOW_3, "motor"), muscles) for side in sides]
+    not_normal = [materialise(side.bits(_NOT_NORMAL_CODES, "motor"), muscles) for side in sides]
+    star = np.zeros(shape, dtype=np.uint8)
+    for j, level in enumerate(KEY_LEVELS):
+        weak_here = np.zeros(exams.width, dtype=np.uint8)
+        for i in range(2):
+            weak = weak_normal[i][j]
+            if j + 1 < len(KEY_LEVELS) and KEY_LEVELS[j + 1] == level + 1:
+                weak = weak | weak_at_3[i][j + 1]
+            weak_here |= not_normal[1 - i][j] & levels[i][level] & weak
+        star[level] = extra[level] & weak_here
+    return Possible(result.plain & ~star, result.star | star)
+
+
+#: Per motor code: may the muscle not be normal (5)? May it be below 3?
+_MAY_NOT_BE_NORMAL = np.asarray([any(not a.yes for a in motor_normal(c)) for c in MOTOR_CELLS])
+_MAY_BE_BELOW_3 = np.asarray([any(not a.yes for a in motor_at_least_3(c)) for c in MOTOR_CELLS])

@@ -7,64 +7,72 @@ normal as well the side is intact (INT).
 
 from __future__ import annotations
 
-from functools import cache
+import numpy as np
 
-from .candidates import Candidates
-from .exam import ExamSide
+from .answers import Answers, all_of, is_false
 from .levels import INDEX, INT
-from .values import SENSORY_VALUES, Cell, parse_cell, sensory_normal
-from .walk import all_of, walk
+from .rule import Rule
+from .sides import Possible, Side
+from .values import NONE, NOT_NORMAL, SENSORY_CELLS, SENSORY_NORMAL
+from .walk import walk
 
 S4_5 = INDEX["S4_5"]
 
+_UNTESTED = np.asarray([c.grade is None for c in SENSORY_CELLS])
+_UNTESTED_NOT_NORMAL = _UNTESTED & np.asarray([c.flag == NOT_NORMAL for c in SENSORY_CELLS])
+_UNTESTED_PLAIN = _UNTESTED & np.asarray([c.flag == NONE for c in SENSORY_CELLS])
 
-def dermatome_normal(side: ExamSide, level: int) -> frozenset:
-    """Answers to "is dermatome ``level`` normal on this side?" (both modalities)."""
-    return _dermatomes(side)[level - 1]
+#: This step's rule, as the explanation cites it.
+RULE = Rule(
+    "sensory level",
+    "The sensory level is the most caudal dermatome with normal light touch and pin prick, all rostral dermatomes normal too; INT when S4-5 is normal as well.",
+    "cordtrial.isncsci.sensory_level",
+)
 
 
-#: Per side object: (the side, every dermatome's answers). The sensory level, motor level and
-#: NLI walks ask about the same side object many times; keying by identity avoids hashing the
-#: whole side, and holding the side keeps its id from being reused while the entry lives.
-_DERMATOMES: dict[int, tuple[ExamSide, tuple[frozenset, ...]]] = {}
-_DERMATOMES_MAX = 1024
+def dermatome_normal(side: Side) -> Answers:
+    """Answers to "is dermatome j normal?" (row j is level j + 1, C2..S4-5): both modalities
+    normal. A dermatome with neither modality testable reads as one not-testable dermatome, as
+    in the reference: flagged not normal when either is ``NT*`` (``NT`` beside ``NT*``:
+    abnormal, starred), else open without a star when either is a plain ``NT`` (``NT`` beside
+    ``NT**``: a star on neither answer), else considered normal (``NT**`` twice)."""
+    return side.memo("normal", lambda: _dermatome_normal(side))
 
 
-def _dermatomes(side: ExamSide) -> tuple[frozenset, ...]:
-    entry = _DERMATOMES.get(id(side))
-    if entry is not None and entry[0] is side:
-        return entry[1]
-    answers = tuple(
-        _VOCABULARY_PAIRS.get((id(lt), id(pp))) or _both_normal(lt, pp)
-        for lt, pp in zip(side.light_touch, side.pin_prick, strict=False)
+def _dermatome_normal(side: Side) -> Answers:
+    both = all_of(side.answers(SENSORY_NORMAL, "touch"), side.answers(SENSORY_NORMAL, "prick"))
+    untested = side.bits(_UNTESTED, "touch") & side.bits(_UNTESTED, "prick")
+    if is_false(untested):
+        return both
+    not_normal = untested & (
+        side.bits(_UNTESTED_NOT_NORMAL, "touch") | side.bits(_UNTESTED_NOT_NORMAL, "prick")
     )
-    if len(_DERMATOMES) >= _DERMATOMES_MAX:
-        _DERMATOMES.clear()
-    _DERMATOMES[id(side)] = (side, answers)
-    return answers
+    open_ = (
+        untested
+        & ~not_normal
+        & (side.bits(_UNTESTED_PLAIN, "touch") | side.bits(_UNTESTED_PLAIN, "prick"))
+    )
+    assumed = untested & ~not_normal & ~open_
+    tested = ~untested
+    return Answers(
+        (both.y & tested) | open_,
+        (both.ys & tested) | assumed,
+        (both.n & tested) | open_,
+        (both.ns & tested) | not_normal,
+    )
 
 
-@cache
-def _both_normal(light_touch: Cell, pin_prick: Cell) -> frozenset:
-    return frozenset(all_of(sensory_normal(light_touch), sensory_normal(pin_prick)))
+def ends_to_levels(ends: Possible) -> Possible:
+    """A walk from C1 that got through S4-5 ends at INT (S4-5 itself is never a level): rows
+    C1..INT, the S4-5 row empty."""
+    shape = (INT + 1, *np.shape(ends.plain)[1:]) if isinstance(ends.plain, np.ndarray) else None
+    shape = shape or (INT + 1, *ends.star.shape[1:])
+    return Possible.rows(shape, (slice(0, S4_5), ends[:S4_5]), (slice(INT, None), ends[S4_5:]))
 
 
-#: The sensory vocabulary's own cell objects (``parse_cell`` returns these; ``Exam.from_rhi``
-#: reads every cell as one of them), kept alive here so that their ids stay theirs.
-_VOCABULARY = tuple(parse_cell(text) for text in SENSORY_VALUES)
-#: ``_both_normal`` for every pair of vocabulary cells, by identity: hashing a Cell runs Python
-#: code, an id does not. Other equal cells (built elsewhere) fall back to ``_both_normal``.
-_VOCABULARY_PAIRS = {
-    (id(lt), id(pp)): _both_normal(lt, pp) for lt in _VOCABULARY for pp in _VOCABULARY
-}
+def sensory_level(side: Side) -> Possible:
+    """Possible sensory levels, rows C1..INT (``levels`` indices)."""
+    return ends_to_levels(walk(dermatome_normal(side), (S4_5, side.exams.width)))
 
 
-def ends_to_levels(ends: list[tuple[int, bool]]) -> list[tuple[int, bool]]:
-    """A walk that got through S4-5 ends at INT (S4-5 itself is never reported as a level)."""
-    return [(INT if level == S4_5 else level, star) for level, star in ends]
-
-
-def sensory_level(side: ExamSide) -> Candidates:
-    dermatomes = _dermatomes(side)
-    ends = walk(lambda level: dermatomes[level - 1], stop=S4_5)
-    return Candidates.of(ends_to_levels(ends), order=int)
+assert INT == S4_5 + 1

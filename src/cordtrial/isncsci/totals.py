@@ -8,23 +8,65 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .exam import Exam, ExamSide
-from .values import Cell
+import numpy as np
+
+from .rule import Rule
+from .sides import Exams, Side
+from .values import MOTOR_CELLS, SENSORY_CELLS
 
 ND = None
+#: Per column of a totals array: the value, or ``ND_CODE`` where it cannot be determined.
+ND_CODE = -1
+
+# The grade of each code, -1 for not testable (a flag does not change the grade).
+_SENSORY_GRADE = np.asarray([-1 if c.grade is None else c.grade for c in SENSORY_CELLS], np.int16)
+_MOTOR_GRADE = np.asarray([-1 if c.grade is None else c.grade for c in MOTOR_CELLS], np.int16)
+
+#: This step's rule, as the explanation cites it.
+RULE = Rule(
+    "totals",
+    "Each motor and sensory total is the sum of the recorded grades (a flag does not change a grade); a total with a not-testable cell is not determined (ND).",
+    "cordtrial.isncsci.totals",
+)
 
 
-def cell_sum(cells) -> int | None:
-    total = 0
-    for cell in cells:
-        if cell.grade is None:
-            return ND
-        total += cell.grade
-    return total
+def _sum(codes: np.ndarray, grades: np.ndarray, limit: int) -> np.ndarray:
+    """Sum of the grades of ``codes`` (rows), ND_CODE where one is not testable."""
+    nt = int(np.flatnonzero(grades < 0)[0])
+    if limit <= nt:  # plain grades only: the codes are the grades
+        return codes.sum(axis=0, dtype=np.int16)
+    if limit == nt + 1:  # plain grades and NT
+        return np.where((codes == nt).any(axis=0), ND_CODE, codes.sum(axis=0, dtype=np.int16))
+    values = grades[codes]
+    return np.where((values < 0).any(axis=0), ND_CODE, values.sum(axis=0, dtype=np.int16))
 
 
-def add(*parts: int | None) -> int | None:
-    return ND if any(p is None for p in parts) else sum(parts)  # type: ignore[arg-type]
+def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.where((a < 0) | (b < 0), ND_CODE, a + b)
+
+
+def side_totals(side: Side) -> dict[str, np.ndarray]:
+    limits = side.exams.limits
+    upper = _sum(side.motor[:5], _MOTOR_GRADE, limits["motor"])
+    lower = _sum(side.motor[5:], _MOTOR_GRADE, limits["motor"])
+    return {
+        "UpperMotor": upper,
+        "LowerMotor": lower,
+        "Motor": _add(upper, lower),
+        "Touch": _sum(side.touch, _SENSORY_GRADE, limits["sensory"]),
+        "Prick": _sum(side.prick, _SENSORY_GRADE, limits["sensory"]),
+    }
+
+
+def totals(exams: Exams) -> dict[str, np.ndarray]:
+    """The 14 totals of the result fields (``rightUpperMotorTotal``...), ``ND_CODE`` for ND."""
+    right, left = side_totals(exams.right), side_totals(exams.left)
+    out = {f"right{k}Total": v for k, v in right.items()}
+    out |= {f"left{k}Total": v for k, v in left.items()}
+    for part, key in (("UpperMotor", "upperMotorTotal"), ("LowerMotor", "lowerMotorTotal"),
+                      ("Touch", "touchTotal"), ("Prick", "prickTotal")):  # fmt: skip
+        out[key] = _add(right[part], left[part])
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,37 +78,28 @@ class SideTotals:
     pin_prick: int | None
 
 
-def side_totals(side: ExamSide) -> SideTotals:
-    upper, lower = cell_sum(side.motor[:5]), cell_sum(side.motor[5:])
-    return SideTotals(
-        upper, lower, add(upper, lower), cell_sum(side.light_touch), cell_sum(side.pin_prick)
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Totals:
+    """One exam's totals (None where not determined)."""
+
     right: SideTotals
     left: SideTotals
+    upper_motor: int | None  # UEMS, 0-50
+    lower_motor: int | None  # LEMS, 0-50
+    light_touch: int | None  # 0-112
+    pin_prick: int | None  # 0-112
 
-    @property
-    def upper_motor(self) -> int | None:  # UEMS, 0-50
-        return add(self.right.upper_motor, self.left.upper_motor)
+    @classmethod
+    def of_column(cls, columns: dict[str, np.ndarray], i: int) -> Totals:
+        def value(key: str) -> int | None:
+            v = int(columns[key][i])
+            return ND if v == ND_CODE else v
 
-    @property
-    def lower_motor(self) -> int | None:  # LEMS, 0-50
-        return add(self.right.lower_motor, self.left.lower_motor)
+        def side(name: str) -> SideTotals:
+            return SideTotals(*(value(f"{name}{k}Total") for k in _SIDE_PARTS))
 
-    @property
-    def light_touch(self) -> int | None:  # 0-112
-        return add(self.right.light_touch, self.left.light_touch)
-
-    @property
-    def pin_prick(self) -> int | None:  # 0-112
-        return add(self.right.pin_prick, self.left.pin_prick)
-
-
-def totals(exam: Exam) -> Totals:
-    return Totals(side_totals(exam.right), side_totals(exam.left))
+        return cls(side("right"), side("left"), value("upperMotorTotal"),
+                   value("lowerMotorTotal"), value("touchTotal"), value("prickTotal"))  # fmt: skip
 
 
-__all__ = ["Cell", "SideTotals", "Totals", "totals"]
+_SIDE_PARTS = ("UpperMotor", "LowerMotor", "Motor", "Touch", "Prick")

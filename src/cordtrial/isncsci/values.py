@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import NamedTuple
 
+import numpy as np
+
 SENSORY_VALUES: tuple[str, ...] = (
     "0", "1", "2", "NT", "0*", "1*", "NT*", "0**", "1**", "NT**",
 )  # fmt: skip
@@ -148,15 +150,27 @@ def binary(value: str) -> tuple[Answer, ...]:
     return {"Yes": YES, "No": NO}.get(value, EITHER)
 
 
-#: ``negate`` results for the frozen answer sets it is asked about (a handful of them).
-_NEGATED: dict[tuple[Answer, ...] | frozenset[Answer], tuple[Answer, ...]] = {}
+#: The vocabularies' own cell objects, in code order (``codes``).
+SENSORY_CELLS: tuple[Cell, ...] = tuple(parse_cell(v) for v in SENSORY_VALUES)
+MOTOR_CELLS: tuple[Cell, ...] = tuple(parse_cell(v) for v in MOTOR_VALUES)
+
+_ROW = {Answer(True): 0, Answer(True, True): 1, Answer(False): 2, Answer(False, True): 3}
 
 
-def negate(answers) -> tuple[Answer, ...]:
-    frozen = isinstance(answers, (tuple, frozenset))
-    if frozen and answers in _NEGATED:
-        return _NEGATED[answers]
-    negated = tuple(Answer(not a.yes, a.star) for a in answers)
-    if frozen and len(_NEGATED) < 4096:
-        _NEGATED[answers] = negated
-    return negated
+def answer_table(question, cells) -> np.ndarray:
+    """A (4, len(cells)) table of ``question(cell)``'s answers for each vocabulary cell, rows
+    yes, yes starred, no, no starred: the form in which the rules read cells column-wise
+    (``answers.Answers.lookup``)."""
+    table = np.zeros((4, len(cells)), dtype=bool)
+    for code, cell in enumerate(cells):
+        for answer in question(cell):
+            table[_ROW[answer], code] = True
+    return table
+
+
+SENSORY_NORMAL = answer_table(sensory_normal, SENSORY_CELLS)
+SENSATION_PRESENT = answer_table(sensation_present, SENSORY_CELLS)
+MOTOR_AT_LEAST_3 = answer_table(motor_at_least_3, MOTOR_CELLS)
+MOTOR_NORMAL = answer_table(motor_normal, MOTOR_CELLS)
+MOTOR_PRESENT = answer_table(motor_present, MOTOR_CELLS)
+BINARY = answer_table(binary, BINARY_VALUES)

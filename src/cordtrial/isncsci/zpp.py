@@ -5,90 +5,71 @@ deep anal pressure is absent; the motor ZPP when voluntary anal contraction is a
 recorded in incomplete injuries too). It is the most caudal segment with any preserved function
 on that side. The motor ZPP counts key muscles with motor function below the motor level (with
 none, it is the motor level itself), and the lowest non-key muscle with motor function where
-the reference does (see ``_motor_zpp``). Where the ZPP does not apply: ``NA``. Star placement
+the reference does (see ``_non_key``). Where the ZPP does not apply: ``NA``. Star placement
 follows the reference; docs/isncsci-differential.md lists each rule with its probe exams.
+
+A ZPP result has one row per value: row 0 ``NA``, row ``level + 1`` a level (``ZPP_NAMES``).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from functools import cache, lru_cache
+import numpy as np
 
-from .candidates import Candidates
-from .exam import Exam, ExamSide
-from .levels import INDEX, INT, KEY_MUSCLES
-from .motor_level import muscle
+from .answers import (
+    FALSE,
+    Answers,
+    all_of,
+    any_of,
+    any_rows,
+    first_rows,
+    groups_any,
+    is_false,
+    materialise,
+    prefix_or,
+)
+from .codes import BINARY_NT, KEY_LEVELS, NO_CODE, NO_NON_KEY, VAC_ROW
+from .completeness import S4_5_ROW
+from .levels import INDEX, INT, LEVELS, SIDES
+from .motor_level import motor_level
+from .rule import Rule
+from .sensory_level import S4_5, dermatome_normal
+from .sides import Exams, Possible, Result, Side
 from .values import (
+    BINARY,
     CONSIDER_NORMAL,
+    MOTOR_PRESENT,
+    SENSATION_PRESENT,
+    SENSORY_CELLS,
     YES,
-    Answer,
-    Cell,
-    binary,
-    motor_present,
-    negate,
+    answer_table,
     sensation_present,
 )
-from .walk import all_of
+from .walk import scan
 
 NA = -1  # sorts before every level, as the reference lists it first
+ZPP_NAMES: tuple[str, ...] = ("NA", *LEVELS, "INT")
 S3 = INDEX["S3"]
-S4_5_DERMATOME = INDEX["S4_5"] - 1
-KEY_INDICES_DESC = sorted((INDEX[m] for m in KEY_MUSCLES), reverse=True)
+_N_KEY = len(KEY_LEVELS)
+_KEY_LEVELS = np.asarray(KEY_LEVELS)
 
 
-def _order(value: object) -> int:
-    return value  # type: ignore[return-value]
+#: The two ZPP rules, as the explanation cites them.
+SENSORY_RULE = Rule(
+    "sensory ZPP",
+    "Recorded where a side has no S4-5 sensation and deep anal pressure is absent: the most caudal dermatome with any sensation on that side; otherwise NA.",
+    "cordtrial.isncsci.zpp",
+)
+MOTOR_RULE = Rule(
+    "motor ZPP",
+    "Recorded where voluntary anal contraction is absent: the most caudal key muscle with motor function below the motor level (else the motor level), or the lowest non-key muscle with function more than three levels below it where the grade may be C; otherwise NA.",
+    "cordtrial.isncsci.zpp",
+)
 
 
-def scan_up(levels, present, floor: tuple[int, bool] | None):
-    """Walk from the most caudal level upward; every level that may have function is a
-    candidate; the first that surely has it ends the scan. ``floor`` ends it otherwise."""
-    found: list[tuple[int, bool]] = []
-    carried = {False}
-    for level in levels:
-        answers = present(level)
-        nxt = set()
-        for star in carried:
-            for a in answers:
-                if a.yes:
-                    found.append((level, star or a.star))
-                else:
-                    nxt.add(star or a.star)
-        carried = nxt
-        if not carried:
-            return found
-    if floor is not None:
-        found.extend((floor[0], star or floor[1]) for star in carried)
-    return found
+def zpp_name(value: object) -> str:
+    from .levels import level_name
 
-
-def sensory_zpp(exam: Exam, side: ExamSide) -> Candidates:
-    applies = all_of(
-        negate(sensation_present(side.light_touch[S4_5_DERMATOME])),
-        negate(sensation_present(side.pin_prick[S4_5_DERMATOME])),
-        negate(binary(exam.dap)),
-    )
-    out: list[tuple[int, bool]] = [(NA, False)] if any(not a.yes for a in applies) else []
-    if any(a.yes for a in applies):
-
-        def present(level: int):
-            return _dermatome_present(side.light_touch[level - 1], side.pin_prick[level - 1])
-
-        # C1 is presumed intact, so a scan that finds nothing below ends there.
-        out += scan_up(range(S3, 0, -1), present, floor=(0, False))
-    return Candidates.of(out, order=_order)
-
-
-@cache  # per pair of cells: the vocabulary is small
-def _dermatome_present(light_touch: Cell, pin_prick: Cell) -> frozenset[Answer]:
-    """Sensation (either modality) present in a dermatome, for the sensory ZPP scan."""
-    both = (_zpp_sensation(light_touch), _zpp_sensation(pin_prick))
-    # A not-testable modality leaves the dermatome open without a star, whatever a flag on
-    # the other says (reference: T12 light touch ``0*`` and pin prick NT below T11 give ZPP
-    # T11,T12, not T11*,T12).
-    if any(Answer(True) in a and Answer(False) in a for a in both):
-        return frozenset(Answer(a.yes) for a in _any_of(*both))
-    return frozenset(_any_of(*both))
+    return "NA" if value == NA else level_name(value)  # type: ignore[arg-type]
 
 
 def _zpp_sensation(cell):
@@ -97,121 +78,287 @@ def _zpp_sensation(cell):
     return YES if cell.flag == CONSIDER_NORMAL else sensation_present(cell)
 
 
-def motor_zpp(
-    exam: Exam,
-    side: ExamSide,
-    motor_levels: Candidates,
-    complete: Candidates,
-    grades: tuple[str, ...] | None = None,
-) -> Candidates:
-    """Motor ZPP candidates.
-
-    Stars follow the reference: a star from the scan (a ``0*`` muscle that may have function)
-    stays; a ZPP that ends at a starred motor level is starred only for the most rostral motor
-    level candidate and only when the exam read literally (flags dropped) cannot give it
-    (``3**`` at L3 considered normal gives motor level S1* but ZPP S1, the most caudal muscle
-    with function either way; ``2**`` at T1 gives T12*, reference case 117). A value reached
-    both with and without a star keeps it (reference case 107: ``L4,L5*``).
-    """
-    del complete  # the non-key rule consults the grade with VAC absent (_non_key_for_zpp)
-    # ``grades``: the exam's AIS values when already known and VAC is not NT (same question).
-    plain: frozenset = frozenset()
-    first = motor_levels.items[0] if motor_levels.items else None
-    if first is not None and first[1]:
-        from .ais import strip_flags
-        from .motor_level import motor_level
-
-        literal = strip_flags(exam)
-        plain_side = literal.right if side is exam.right else literal.left
-        levels = motor_level(plain_side, literal.vac, flagged_stops=False)
-        plain = frozenset(
-            v for v, _ in _motor_zpp(literal, plain_side, levels, frozenset(), key_too=True)
-        )
-    merged: dict[object, bool] = {}
-    for value, star in _motor_zpp(exam, side, motor_levels, plain, grades=grades):
-        merged[value] = merged.get(value, False) or star
-    return Candidates(tuple(sorted(merged.items(), key=lambda kv: _order(kv[0]))))
+_ZPP_SENSATION = answer_table(_zpp_sensation, SENSORY_CELLS)
 
 
-def _motor_zpp(
-    exam: Exam,
-    side: ExamSide,
-    motor_levels: Candidates,
-    plain: frozenset,
-    key_too: bool = False,
-    grades: tuple[str, ...] | None = None,
-) -> list[tuple[int, bool]]:
-    """(ZPP, star) pairs; ``plain``: the ZPP values of the literal exam (see motor_zpp);
-    ``key_too``: list the key-muscle ZPP also where the non-key muscle replaces it (for the
-    literal exam, whose grade may differ: C8 ``1**`` with a non-key L4 gives D* and ZPP T1,
-    literally C and L4, and the reference's T1 is unstarred)."""
-    vac = binary(exam.vac)
-    out: list[tuple[int, bool]] = [(NA, False)] if any(a.yes for a in vac) else []
-    if any(not a.yes for a in vac):
-        non_key, key_zpp_too = _non_key_for_zpp(exam, side, grades)
-        for rank, (level, star) in enumerate(motor_levels.items):
-            if level >= INT:
-                continue
-            below = [k for k in KEY_INDICES_DESC if k > level]
-            floor = (level, star and rank == 0 and level not in plain)
-            found = scan_up(below, lambda k: motor_present(muscle(side, k)), floor=floor)
-            for zpp, zpp_star in found:
-                # The lowest non-key muscle with function extends the motor ZPP only when it lies
-                # more than three levels below the segment the key muscles give (matches the
-                # reference: ML C4 with C6=1 and non-key C8 -> C6; non-key T1 -> C6; S1 -> S1).
-                if non_key is not None and non_key > zpp + 3:
-                    out.append((non_key, False))
-                    if key_zpp_too or key_too:
-                        out.append((zpp, zpp_star))
-                else:
-                    out.append((zpp, zpp_star))
+def dermatome_present(side: Side) -> Answers:
+    """Sensation (either modality) present in each dermatome, for the sensory ZPP scan. A
+    not-testable modality leaves the dermatome open without a star, whatever a flag on the
+    other says (reference: T12 light touch ``0*`` and pin prick NT below T11 give ZPP T11,T12,
+    not T11*,T12)."""
+    a, b = side.answers(_ZPP_SENSATION, "touch"), side.answers(_ZPP_SENSATION, "prick")
+    either = any_of(a, b)
+    if not either.starred:
+        return either
+    open_ = (a.y & a.n) | (b.y & b.n)
+    return Answers(
+        either.y | (open_ & either.ys),
+        either.ys & ~open_,
+        either.n | (open_ & either.ns),
+        either.ns & ~open_,
+    )
+
+
+def sensory_zpp(exams: Exams, side: Side) -> Result:
+    """NA where S4-5 sensation or DAP may be present on this side; else the dermatomes a scan
+    up from S3 may stop at (sensation present), C1 when it may find none."""
+    sacral = [side.answers(SENSATION_PRESENT, block)[S4_5_ROW] for block in ("touch", "prick")]
+    dap = exams.binary(BINARY, exams.dap)
+    applies = all_of(all_of(sacral[0].negated(), sacral[1].negated()), dap.negated())
+    stops, past = scan(dermatome_present(side)[S3 - 1 :: -1], (S3, exams.width))  # S3 up to C2
+    shape = (len(ZPP_NAMES), exams.width)
+    levels = np.arange(S3, 0, -1) + 1  # rows of the scan's levels in the result
+    # C1 is presumed intact, so a scan that finds nothing below ends there; as in the
+    # reference, without a star even past a dermatome that may lack sensation only by
+    # assumption (T4 pin prick ``0*`` in an otherwise absent side: C1,T4*).
+    c1 = past[-1:]
+    return Possible.rows(
+        shape,
+        (0, Possible(applies.no, FALSE)),
+        (levels, Possible(stops.plain & applies.yes, stops.star & applies.yes)),
+        (slice(1, 2), Possible(c1.present & applies.yes, FALSE)),
+    ).result(shape)
+
+
+def _assumed_normal_at(side: Side):
+    """Per level (rows C1..INT): does a motor level there rest on its own dermatome, a recorded
+    grade considered normal (``0**``, ``1**``; not ``NT**``: T2 NT and T3 ``NT**`` below T1 give
+    ZPP T1,T3)? Only at a level without a key muscle, where the motor level follows sensation:
+    there the reference stars the ZPP at any motor level candidate (T5 NT and T6 ``0**`` below
+    T5: ZPP T4,T6*), even where the motor level itself is unstarred (S2 light touch ``1**``
+    and pin prick NT: motor level S1,S2, ZPP S1,S2*), where a star from a flag further up stays
+    only on the most rostral candidate (T5 ``0**`` and T8 NT below T9: T7*,T9)."""
+    recorded = side.bits(_RECORDED_NORMAL, "touch") | side.bits(_RECORDED_NORMAL, "prick")
+    own = recorded & dermatome_normal(side).ys
+    if is_false(own):
+        return FALSE
+    out = np.zeros((INT + 1, side.exams.width), dtype=np.uint8)
+    out[1 : S3 + 1] = materialise(own, (S4_5, side.exams.width))[:S3]
+    out[_KEY_LEVELS] = 0
     return out
 
 
-def _non_key_for_zpp(
-    exam: Exam, side: ExamSide, grades: tuple[str, ...] | None = None
-) -> tuple[int | None, bool]:
-    """The side's lowest non-key muscle with function when the motor ZPP may use it, and
-    whether the key-muscle ZPP remains possible too.
+_RECORDED_NORMAL = np.asarray(
+    [c.grade is not None and c.flag == CONSIDER_NORMAL for c in SENSORY_CELLS]
+)
+#: Per motor level (C1..INT): index of the first key muscle below it (``_N_KEY``: none), and
+#: the levels grouped by it.
+_BELOW_FROM = np.asarray(
+    [next((j for j, k in enumerate(KEY_LEVELS) if k > ml), _N_KEY) for ml in range(INT + 1)]
+)
+_BELOW_GROUPS = [(int(np.flatnonzero(_BELOW_FROM == j)[0]), int(np.flatnonzero(_BELOW_FROM == j)[-1]) + 1)
+                 for j in range(_N_KEY + 1)]  # fmt: skip
+
+
+def key_muscle_zpp(
+    exams: Exams, side: Side, levels: Possible, plain: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The motor ZPP before the non-key rule: (present, starred) per ZPP row, a value starred
+    when any way to it is (``_motor_zpp``'s merge).
+
+    For each motor level candidate below INT (VAC possibly absent): the key muscles below it
+    that a scan up from S1 may stop at (function present), the candidate itself where it may
+    find none. Stars follow the reference: a star from the scan (a ``0*`` muscle that may have
+    function) stays; a ZPP that ends at a starred motor level is starred only for the most
+    rostral motor level candidate and only when the exam read literally (flags dropped) cannot
+    give it (``plain``: the literal exam's ZPP values, None: not needed) (``3**`` at L3
+    considered normal gives motor level S1* but ZPP S1, the most caudal muscle with function
+    either way; ``2**`` at T1 gives T12*, reference case 117); and where the candidate rests on
+    its own dermatome (``_assumed_normal_at``). A value reached both with and without a star
+    keeps it (reference case 107: ``L4,L5*``).
+    """
+    width = exams.width
+    shape = (INT + 1, width)
+    vac = exams.binary(BINARY, exams.vac)
+    present = np.zeros((len(ZPP_NAMES), width), dtype=np.uint8)
+    starred = np.zeros_like(present)
+    present[0] = materialise(vac.yes, (width,))
+    level_present = materialise(levels.present, shape)
+    candidates = level_present & materialise(vac.no, (width,))
+    candidates[INT] = 0
+    stops, past = scan(side.answers(MOTOR_PRESENT, "motor")[::-1], (_N_KEY, width))  # S1 up
+    rank0 = first_rows(level_present)  # the most rostral candidate
+    # Muscles scanned for some candidate: those below the most rostral one (row r: muscle
+    # S1 - r); below level L are the muscles from _BELOW_FROM[L] down.
+    reach = groups_any(rank0, _BELOW_GROUPS)  # (muscles + 1, n): first muscle below rank 0
+    scanned = prefix_or(reach[:_N_KEY])[::-1] & any_rows(candidates)
+    rows = _KEY_LEVELS[::-1] + 1
+    present[rows] |= materialise(stops.present, (_N_KEY, width)) & scanned
+    starred[rows] |= materialise(stops.star, (_N_KEY, width)) & scanned
+    # Floors: per candidate, the paths still going past its first muscle below.
+    past_plain = materialise(past.plain, (_N_KEY, width))[::-1]  # by muscle
+    floor_plain = np.concatenate([past_plain, np.full((1, width), 255, np.uint8)])[_BELOW_FROM]
+    if is_false(past.star):
+        floor_star = FALSE
+    else:
+        past_star = materialise(past.star, (_N_KEY, width))[::-1]
+        floor_star = np.concatenate([past_star, np.zeros((1, width), np.uint8)])[_BELOW_FROM]
+    literal_gives = FALSE if plain is None else plain[1:]
+    own_star = (levels.starred & rank0 & ~literal_gives) | _assumed_normal_at(side)
+    present[1:] |= candidates & (floor_plain | floor_star)
+    starred[1:] |= materialise(candidates & ((floor_plain & own_star) | floor_star), shape)
+    return present, starred
+
+
+def _non_key(exams: Exams, rows: np.ndarray, level: np.ndarray, key_too: bool):
+    """Whether the lowest non-key muscle with function (``level``, named at a key-muscle level)
+    may extend the motor ZPP of exams ``rows``, and whether the key-muscle ZPP stays beside it.
 
     ISNCSCI 2019 uses non-key muscle function to tell AIS B from C; the reference extends the
     motor ZPP with it only when the grade may be C (not in A, B or D only) and the muscle is
-    named at a key-muscle level (C5-T1, L2-S1). The motor ZPP applies only without VAC, so the
-    grade consulted is the one with VAC absent. Where not-testable cells leave the grade open
-    between C and another grade, both ZPPs are possible and both are listed (the reference
-    lists only the non-key one; see docs/isncsci-differential.md).
+    named at a key-muscle level (C5-T1, L2-S1), and then lists the non-key ZPP alone, also
+    where flags leave the grade open (S4-5 ``0*``: A*,C, ZPP the non-key muscle). The motor ZPP
+    applies only without VAC, so the grade consulted is the one with VAC absent. Where plain
+    not-testable cells leave the grade open between C and another grade, the key-muscle ZPP
+    is possible too and listed beside it (the reference lists only the non-key one; see
+    docs/isncsci-differential.md, 1a): ``motor_zpp`` unites the completions of the NT cells, so
+    this happens only beyond ``MAX_ZPP_COMPLETIONS`` of them.
     """
-    non_key = side.lowest_non_key_muscle
-    if non_key is None or non_key not in KEY_INDICES_DESC:
-        return None, True
-    if exam.vac == "NT":
-        exam, grades = replace(exam, vac="No"), None
-    if grades is None:
-        grades = _grades(exam)
-    if "C" not in grades:
-        return None, True
-    return non_key, len(grades) > 1
+    from .ais import C
+
+    grades = _grades_without_vac(exams, rows)
+    uses = grades[C]
+    open_grade = (grades.sum(axis=0) > 1) & has_plain_nt(exams.take(rows), vac=False)
+    return uses, key_too | open_grade
 
 
-@lru_cache(maxsize=256)
-def _grades(exam: Exam) -> tuple[str, ...]:
-    """The exam's AIS grades; cached because both sides' motor ZPP ask for them."""
+def _grades_without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
+    """The AIS grades (5, len(rows) booleans) of exams ``rows`` with an untested VAC taken as
+    absent (the exams' own grades where already known, else classified for these rows)."""
     from .ais import asia_impairment_scale
-    from .completeness import injury_complete
-    from .motor_level import motor_level
-    from .nli import neurological_level
 
-    levels = {name: motor_level(exam.side(name), exam.vac) for name in ("right", "left")}
-    return asia_impairment_scale(
-        exam, injury_complete(exam), neurological_level(exam), levels
-    ).values
+    known = exams._memo.get(("ais", True)) or exams._memo.get(("ais", False))
+    if known is not None:
+        grades = exams.unpack(known.present)[:, rows]
+        untested = np.flatnonzero(exams.vac[rows] == BINARY_NT)
+        which = rows[untested]
+    else:
+        grades = np.zeros((5, len(rows)), dtype=bool)
+        untested, which = np.arange(len(rows)), rows
+    if len(which):
+        codes = exams.codes[:, which]
+        codes[VAC_ROW] = np.where(codes[VAC_ROW] == BINARY_NT, NO_CODE, codes[VAC_ROW])
+        absent = Exams(codes, exams.non_key[:, which])
+        grades[:, untested] = absent.unpack(
+            asia_impairment_scale(absent, literal_check=False).present
+        )
+    return grades
 
 
-def _any_of(*questions) -> set[Answer]:
-    return {Answer(not a.yes, a.star) for a in all_of(*(negate(q) for q in questions))}
+def has_plain_nt(exams: Exams, vac: bool = True) -> np.ndarray:
+    """Per exam: is any cell, DAP or (``vac``) VAC a plain ``NT`` (one that NT completions
+    fill in)?"""
+    from .completions import NT_CODES
+
+    untested = exams.codes == NT_CODES[:, None]
+    if not vac:
+        untested[VAC_ROW] = False
+    return untested.any(axis=0)
 
 
-def zpp_name(value: object) -> str:
-    from .levels import level_name
+def _with_non_key(
+    exams: Exams, side: Side, present: np.ndarray, starred: np.ndarray, key_too: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest non-key muscle with function extends the motor ZPP only when it lies more
+    than three levels below the segment the key muscles give (matches the reference: motor
+    level C4 with C6 = 1 and non-key C8 -> C6; non-key T1 -> C6; S1 -> S1), and only where the
+    grade allows (``_non_key``); it is never starred."""
+    named = np.isin(side.non_key, KEY_LEVELS)
+    if not named.any():
+        return present, starred
+    level = np.where(named, side.non_key, NO_NON_KEY)
+    values = np.arange(len(ZPP_NAMES) - 1)[:, None]  # ZPP row - 1 = level
+    far = exams.pack(named & (level > values + 3))
+    rows = np.flatnonzero(exams.unpack(any_rows(present[1:] & far)))
+    if not len(rows):
+        return present, starred  # no ZPP value the non-key muscle lies far enough below
+    uses, keep = _non_key(exams, rows, level[rows], key_too)
+    applies = np.zeros(exams.n, dtype=bool)
+    applies[rows[uses]] = True
+    kept = np.ones(exams.n, dtype=bool)
+    kept[rows] = keep
+    moved = present[1:] & far & exams.pack(applies)
+    present, starred = present.copy(), starred.copy()
+    present[1:] &= ~(moved & ~exams.pack(kept))
+    starred[1:] &= present[1:]
+    present[1:] |= exams.pack(values == level) & any_rows(moved)
+    return present, starred
 
-    return "NA" if value == NA else level_name(value)  # type: ignore[arg-type]
+
+def _motor_zpp(exams: Exams, side: Side, key_too: bool = False, literal: bool = True):
+    """One side's motor ZPP without NT completions: (present, starred) per ZPP row.
+    ``key_too``: keep the key-muscle ZPP also where the non-key muscle replaces it (for the
+    literal exam, whose grade may differ: C8 ``1**`` with a non-key L4 gives D* and ZPP T1,
+    literally C and L4, and the reference's T1 is unstarred)."""
+    # The ZPP's motor level leaves unstarred a stop on an NT* dermatome (motor_level).
+    levels = motor_level(side, exams.vac, flagged_stops=False)
+    plain = None
+    if literal:
+        starred = levels.starred
+        if not is_false(starred):
+            first = first_rows(materialise(levels.present, (INT + 1, exams.width)))[:INT]
+            rows = np.flatnonzero(exams.unpack(any_rows(first & starred[:INT])))
+            if len(rows):
+                literal = np.zeros((len(ZPP_NAMES), exams.n), dtype=bool)
+                literal[:, rows] = _literal_zpp(exams.take(rows), side.name)
+                plain = exams.pack(literal)
+    present, starred = key_muscle_zpp(exams, side, levels, plain)
+    return _with_non_key(exams, side, present, starred, key_too)
+
+
+def _literal_zpp(exams: Exams, name: str) -> np.ndarray:
+    """The ZPP values of the exams read literally: flags dropped, and a cell not testable but
+    considered normal (``NT**``) read as not normal (``NT*``): T5 and T6 ``NT**`` below T4 give
+    motor level T6* and ZPP T6* (as ``0**`` does), where an ``NT`` would allow T6 literally."""
+    from .ais import strip_flags
+
+    literal = exams.with_codes(strip_flags(exams.codes, untested_not_normal=True))
+    present, _ = _motor_zpp(literal, literal.side(name), key_too=True, literal=False)
+    return literal.unpack(present)
+
+
+#: Most NT completions enumerated for an open motor ZPP with a non-key muscle (see below).
+MAX_ZPP_COMPLETIONS = 64
+
+
+def motor_zpp(exams: Exams) -> dict[str, Result]:
+    """Both sides' motor ZPP.
+
+    With a lowest non-key muscle and not-testable cells, whether the non-key muscle extends the
+    ZPP depends on the grade, which the NT cells leave open; the ZPP is then exactly the union of
+    the ZPPs of the exams the NT cells could stand for (the standard's meaning of an open
+    result), enumerated when there are at most ``MAX_ZPP_COMPLETIONS`` of them: a value is
+    starred only if starred in every completion that gives it.
+    """
+    from .completions import completion_counts, completions
+
+    out = {}
+    for side in exams.sides:
+        present, starred = _motor_zpp(exams, side)
+        out[side.name] = Result(present, starred)
+    recorded = exams.non_key != NO_NON_KEY
+    candidates = np.flatnonzero(recorded.any(axis=0))
+    if not len(candidates) or not exams.may_be_untested:
+        return out
+    counts = completion_counts(exams.codes[:, candidates])
+    rows = candidates[(counts > 1) & (counts <= MAX_ZPP_COMPLETIONS)]
+    if not len(rows):
+        return out
+    filled, owners = completions(exams.take(rows))
+    for i, name in enumerate(SIDES):
+        keep = recorded[i, rows]  # exams with a non-key muscle on this side
+        if not keep.any():
+            continue
+        # Only the completions of those exams (each column is classified on its own).
+        mine = filled.take(np.flatnonzero(keep[owners])) if not keep.all() else filled
+        whose = owners[keep[owners]]
+        starts = np.flatnonzero(np.r_[True, whose[1:] != whose[:-1]])
+        present, starred = (mine.unpack(b) for b in _motor_zpp(mine, mine.side(name)))
+        any_present = np.logical_or.reduceat(present, starts, axis=1)
+        any_plain = np.logical_or.reduceat(present & ~starred, starts, axis=1)
+        result = out[name]
+        merged = [exams.unpack(result.present), exams.unpack(result.starred)]
+        merged[0][:, rows[keep]] = any_present
+        merged[1][:, rows[keep]] = any_present & ~any_plain
+        out[name] = Result(exams.pack(merged[0]), exams.pack(merged[1]))
+    return out

@@ -2,7 +2,8 @@
 
 De-identified by default: the identity table, the audit trail and the refusal log (which can
 hold any value ever entered, names included) are left out; users appear as ``user-<id>`` with
-their role and site only; free-text columns that may carry identifying detail are dropped.
+their role and site only; free-text columns that may carry identifying detail are dropped
+(the examiner's comments and flag reasons among them).
 Password hashes and lockout state are never exported. Every per-patient table gets the patient's
 study code and its ``synthetic`` flag, so synthetic rows stay marked wherever they go.
 ``identified=True`` exports everything but the password fields (for monitors and archives).
@@ -27,7 +28,7 @@ IDENTIFYING_TABLES = {"patient_identities", "audit_trail", "refusals"}
 FREE_TEXT = {
     "marrow_harvests": {"complications"},
     "infusions": {"reaction"},
-    "assessments": {"assessor_name"},
+    "assessments": {"assessor_name", "comments", "flag_reasons"},
 }
 
 

@@ -4,7 +4,9 @@ Formats: CSV with a header row, or JSON (a list of objects, or ``{"exams": [...]
 holds the RHI worksheet fields (../shared/isncsci/README.md) plus:
 
 - ``patient``: the study code; ``visit``: a protocol visit code; ``exam_date``: YYYY-MM-DD;
-- ``assessor``: the assessor's name; ``blinded``: yes/no, true/false or 1/0.
+- ``assessor``: the assessor's name; ``blinded``: yes/no, true/false or 1/0;
+- optional ``comments`` and, per value flagged ``*``/``**``, its reason as ``<cell>Reason``
+  (``cordtrial.isncsci.notes``).
 
 Every row is checked first (patient known and at the importing user's site, visit, date, exam
 validity by the engine). One bad row rejects the whole file and nothing is written. Otherwise
@@ -24,6 +26,8 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from cordtrial.isncsci.notes import notes_from_rhi
 
 from .models import VISIT_CODES, Patient, User
 from .services import assessments
@@ -114,6 +118,8 @@ class _Checked:
     assessor: str
     blinded: bool
     rhi: dict[str, Any]
+    comments: str | None = None
+    flag_reasons: dict[str, Any] = field(default_factory=dict)
 
 
 def _check_row(
@@ -154,13 +160,16 @@ def _check_row(
         blinded = False
         errors.append(RowError(n, "blinded", raw_blind, "yes/no, true/false or 1/0"))
     rhi = {k: v for k, v in row.items() if k not in META}
+    comments, reasons = notes_from_rhi(rhi)
+    reasons = {k: v for k, v in reasons.items() if v not in (None, "")}  # empty CSV cells
     try:
         assessments.evaluate_exam(rhi)
+        assessments.evaluate_notes(rhi, comments or None, reasons)
     except ExamValidationError as exc:
         errors.extend(RowError(n, e.field, e.value, e.allowed) for e in exc.errors)
     if len(errors) > start:
         return None
-    return _Checked(patient, visit, exam_date, assessor, blinded, rhi)
+    return _Checked(patient, visit, exam_date, assessor, blinded, rhi, comments or None, reasons)
 
 
 def import_exams(
@@ -202,6 +211,8 @@ def import_exams(
             rhi=c.rhi,
             assessor_name=c.assessor,
             blinded=c.blinded,
+            comments=c.comments,
+            flag_reasons=c.flag_reasons,
         )
         report.imported += 1
         if n % 50 == 0:

@@ -229,6 +229,9 @@ class Assessment(Base):
     blinded: Mapped[bool] = mapped_column(Boolean)
     entered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # ISNCSCI: what the examiner writes beside the grades (cordtrial.isncsci.notes).
+    comments: Mapped[str | None] = mapped_column(Text)
+    flag_reasons: Mapped[dict | None] = mapped_column(JSON)  # flagged cell -> reason
 
 
 class BloodDraw(Base):

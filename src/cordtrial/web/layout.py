@@ -115,6 +115,20 @@ ENTRY_ORDER: tuple[str, ...] = tuple(f for col in COLUMNS for f in col.fields) +
 CELL_FIELDS: tuple[str, ...] = tuple(f for col in COLUMNS for f in col.fields)
 ALL_FIELDS: tuple[str, ...] = ENTRY_ORDER
 
+_KIND_LABEL = {"Motor": "motor", "Touch": "light touch", "Prick": "pin prick"}
+CELL_LABELS: dict[str, str] = {
+    col.field(level): f"{level} {col.side.lower()} {_KIND_LABEL[col.kind]}"
+    + (f" ({KEY_MUSCLES[level].lower()})" if col.kind == "Motor" else "")
+    for col in COLUMNS
+    for level in col.levels
+}
+
+
+def flagged(values: dict[str, str]) -> dict[str, str]:
+    """The cells of a worksheet whose value carries a non-SCI flag (* or **), in entry order."""
+    return {k: values[k] for k in CELL_FIELDS if str(values.get(k, "")).endswith("*")}
+
+
 # The 25 result fields of a classification, grouped as the worksheet prints them.
 RESULT_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (

@@ -3,9 +3,9 @@
 >>> from cordtrial.isncsci.batch import classify_batch
 >>> results = classify_batch(df)  # pandas DataFrame or Arrow table in the RHI column naming
 
-Plain exams are classified column-wise in NumPy (``vectorised``); every other row goes through
-the single-exam engine, so the results equal ``classify(Exam.from_rhi(row)).to_rhi()`` for every
-row. See docs/batch.md for streaming files, ``--jobs`` and Dask.
+Every exam is classified column-wise in NumPy by the engine's own rules (a single exam is a
+batch of one), so the results equal ``classify(Exam.from_rhi(row)).to_rhi()`` for every row.
+See docs/batch.md for streaming files, ``--jobs`` and Dask.
 """
 
 from .frame import BatchValidationError, classify_batch

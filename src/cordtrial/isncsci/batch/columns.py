@@ -1,14 +1,14 @@
 """Column layout of an exam table in the flat RHI naming (../shared/isncsci/README.md).
 
-A batch is a table with one exam per row and one column per RHI field. The vectorised
-classifier works on integer matrices whose column order follows the engine's level indices
-(``cordtrial.isncsci.levels``), so "more caudal" is "larger column" as in the single path.
+A batch is a table with one exam per row and one column per RHI field; validation encodes it
+into the engine's code matrix (``cordtrial.isncsci.codes``), one column per exam.
 """
 
 from __future__ import annotations
 
+from ..codes import CELL_ORDER, DAP_ROW, KEY_LEVELS, SIDE_OFFSET, VAC_ROW, side_blocks
 from ..exam import CELL_KEYS, DAP_KEY, METADATA_KEYS, VAC_KEY, motor_key, non_key_key, sensory_key
-from ..levels import INDEX, INT, KEY_MUSCLES, LEVELS, SENSORY_LEVELS, SIDES
+from ..levels import INT, KEY_MUSCLES, LEVELS, SENSORY_LEVELS, SIDES
 
 #: Non-key muscle columns (optional; empty means none recorded).
 NON_KEY_COLUMNS: tuple[str, ...] = tuple(non_key_key(side) for side in SIDES)
@@ -37,28 +37,7 @@ TOUCH = {side: tuple(sensory_key(lv, side, "Touch") for lv in SENSORY_LEVELS) fo
 PRICK = {side: tuple(sensory_key(lv, side, "Prick") for lv in SENSORY_LEVELS) for side in SIDES}
 MOTOR = {side: tuple(motor_key(lv, side) for lv in KEY_MUSCLES) for side in SIDES}
 
-#: Cell columns in the order of the rows of the code matrix: per side touch (28), prick (28),
-#: motor (10); then VAC and DAP.
-CELL_ORDER: tuple[str, ...] = (
-    *(key for side in SIDES for key in (*TOUCH[side], *PRICK[side], *MOTOR[side])),
-    VAC_KEY,
-    DAP_KEY,
-)
-#: Where each side's blocks start in ``CELL_ORDER``.
-SIDE_OFFSET = {side: i * 66 for i, side in enumerate(SIDES)}
-VAC_ROW, DAP_ROW = len(CELL_ORDER) - 2, len(CELL_ORDER) - 1
-
-
-def side_blocks(codes, side: str):
-    """(touch, prick, motor) rows of one side of a code matrix laid out as ``CELL_ORDER``:
-    dermatome row j is level j + 1, motor row j is ``KEY_LEVELS[j]``."""
-    start = SIDE_OFFSET[side]
-    return codes[start : start + 28], codes[start + 28 : start + 56], codes[start + 56 : start + 66]
-
-
-#: Level index of each key muscle column.
-KEY_LEVELS: tuple[int, ...] = tuple(INDEX[m] for m in KEY_MUSCLES)
-
+# The code matrix's layout is the engine's (``cordtrial.isncsci.codes``).
 #: Display names by level index, INT past S4-5 (as ``levels.level_name``).
 LEVEL_NAMES: tuple[str, ...] = (*LEVELS, "INT")
 assert len(LEVEL_NAMES) == INT + 1

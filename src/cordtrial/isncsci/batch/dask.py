@@ -6,8 +6,8 @@
 >>> results = classify_dask(exams)                          # lazy: one classify_batch per partition
 >>> results.to_parquet("s3://registry/classified/")
 
-Each partition is classified by ``classify_batch`` (vectorised plain rows, single-exam engine
-for the rest), so results equal the single-exam path row by row. Invalid rows are never dropped
+Each partition is classified by ``classify_batch`` (column-wise, the engine's own rules), so
+results equal the single-exam path row by row. Invalid rows are never dropped
 silently: with the default ``errors="column"`` every input row is kept and the invalid ones
 carry null results and an ``errors`` message; ``errors="raise"`` fails the computation on the
 first partition with an invalid row.

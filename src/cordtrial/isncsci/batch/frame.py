@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .table import BatchResult, RowError, classify_table
+from .table import BatchResult, RowError, classify_table, decode
 
 STATS_KEY = "cordtrial.batch"
 
@@ -59,7 +59,8 @@ def classify_batch(
     ``"column"`` keeps every row, with null results and an ``errors`` column (``field: value
     not allowed; allowed: ...``, ``; ``-joined) for the invalid ones, null for the others.
     How many rows went each way is in ``df.attrs["cordtrial.batch"]`` or the Arrow schema
-    metadata under the same key.
+    metadata under the same key. An Arrow table comes back with the result fields
+    dictionary-encoded (``BatchResult.decoded`` / ``table.decode`` for plain strings).
     """
     if errors not in ("raise", "skip", "column"):
         raise ValueError(f"errors: {errors!r} is not allowed; allowed: raise, skip, column")
@@ -68,7 +69,7 @@ def classify_batch(
         result = classify_table(arrow, keep=keep, unknown_columns=unknown_columns)
         _raise_if(result, errors)
         out = _with_error_column(result, arrow, keep) if errors == "column" else result.table
-        frame = out.to_pandas()
+        frame = decode(out).to_pandas()
         frame.index = table.index if errors == "column" else table.index[result.positions]
         frame.attrs[STATS_KEY] = stats(result)
         return frame
@@ -109,8 +110,9 @@ def stats(result: BatchResult) -> dict[str, int]:
     return {
         "classified": result.classified,
         "failed": result.failed,
-        "vectorised": result.vectorised,
-        "single": result.single,
+        "plain": result.plain,
+        "not_testable": result.not_testable,
+        "flagged": result.flagged,
     }
 
 

@@ -1,7 +1,8 @@
 """Classify a stream of chunks on several cores (``--jobs N``).
 
-Chunks go to a ``ProcessPoolExecutor`` (processes, because the single-exam path is pure Python
-and holds the GIL) with at most ``2 * jobs`` chunks in flight, so memory stays bounded by a few
+Chunks go to a ``ProcessPoolExecutor`` (processes: NumPy releases the GIL only inside each
+operation, and a chunk's classification is thousands of them) with at most ``2 * jobs`` chunks
+in flight, so memory stays bounded by a few
 chunks per worker however long the input; results come back in input order.
 """
 
@@ -25,9 +26,8 @@ ROW_COLUMN = "row"
 class ChunkResult:
     table: pa.Table  # row, id (when the input has one), the 25 result fields
     errors: list[RowError] = field(default_factory=list)  # in record order
-    vectorised: int = 0
-    single: int = 0
     rows: int = 0  # records in the chunk, classified or not
+    kinds: tuple[int, int, int] = (0, 0, 0)  # classified rows: plain, with NT, with flags
 
 
 def classify_chunk(
@@ -50,9 +50,8 @@ def classify_chunk(
     return ChunkResult(
         result.table,
         errors,
-        result.vectorised,
-        result.single,
         table.num_rows + len(chunk.unreadable),
+        (result.plain, result.not_testable, result.flagged),
     )
 
 

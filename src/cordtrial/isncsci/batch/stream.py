@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from ..exam import FieldError
 from .columns import INPUT_COLUMNS
-from .table import RowError
+from .table import RowError, decode
 
 FORMATS = ("csv", "jsonl", "parquet")
 _SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
@@ -231,6 +231,7 @@ class Writer:
         self._schema: pa.Schema | None = None
 
     def write(self, table: pa.Table) -> None:
+        table = decode(table)  # result fields as plain strings, one schema for every chunk
         if self._schema is None:
             self._schema = table.schema
             self._open()

@@ -1,11 +1,10 @@
-"""Classify a table of exams: column-wise where there is no flag, the single-exam engine for
-the rest.
+"""Classify a table of exams column-wise: validation, then the ISNCSCI rules on every exam.
 
-The single-exam path (``classify(Exam.from_rhi(row)).to_rhi()``) is the source of truth. Plain
-rows (``vectorised``) and rows with not-testable cells but no flag (``not_testable``,
-``non_key``), together the bulk of real archives, are classified column-wise and checked against
-it by the property and equality tests in tests/isncsci/test_batch*.py. The rest (``*``/``**``
-flags) are classified by it one by one, so the batch result equals it by construction there.
+The rules are the single-exam engine's own (``cordtrial.isncsci``: a single exam is a batch of
+one). Valid rows are classified in two groups that the same code handles: plain rows (every
+cell a plain grade), and rows with not-testable cells or ``*``/``**`` flags; a group without
+flags or NT cells skips the parts of the rules only they need (``answers.Const``), so
+splitting keeps the common case fast.
 """
 
 from __future__ import annotations
@@ -18,12 +17,12 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from ..classification import RESULT_KEYS, classify
-from ..exam import Exam, ExamValidationError, FieldError
+from ..classification import NAMES, RESULT_KEYS, TOTAL_KEYS, classify_exams
+from ..exam import FieldError
+from ..sides import Exams
 from .columns import INPUT_COLUMNS, METADATA_COLUMNS
-from .not_testable import classify_open
+from .render import NUMBER_NAMES, Coded, render, render_total
 from .validate import validate
-from .vectorised import classify_plain
 
 _KNOWN = frozenset(INPUT_COLUMNS) | METADATA_COLUMNS
 
@@ -69,19 +68,35 @@ class UnknownColumnsError(ValueError):
 class BatchResult:
     """Outcome of classifying one table."""
 
-    table: pa.Table  # classified rows in input order: carried columns, then RESULT_KEYS
+    # Classified rows in input order: carried columns, then RESULT_KEYS (dictionary-encoded
+    # strings; ``decoded`` for plain string columns).
+    table: pa.Table
     positions: np.ndarray  # 0-based input position of each classified row
     errors: list[RowError] = field(default_factory=list)
-    vectorised: int = 0  # rows classified column-wise
-    single: int = 0  # rows sent to the single-exam engine (including those it rejected)
+    plain: int = 0  # classified rows with plain grades only
+    not_testable: int = 0  # ... with NT cells (or VAC/DAP NT) but no flag
+    flagged: int = 0  # ... with a ``*``/``**`` flag
 
     @property
     def classified(self) -> int:
         return self.table.num_rows
 
+    def decoded(self) -> pa.Table:
+        """The result table with plain string columns."""
+        return decode(self.table)
+
     @property
     def failed(self) -> int:
         return len(self.errors)
+
+
+def decode(table: pa.Table) -> pa.Table:
+    """A table with its dictionary-encoded columns as plain values."""
+    fields = [
+        pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
 
 
 def check_columns(
@@ -123,19 +138,10 @@ def classify_table(
     if len(numbers) != n:
         raise ValueError(f"row_numbers: {len(numbers)} numbers for {n} rows; expected one per row")
     checked = validate(table)
-    parts, handed_back = [], []
-    for classifier, rows in ((classify_plain, checked.plain), (classify_open, checked.open)):
-        part, back = _vectorised(classifier, np.flatnonzero(rows), checked, n)
-        parts += [part] if part is not None else []
-        handed_back.append(back)
-
-    single_rows = np.flatnonzero(~checked.plain & ~checked.open & ~checked.bad)
-    single_rows = np.sort(np.concatenate([single_rows, *handed_back]))
-    row_errors = {pos: tuple(errs) for pos, errs in checked.errors.items()}
-    single_ok, single_results = _classify_one_by_one(table, single_rows, row_errors)
-
-    vectorised = sum(len(part.rows) for part in parts)
-    positions = np.sort(np.concatenate([part.rows for part in parts] + [single_ok]))
+    flagged = ~checked.plain & ~checked.open & ~checked.bad
+    groups = [np.flatnonzero(checked.plain), np.flatnonzero(checked.open | flagged)]
+    parts = [_classify(checked, rows, n) for rows in groups if len(rows)]
+    positions = np.sort(np.concatenate([rows for rows in groups if len(rows)] or [groups[0]]))
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     if row_column is not None:
         columns[row_column] = pa.array(numbers[positions], pa.int64())
@@ -144,50 +150,42 @@ def classify_table(
         if name in table.column_names:
             column = table.column(name)
             columns[name] = column if everything else column.take(pa.array(positions))
-    in_order = len(parts) == 1 and len(single_ok) == 0  # one vectorised part: input order
+    in_order = len(parts) == 1  # one group: its rows are in input order
     slots = [None if in_order else np.searchsorted(positions, part.rows) for part in parts]
-    single_slots = np.searchsorted(positions, single_ok)
     for key in RESULT_KEYS:
-        coded = [(*part.column(key), slot) for part, slot in zip(parts, slots, strict=True)]
-        strings = [r[key] for r in single_results]
-        columns[key] = _merge(coded, strings, single_slots, len(positions))
+        coded = [(*part.results[key], slot) for part, slot in zip(parts, slots, strict=True)]
+        columns[key] = _merge(key, coded, len(positions))
     ids = table.column("id") if "id" in table.column_names else None
     errors = [
-        RowError(int(numbers[pos]), ids[pos].as_py() if ids is not None else None, errs)
-        for pos, errs in sorted(row_errors.items())
+        RowError(int(numbers[pos]), ids[pos].as_py() if ids is not None else None, tuple(errs))
+        for pos, errs in sorted(checked.errors.items())
     ]
     return BatchResult(
         table=pa.table(columns),
         positions=positions,
         errors=errors,
-        vectorised=vectorised,
-        single=len(single_rows),
+        plain=len(groups[0]),
+        not_testable=int(checked.open.sum()),
+        flagged=int(flagged.sum()),
     )
 
 
 @dataclass
 class _Part:
-    """Rows classified column-wise and their results (``kept``: which of the classifier's
-    columns they are, None when all)."""
+    """Rows classified together and their results."""
 
     rows: np.ndarray
-    results: dict[str, tuple[np.ndarray, tuple[str, ...]]]
-    kept: np.ndarray | None
-
-    def column(self, key: str) -> tuple[np.ndarray, tuple[str, ...]]:
-        index, names = self.results[key]
-        return (index if self.kept is None else index[self.kept]), names
+    results: dict[str, Coded]
 
 
-def _vectorised(classifier, rows: np.ndarray, checked, n: int) -> tuple[_Part | None, np.ndarray]:
-    """Run a column-wise classifier (``classify_plain``/``classify_open``) on ``rows``: (the
-    part it classified, or None for no rows; the rows it handed back to the single path)."""
-    if len(rows) == 0:
-        return None, rows
-    results, back = classifier(_columns(checked.codes, rows, n), _columns(checked.non_key, rows, n))
-    if not back.any():
-        return _Part(rows, results, None), rows[back]
-    return _Part(rows[~back], results, ~back), rows[back]
+def _classify(checked, rows: np.ndarray, n: int) -> _Part:
+    """Classify the exams ``rows`` of a validated table (one group)."""
+    codes = checked.codes if len(rows) == n else np.take(checked.codes, rows, axis=1)
+    non_key = checked.non_key if len(rows) == n else np.take(checked.non_key, rows, axis=1)
+    results = classify_exams(Exams(codes, non_key))
+    coded = {key: render_total(results[key]) for key in TOTAL_KEYS}
+    coded |= {key: render(key, results[key], len(rows)) for key in RESULT_KEYS if key not in coded}
+    return _Part(rows, coded)
 
 
 def _without_views(table: pa.Table) -> pa.Table:
@@ -201,54 +199,38 @@ def _without_views(table: pa.Table) -> pa.Table:
     return table
 
 
-def _classify_one_by_one(
-    table: pa.Table, rows: np.ndarray, row_errors: dict[int, tuple[FieldError, ...]]
-) -> tuple[np.ndarray, list[dict[str, str]]]:
-    """The single-exam engine on ``rows``: (positions classified, their results); rejected
-    rows are added to ``row_errors``."""
-    done: list[int] = []
-    results: list[dict[str, str]] = []
-    if len(rows) == 0:
-        return np.asarray(done, dtype=np.int64), results
-    used = [c for c in table.column_names if c in _KNOWN and c != "totals"]
-    records = table.select(used).take(pa.array(rows)).to_pylist()
-    for pos, record in zip(rows.tolist(), records, strict=True):
-        try:
-            results.append(classify(Exam.from_rhi(record)).to_rhi())
-        except ExamValidationError as exc:
-            row_errors[pos] = tuple(exc.errors)
-            continue
-        done.append(pos)
-    return np.asarray(done, dtype=np.int64), results
-
-
-def _columns(matrix: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
-    """The columns (exams) ``rows`` of a per-row matrix, without a copy when that is all."""
-    return matrix if len(rows) == n else np.take(matrix, rows, axis=1)
-
-
 def _merge(
-    coded: list[tuple[np.ndarray, tuple[str, ...], np.ndarray | None]],
-    single: list[str],
-    single_slots: np.ndarray,
-    n: int,
+    key: str, coded: list[tuple[np.ndarray, tuple[str, ...], np.ndarray | None]], n: int
 ) -> pa.Array:
-    """One result column of ``n`` rows from vectorised parts (``names[index]`` at ``slots``;
-    None: every row, in order) and single-path strings at ``single_slots``, decoded in a
-    single Arrow take."""
-    if not single and len(coded) == 1 and coded[0][2] is None:
+    """One result column of ``n`` rows from the groups' parts (``names[index]`` at ``slots``;
+    None: every row, in order). Every part's names start with the field's own (``render``);
+    only the sets a part appends are renumbered."""
+    if not coded:  # no row classified
+        return _decoded(np.zeros(0, dtype=np.int32), ())
+    if len(coded) == 1 and coded[0][2] is None:
         index, names, _ = coded[0]
-        return _dictionary(names).take(pa.array(index))
-    known: dict[str, int] = {}
+        return _decoded(index, names)
+    base = coded[0][1][: _base_length(key)]
+    extras: dict[str, int] = {}
     combined = np.empty(n, dtype=np.int32)
     for index, names, slots in coded:
-        remap = np.fromiter((known.setdefault(v, len(known)) for v in names), np.int32, len(names))
-        combined[slice(None) if slots is None else slots] = remap[index]
-    if single:
-        combined[single_slots] = np.fromiter(
-            (known.setdefault(v, len(known)) for v in single), np.int32, len(single)
-        )
-    return _dictionary(tuple(known)).take(pa.array(combined))
+        if len(names) == len(base):
+            combined[slots] = index
+            continue
+        added = [extras.setdefault(v, len(base) + len(extras)) for v in names[len(base) :]]
+        remap = np.concatenate([np.arange(len(base), dtype=np.int32), np.asarray(added, np.int32)])
+        combined[slots] = remap[index]
+    return _decoded(combined, (*base, *extras))
+
+
+def _decoded(index: np.ndarray, names: tuple[str, ...]) -> pa.DictionaryArray:
+    """Strings ``names[index]`` as an Arrow dictionary array (the strings are not repeated
+    per row; Arrow and pandas read it as text, and writers decode it where they must)."""
+    return pa.DictionaryArray.from_arrays(pa.array(index.astype(np.int32)), _dictionary(names))
+
+
+def _base_length(key: str) -> int:
+    return len(NUMBER_NAMES) if key in TOTAL_KEYS else len(NAMES[key])
 
 
 @lru_cache(maxsize=64)

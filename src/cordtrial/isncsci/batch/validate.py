@@ -125,19 +125,37 @@ def _text_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -
         offsets_buffer, dtype=np.int64 if width == 8 else np.int32, count=n + 1,
         offset=array.offset * width,
     )  # fmt: skip
-    lengths = np.diff(offsets)
+    lengths = offsets[1:] - offsets[:-1]
     if offsets[-1] - offsets[0] == n and array.null_count == 0 and (lengths == 1).all():
         raw = np.frombuffer(data, dtype=np.uint8, count=n, offset=int(offsets[0]))
         np.take(_BYTE_TABLES[id(vocabulary)], raw, out=out)
         return True
     # A column of nulls and empty strings has no data bytes; one zero byte keeps gathers valid.
     raw = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, np.uint8)
-    first = np.minimum(offsets[:-1], len(raw) - 1)  # an empty last value points past the data
-    np.take(_BYTE_TABLES[id(vocabulary)], raw[first], out=out)
+    first = offsets[:-1]
+    if first[-1] >= len(raw):  # an empty last value points past the data
+        first = np.minimum(first, len(raw) - 1)
+    np.take(_BYTE_TABLES[id(vocabulary)], np.take(raw, first), out=out)
     longer = lengths != 1
     if array.null_count:
         longer |= ~array.is_valid().to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(longer)
+    if len(rows) <= _FEW_LONG and not array.null_count:
+        # A few values of several bytes ("NT", "0*"): each looked up as bytes.
+        exact = _BYTES[id(vocabulary)]
+        starts, ends = offsets[rows].tolist(), offsets[rows + 1].tolist()
+        found = [exact.get(raw[a:b].tobytes(), INVALID) for a, b in zip(starts, ends, strict=True)]
+        out[rows] = found
+        if INVALID not in found:
+            return True
+        rows = rows[np.asarray(found) == INVALID]  # padded or not allowed: read as text below
+        lookup = _CODES[id(vocabulary)]
+        bounds = zip(offsets[rows].tolist(), offsets[rows + 1].tolist(), strict=True)
+        out[rows] = [
+            lookup.get(raw[a:b].tobytes().decode(errors="replace").strip(), INVALID)
+            for a, b in bounds
+        ]
+        return True
     keys, codes = _PACKED[id(vocabulary)]
     packed = _pack(raw, offsets[rows], lengths[rows])
     position = np.minimum(np.searchsorted(keys, packed), len(keys) - 1)
@@ -184,8 +202,10 @@ def _packed_vocabulary(vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndar
 
 
 _FEW = 256  # up to this many values are looked up one by one (cheaper than Arrow kernels)
+_FEW_LONG = 64  # up to this many values of several bytes are looked up as bytes
 _VOCABULARIES = (SENSORY_VALUES, MOTOR_VALUES, BINARY_VALUES)
 _CODES = {id(v): {value: code for code, value in enumerate(v)} for v in _VOCABULARIES}
+_BYTES = {id(v): {value.encode(): code for code, value in enumerate(v)} for v in _VOCABULARIES}
 _PACKED = {id(v): _packed_vocabulary(v) for v in _VOCABULARIES}
 
 

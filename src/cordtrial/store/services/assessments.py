@@ -33,6 +33,15 @@ def evaluate_exam(rhi: dict[str, Any]) -> tuple[dict[str, str], dict[str, str], 
     return exam.to_rhi(), classify(exam).to_rhi(), ENGINE_VERSION
 
 
+def evaluate_notes(rhi: dict[str, Any], comments: Any, flag_reasons: Any):
+    """The exam's cleaned comments and flag reasons (``cordtrial.isncsci.notes``); raises
+    ``ExamValidationError`` for a bad exam or note. Pure, no database."""
+    from cordtrial.isncsci import Exam
+    from cordtrial.isncsci.notes import clean_notes
+
+    return clean_notes(Exam.from_rhi(rhi), comments, flag_reasons)
+
+
 def evaluate_instrument(kind: str, data: dict[str, Any]) -> tuple[dict, dict, str]:
     """(normalised record, score, instrument version tag); raises InstrumentValidationError."""
     from cordtrial.instruments import INSTRUMENTS
@@ -88,8 +97,11 @@ def record_isncsci(
     assessor_name: str,
     blinded: bool,
     assessor: User | None = None,
+    comments: str | None = None,
+    flag_reasons: dict[str, str] | None = None,
 ) -> Assessment:
-    """Validate and classify an exam, then store it; an invalid exam is refused with its errors."""
+    """Validate and classify an exam, then store it with the examiner's comments and the reason
+    for each flagged value; an invalid exam or note is refused with its errors."""
     from cordtrial.isncsci import ExamValidationError
 
     _common(
@@ -97,6 +109,7 @@ def record_isncsci(
     )
     try:
         entered, result, version = evaluate_exam(rhi)
+        notes = evaluate_notes(rhi, comments, flag_reasons)
     except ExamValidationError as exc:
         errors = [
             {"field": e.field, "value": e.value, "allowed": e.allowed}
@@ -115,6 +128,8 @@ def record_isncsci(
         assessor_name=assessor_name,
         blinded=bool(blinded),
         entered_by_id=user.id,
+        comments=notes.comments,
+        flag_reasons=notes.flag_reasons or None,
     )
     session.add(row)
     session.flush()
@@ -181,7 +196,9 @@ def correct(
     **fields: Any,
 ) -> Assessment:
     """Change an assessment; the data are re-validated and re-scored. A signed assessment needs
-    a reason (the change then shows its signature as invalid)."""
+    a reason (the change then shows its signature as invalid). An ISNCSCI exam's ``comments``
+    and ``flag_reasons`` are checked against its (new) data: a reason only for a flagged
+    cell."""
     from cordtrial.instruments import InstrumentValidationError
     from cordtrial.isncsci import ExamValidationError
 
@@ -192,6 +209,8 @@ def correct(
     if data is not None and assessment.kind != "isncsci":
         require_reason_if_redefined(session, user, assessment, reason)
     allowed = {"visit_code", "assessed_on", "assessor_name", "blinded"}
+    if assessment.kind == "isncsci":
+        allowed |= {"comments", "flag_reasons"}
     for key in fields:
         check(session, user, key in allowed, "field", key, ", ".join(sorted(allowed | {"data"})))
     if "visit_code" in fields:
@@ -220,6 +239,21 @@ def correct(
                 errors=[e.to_dict() for e in exc.errors],
             )
         assessment.data, assessment.result, assessment.engine_version = entered, result, version
+    if assessment.kind == "isncsci" and (
+        data is not None or fields.keys() & {"comments", "flag_reasons"}
+    ):
+        try:
+            notes = evaluate_notes(
+                assessment.data,
+                fields.pop("comments", assessment.comments),
+                fields.pop("flag_reasons", assessment.flag_reasons),
+            )
+        except ExamValidationError as exc:
+            errors = [
+                {"field": e.field, "value": e.value, "allowed": e.allowed} for e in exc.errors
+            ]
+            deny(session, user, "invalid_exam", f"invalid ISNCSCI exam notes: {exc}", errors=errors)
+        assessment.comments, assessment.flag_reasons = notes.comments, notes.flag_reasons or None
     for key, value in fields.items():
         setattr(assessment, key, value)
     if reason:

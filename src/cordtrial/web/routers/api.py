@@ -182,6 +182,8 @@ class AssessmentOut(BaseModel):
     data: dict[str, Any]
     result: dict[str, Any]
     engine_version: str | None
+    comments: str | None = None
+    flag_reasons: dict[str, str] | None = None
 
 
 def _assessment_out(a: Assessment, code: str) -> dict:
@@ -196,6 +198,8 @@ def _assessment_out(a: Assessment, code: str) -> dict:
         "data": a.data,
         "result": a.result,
         "engine_version": a.engine_version,
+        "comments": a.comments,
+        "flag_reasons": a.flag_reasons,
     }
 
 
@@ -208,6 +212,14 @@ class AssessmentMeta(Strict):
 
 class IsncsciExamIn(AssessmentMeta):
     exam: RhiExam  # type: ignore[valid-type]
+    comments: str | None = Field(
+        default=None, max_length=2000, description="The examiner's comments (free text)."
+    )
+    flag_reasons: dict[str, str] | None = Field(
+        default=None,
+        description="Per cell flagged * or ** (RHI key, e.g. c5RightMotor): the non-SCI "
+        "condition behind it (text, at most 200 characters).",
+    )
 
 
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -262,6 +274,8 @@ def create_exam(code: Code, body: IsncsciExamIn, request: Request, who: Who, _: 
             rhi=body.exam.model_dump(exclude_none=True),
             assessor_name=body.assessor_name,
             blinded=body.blinded,
+            comments=body.comments,
+            flag_reasons=body.flag_reasons,
         )
         return respond(request, db, _assessment_out(row, code), 201)
 

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from cordtrial import isncsci
 from cordtrial.store.models import VISIT_CODES, Assessment, Patient
@@ -73,6 +73,8 @@ def new_exam(code: str, request: Request, who: Annotated[Principal, Depends(curr
             "exam_new.html",
             patient=patient,
             meta=_exam_meta_defaults(who),
+            reasons={},
+            comments="",
             visit_codes=VISIT_CODES,
             save_url=f"/patients/{code}/exams/new",
             engine_version=isncsci.ENGINE_VERSION,
@@ -88,6 +90,13 @@ async def save_exam(
     values = {k: str(form.get(k, "")).strip() for k in layout.ALL_FIELDS}
     values = {k: v for k, v in values.items() if v}
     meta = {k: str(form.get(k, "")).strip() for k in _exam_meta_defaults(who)}
+    # Beside the grades: a reason per flagged cell ("reason:<cell>") and comments.
+    reasons = {
+        key.removeprefix("reason:"): str(value).strip()
+        for key, value in form.items()
+        if key.startswith("reason:") and str(value).strip()
+    }
+    comments = str(form.get("comments", ""))
     errors: dict[str, str] = {}
     assessed_on = parse_date(meta["assessed_on"], "assessed_on", errors)
     if meta["visit_code"] not in VISIT_CODES:
@@ -112,6 +121,8 @@ async def save_exam(
                     rhi=values,
                     assessor_name=meta["assessor_name"],
                     blinded=meta["blinded"] == "on",
+                    comments=comments,
+                    flag_reasons=reasons,
                 )
                 assessment_id = row.id
         except Refusal as exc:
@@ -134,6 +145,8 @@ async def save_exam(
                 patient=patient,
                 meta=meta,
                 values=values,
+                reasons=reasons,
+                comments=comments,
                 errors=errors,
                 result=result.as_dict() if result else None,
                 visit_codes=VISIT_CODES,
@@ -175,6 +188,45 @@ def assessment_page(
             can_sign=who.can("enter_assessments"),
             can_review=who.can("enter_assessments"),
         )
+
+
+@router.get("/assessments/{assessment_id}/worksheet.pdf")
+def worksheet_pdf(
+    assessment_id: int, request: Request, who: Annotated[Principal, Depends(current_principal)]
+):
+    """The exam printed like the paper worksheet, with its classification, stars, flag
+    reasons, comments and signatures (for the patient's file)."""
+    from datetime import UTC, datetime
+
+    from ..worksheet_pdf import WorksheetRecord, worksheet_pdf
+
+    with unit_of_work(request) as db:
+        user = acting_user(db, who)
+        row = db.get(Assessment, assessment_id)
+        if row is None or row.kind != "isncsci":
+            raise NotFound(f"no ISNCSCI exam with id {assessment_id}")
+        patient = patient_service.get_for(user, db, db.get(Patient, row.patient_id).study_code)
+        record = WorksheetRecord(
+            study_code=patient.study_code,
+            visit=row.visit_code.replace("_", " "),
+            exam_date=row.assessed_on.isoformat(),
+            examiner=row.assessor_name,
+            blinded=row.blinded,
+            engine_version=row.engine_version or "",
+            data=row.data,
+            result=row.result,
+            comments=row.comments,
+            flag_reasons=row.flag_reasons or {},
+            signatures=[st.describe() for st in signature_status(db, row)],
+            synthetic=bool(patient.synthetic),
+            printed_at=datetime.now(UTC),
+        )
+    name = f"isncsci-{record.study_code}-{record.exam_date}-{assessment_id}.pdf"
+    return Response(
+        worksheet_pdf(record),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.post("/assessments/{assessment_id}/sign")

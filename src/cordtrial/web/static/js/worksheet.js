@@ -191,10 +191,60 @@
     focusCell(cells[0]);
   });
 
+  // Beside the grades (exam entry): one reason row per flagged cell, in entry order. A reason
+  // typed for a cell whose flag is then removed is kept in case the flag comes back.
+  const reasonTable = document.getElementById("flag-reasons");
+  const keptReasons = new Map();
+  function reasonRow(name) {
+    const row = document.createElement("tr");
+    row.dataset.cell = name;
+    const th = document.createElement("th");
+    th.scope = "row";
+    const label = document.createElement("label");
+    label.htmlFor = "reason-" + name;
+    label.textContent = fields.get(name).getAttribute("aria-label");
+    th.append(label);
+    const value = document.createElement("td");
+    value.className = "flag-value";
+    const td = document.createElement("td");
+    const input = document.createElement("input");
+    input.type = "text";
+    input.id = "reason-" + name;
+    input.name = "reason:" + name;
+    input.maxLength = 200;
+    input.size = 40;
+    input.value = keptReasons.get(name) || "";
+    td.append(input);
+    row.append(th, value, td);
+    return row;
+  }
+  function syncReasons() {
+    if (!reasonTable) return;
+    const body = reasonTable.tBodies[0];
+    const rows = new Map(Array.from(body.rows).map((r) => [r.dataset.cell, r]));
+    const flagged = cells.filter((n) => fields.get(n).value.trim().endsWith("*"));
+    for (const [name, row] of rows) {
+      if (!flagged.includes(name)) {
+        keptReasons.set(name, row.querySelector("input").value);
+        row.remove();
+      }
+    }
+    let previous = null;
+    for (const name of flagged) {
+      const row = rows.get(name) || reasonRow(name);
+      row.querySelector(".flag-value").textContent = fields.get(name).value.trim();
+      if (previous) previous.after(row);
+      else body.prepend(row);
+      previous = row;
+    }
+    document.getElementById("no-flags").hidden = flagged.length > 0;
+  }
+
   // Live classification: the latest request wins; earlier answers arriving late are dropped.
   let timer = null;
   let seq = 0;
   function schedule() {
+    syncReasons();
     clearTimeout(timer);
     timer = setTimeout(classify, 60);
   }

@@ -1,0 +1,103 @@
+"""Per-code answers read from a code matrix by comparisons.
+
+A rule's answer for each vocabulary code is a table (``values.answer_table``); reading it for a
+matrix of codes by indexing would gather every element, which costs more than the rest of the
+classification. Codes are small and ordered (plain grades first, NT, then flags), so each table
+row is read instead as a few comparisons ("code == 2", "code < 3"), chosen for the codes that
+can occur in the exams at hand: a table row that is the same for all of them becomes a
+constant (``answers.Const``), so exams without flags or NT pay nothing for those rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+import numpy as np
+
+from .answers import FALSE, TRUE, Answers, Bits, pack
+
+Reader = Callable[[np.ndarray], Bits]
+
+
+def _ranges(codes: list[int]) -> list[tuple[int, int]]:
+    """Maximal runs of consecutive codes, as (first, last)."""
+    runs: list[tuple[int, int]] = []
+    for code in codes:
+        if runs and runs[-1][1] == code - 1:
+            runs[-1] = (runs[-1][0], code)
+        else:
+            runs.append((code, code))
+    return runs
+
+
+def _range_reader(first: int, last: int, limit: int) -> tuple[int, Reader]:
+    """(cost in array operations, reader) of "first <= code <= last" among codes < limit."""
+    if first == last:
+        return 1, lambda c: c == first
+    if first == 0:
+        return 1, lambda c: c <= last
+    if last == limit - 1:
+        return 1, lambda c: c >= first
+    return 3, lambda c: (c >= first) & (c <= last)
+
+
+def _reader(codes: list[int], limit: int) -> tuple[int, Reader]:
+    parts = [_range_reader(a, b, limit) for a, b in _ranges(codes)]
+    cost = sum(c for c, _ in parts) + len(parts) - 1
+    if len(parts) == 1:
+        return cost, parts[0][1]
+
+    def read(c: np.ndarray) -> np.ndarray:
+        out = parts[0][1](c)
+        for _, part in parts[1:]:
+            out = out | part(c)
+        return out
+
+    return cost, read
+
+
+@cache
+def plan(row: tuple[bool, ...], limit: int) -> Reader:
+    """How to read one table row (True per code) for codes below ``limit``."""
+    true = [c for c in range(limit) if row[c]]
+    false = [c for c in range(limit) if not row[c]]
+    if not true:
+        return lambda c: FALSE
+    if not false:
+        return lambda c: TRUE
+    cost, read = _reader(true, limit)
+    negated_cost, negated = _reader(false, limit)
+    if negated_cost + 1 < cost:
+        return lambda c: ~negated(c)
+    return read
+
+
+def read(row: np.ndarray, codes: np.ndarray, limit: int, packed: bool = True) -> Bits:
+    """``row[codes]`` for codes below ``limit``, by comparisons (or a constant), packed along
+    the exams (``answers.pack``) unless ``packed=False``."""
+    key = (id(row), limit)
+    reader = _READERS.get(key)
+    if reader is None:
+        reader = _READERS[key] = plan(tuple(bool(v) for v in row), limit)
+        _KEEP.append(row)  # keeps the id valid
+    out = reader(codes)
+    return pack(out) if packed and isinstance(out, np.ndarray) else out
+
+
+def lookup(table: np.ndarray, codes: np.ndarray, limit: int) -> Answers:
+    """The answers of a (4, vocabulary) table for each code (codes below ``limit``), packed."""
+    return Answers(*(read(row, codes, limit) for row in _rows(table)))
+
+
+_READERS: dict[tuple[int, int], Reader] = {}
+_KEEP: list[np.ndarray] = []
+_ROWS: dict[int, tuple[np.ndarray, ...]] = {}
+
+
+def _rows(table: np.ndarray) -> tuple[np.ndarray, ...]:
+    rows = _ROWS.get(id(table))
+    if rows is None:
+        rows = _ROWS[id(table)] = tuple(table)
+        _KEEP.append(table)
+    return rows
