@@ -10,7 +10,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from cordtrial.store import db
+from cordtrial.store import db, lockout
 from cordtrial.store.models import Site, User, UserSession
 from cordtrial.store.passwords import password_problems, verify_password
 from cordtrial.store.services import login_throttle as throttle
@@ -202,7 +202,7 @@ def test_wrong_codes_count_toward_lockout(world):
         monitor = world.user(s, "monitor")
         two_factor.begin_enrolment(monitor, s)
         two_factor.confirm_enrolment(monitor, s, _now_code(monitor.totp_secret))
-    for _ in range(users.MAX_FAILED_LOGINS):
+    for _ in range(lockout.MAX_FAILED_LOGINS):
         with db.session_scope(world.url) as s:
             assert not two_factor.verify_login_code(s, world.user(s, "monitor"), "123 456")
     with db.session_scope(world.url) as s:

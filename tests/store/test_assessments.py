@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from cordtrial.isncsci import ENGINE_VERSION
-from cordtrial.store import db, signatures
+from cordtrial.store import db, lockout, signatures
 from cordtrial.store.models import Assessment, RefusalLog
 from cordtrial.store.services import assessments, users
 
@@ -159,7 +159,7 @@ def test_wrong_password_at_sign_off(world, case):
 
 
 def test_login_lockout(world):
-    for _ in range(users.MAX_FAILED_LOGINS):
+    for _ in range(lockout.MAX_FAILED_LOGINS):
         with db.session_scope(world.url) as s:
             assert users.authenticate(s, "monitor", "wrong-password") is None
     with db.session_scope(world.url) as s:  # locked: even the right password fails now

@@ -379,7 +379,7 @@ def test_chain_of_identity_is_checked_before_any_password(world):
 
 
 def test_wrong_signing_passwords_count_toward_lockout(world):
-    from cordtrial.store.services.base import MAX_FAILED_LOGINS
+    from cordtrial.store.lockout import MAX_FAILED_LOGINS
 
     with db.session_scope(world.url) as s:
         make_lot(world, s, "LOT-1")

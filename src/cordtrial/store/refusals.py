@@ -88,10 +88,13 @@ def flush_refusals(session: Session) -> int:
     if not queued and not failed:
         return 0
     if failed:
-        from .services.users import count_failure
+        from .lockout import count_failure
+        from .models import User
 
         for user_id in failed:
-            count_failure(session, user_id)
+            user = session.get(User, user_id)
+            if user is not None:
+                count_failure(user)
     for at, username, refusal in queued:
         # Already bounded when the refusal was made (Refusal.__init__).
         ctx = {k: v for k, v in refusal.context.items() if k != "username"}

@@ -29,19 +29,9 @@ from cordtrial.store.types import utcnow
 from .errors import NotAuthenticated
 from .principal import Principal
 from .security import SESSION_COOKIE, WebSession, cookie_value, token_of
+from .steps import STEP_NAMES
 
 BAD_CREDENTIALS = "Unknown user name or wrong password."
-# Where a session that still owes a step is sent (and the only pages it may open).
-STEP_PAGES = {
-    "mfa": "/login/code",
-    "password": "/account/password",
-    "mfa_setup": "/account/two-factor",
-}
-STEP_NAMES = {
-    "mfa": "enter the one-time code from your authenticator app",
-    "password": "choose a new password",
-    "mfa_setup": "set up two-factor login, which your role requires",
-}
 
 
 @dataclass(frozen=True)

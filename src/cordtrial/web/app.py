@@ -209,7 +209,7 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(WebError)
     async def web_error(request: Request, exc: WebError) -> Response:
         if isinstance(exc, StepRequired) and not wants_json(request):
-            from .accounts import STEP_PAGES
+            from .steps import STEP_PAGES
 
             return RedirectResponse(STEP_PAGES[exc.state], status_code=303)
         if isinstance(exc, NotAuthenticated) and not wants_json(request):

@@ -6,14 +6,15 @@ import base64
 import binascii
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session as DbSession
 from starlette.concurrency import run_in_threadpool
 
 from cordtrial.store.db import session_scope
 
-from . import accounts
+from . import accounts, idempotency
 from .errors import CsrfFailed, Forbidden, NotAuthenticated, StepRequired
 from .principal import Principal
 from .security import CSRF_FIELD, CSRF_HEADER, csrf_matches
@@ -27,9 +28,7 @@ def unit_of_work(request: Request) -> Iterator[DbSession]:
     refusals are logged by the store either way."""
     with session_scope(request.app.state.database_url) as db:
         if getattr(request.state, "idempotency", None) is not None:
-            from .idempotency import claim  # an API write with an Idempotency-Key
-
-            claim(request, db)
+            idempotency.claim(request, db)  # an API write with an Idempotency-Key
         yield db
 
 
@@ -122,3 +121,35 @@ def _is_form(request: Request) -> bool:
 def require(principal: Principal, action: str) -> None:
     if not principal.can(action):
         raise Forbidden(f"your role ({principal.role_label}) may not {action.replace('_', ' ')}")
+
+
+# -- idempotency keys on API writes (idempotency.py keeps the keys and answers) -------------------
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=idempotency.HEADER,
+        pattern=r"^[A-Za-z0-9_.:-]{8,128}$",
+        description="A random value (e.g. a UUID) unique to this write: a retry with the same "
+        "key and body returns the first answer instead of writing again (kept 24 h).",
+    ),
+]
+
+
+async def idempotency_key(
+    request: Request,
+    who: Annotated[Principal, Depends(current_principal)],
+    key: IdempotencyKeyHeader = None,
+) -> None:
+    """Dependency of every API write: replays or refuses a reused key, else notes the key for
+    the write's unit of work to claim (idempotency.claim)."""
+    if key is None:
+        return
+    digest = idempotency.request_digest(request.method, request.url.path, await request.body())
+    found = await run_in_threadpool(idempotency.lookup, request, who.id, key)
+    if found is not None:
+        idempotency.answer_repeat(found, key, digest)
+    request.state.idempotency = (who.id, key, digest)
+
+
+Idempotent = Annotated[None, Depends(idempotency_key)]

@@ -20,7 +20,7 @@ class StepRequired(NotAuthenticated):
     set-up) before anything else; pages are sent to the step's page."""
 
     def __init__(self, state: str):
-        from .accounts import STEP_NAMES
+        from .steps import STEP_NAMES
 
         super().__init__(f"first {STEP_NAMES.get(state, 'finish logging in')}")
         self.state = state

@@ -16,22 +16,19 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
-from starlette.concurrency import run_in_threadpool
 
 from cordtrial.store.db import session_scope
 from cordtrial.store.models import IdempotencyKey
 from cordtrial.store.types import utcnow
 
-from .deps import current_principal
 from .errors import Conflict, FormInvalid, WebError
-from .principal import Principal
 
 HEADER = "Idempotency-Key"
 KEEP = timedelta(hours=24)
@@ -46,37 +43,11 @@ class Replay(WebError):
         self.status, self.body = status, body
 
 
-KeyHeader = Annotated[
-    str | None,
-    Header(
-        alias=HEADER,
-        pattern=r"^[A-Za-z0-9_.:-]{8,128}$",
-        description="A random value (e.g. a UUID) unique to this write: a retry with the same "
-        "key and body returns the first answer instead of writing again (kept 24 h).",
-    ),
-]
+def request_digest(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(b"\0".join((method.encode(), path.encode(), body))).hexdigest()
 
 
-async def idempotency(
-    request: Request,
-    who: Annotated[Principal, Depends(current_principal)],
-    key: KeyHeader = None,
-) -> None:
-    """Dependency of every API write: replays or refuses a reused key, else notes the key for
-    the write's unit of work to claim."""
-    if key is None:
-        return
-    body = await request.body()
-    digest = hashlib.sha256(
-        b"\0".join((request.method.encode(), request.url.path.encode(), body))
-    ).hexdigest()
-    found = await run_in_threadpool(_lookup, request, who.id, key)
-    if found is not None:
-        _answer_repeat(found, key, digest)
-    request.state.idempotency = (who.id, key, digest)
-
-
-def _lookup(request: Request, user_id: int, key: str) -> tuple[str, int | None, str | None] | None:
+def lookup(request: Request, user_id: int, key: str) -> tuple[str, int | None, str | None] | None:
     with session_scope(request.app.state.database_url) as db:
         row = db.scalar(
             select(IdempotencyKey).where(
@@ -86,7 +57,7 @@ def _lookup(request: Request, user_id: int, key: str) -> tuple[str, int | None, 
         return None if row is None else (row.request_hash, row.status_code, row.response)
 
 
-def _answer_repeat(found: tuple[str, int | None, str | None], key: str, digest: str) -> None:
+def answer_repeat(found: tuple[str, int | None, str | None], key: str, digest: str) -> None:
     request_hash, status, response = found
     if request_hash != digest:
         raise FormInvalid(
@@ -131,6 +102,3 @@ def respond(request: Request, db: DbSession, out: Any, status_code: int = 200) -
         row.status_code = status_code
         row.response = json.dumps(jsonable_encoder(out), separators=(",", ":"))
     return out
-
-
-Idempotent = Annotated[None, Depends(idempotency)]

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
@@ -47,8 +46,6 @@ READ_ROLES = (
     "statistician",
     "admin",
 )
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 _SIGNING_KEY = "cordtrial_signing_key"
 _SIGNING_SEEN = "cordtrial_signing_seen"
 

@@ -16,10 +16,11 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..lockout import count_failure
 from ..models import ROLES, RolePolicy, User
 from .base import check, deny, reauthenticate, require_role
 from .sessions import end_sessions
-from .users import administrable, count
+from .users import administrable
 
 ISSUER = "cordtrial"
 STEP = 30  # seconds (RFC 6238 default, what authenticator apps use)
@@ -93,7 +94,7 @@ def verify_login_code(session: Session, user: User, code: str) -> bool:
         return False
     step = matching_step(user.totp_secret, code, user.totp_last_step)
     if step is None:
-        count(user)
+        count_failure(user)
         return False
     user.totp_last_step = step
     user.failed_logins = 0

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit import set_actor
+from ..lockout import count_failure
 from ..models import ROLES, Site, User
 from ..passwords import (
     RULES,
@@ -21,7 +22,7 @@ from ..passwords import (
     waste_verification,
 )
 from ..types import utcnow
-from .base import LOCKOUT, MAX_FAILED_LOGINS, check, deny, reauthenticate, require_role
+from .base import check, deny, reauthenticate, require_role
 from .sessions import end_sessions
 
 ADMIN = ("admin",)
@@ -254,21 +255,5 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         if user.failed_logins or user.locked_until:
             user.failed_logins, user.locked_until = 0, None
         return user
-    count(user)
+    count_failure(user)
     return None
-
-
-def count(user: User) -> None:
-    """One more failed attempt (password or one-time code); lock after MAX_FAILED_LOGINS."""
-    user.failed_logins = (user.failed_logins or 0) + 1
-    if user.failed_logins >= MAX_FAILED_LOGINS:
-        user.locked_until = utcnow() + LOCKOUT
-        user.failed_logins = 0
-
-
-def count_failure(session: Session, user_id: int) -> None:
-    """Count a wrong password given for ``user_id`` outside the login form (re-authentication
-    to sign); the same counter and lockout as logins."""
-    user = session.get(User, user_id)
-    if user is not None:
-        count(user)

@@ -26,6 +26,7 @@ from ..forms import errors_from_refusal, validate_form
 from ..principal import Principal
 from ..render import flash, render
 from ..schemas import CodeIn, PasswordChangeIn, PasswordIn
+from ..steps import STEP_PAGES
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/account", tags=["Accounts"])
@@ -135,7 +136,7 @@ async def change_password(
     flash(request, "ok", "Password changed. Your other sessions were ended.")
     forced = _state(request) == "password"
     default = "/" if forced else "/account"
-    return RedirectResponse(accounts.STEP_PAGES.get(next_state, default), status_code=303)
+    return RedirectResponse(STEP_PAGES.get(next_state, default), status_code=303)
 
 
 def _apply_password(request: Request, db: DbSession, who: Principal, body: PasswordChangeIn) -> str:

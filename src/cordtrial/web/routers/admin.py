@@ -21,10 +21,10 @@ from cordtrial.store.services import users as user_service
 from cordtrial.store.types import utcnow
 
 from ..accounts import acting_user
-from ..deps import current_principal, require, unit_of_work
+from ..deps import Idempotent, current_principal, require, unit_of_work
 from ..errors import FormInvalid, NotFound
 from ..forms import errors_from_refusal, validate_form
-from ..idempotency import Idempotent, respond
+from ..idempotency import respond
 from ..principal import ROLE_LABELS, Principal
 from ..render import flash, render
 from ..schemas import RolePolicyIn, UserIn, UserUpdateIn

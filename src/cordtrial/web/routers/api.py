@@ -32,9 +32,9 @@ from cordtrial.store.signatures import status as signature_status
 
 from ..accounts import acting_user
 from ..audit_view import entries_for
-from ..deps import current_principal, require, unit_of_work
+from ..deps import Idempotent, current_principal, require, unit_of_work
 from ..errors import FormInvalid
-from ..idempotency import Idempotent, respond
+from ..idempotency import respond
 from ..principal import Principal
 from ..queries import (
     STAGE_LABELS,

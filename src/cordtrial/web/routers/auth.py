@@ -25,6 +25,7 @@ from ..principal import Principal
 from ..render import render
 from ..schemas import Strict
 from ..security import SESSION_COOKIE
+from ..steps import STEP_NAMES, STEP_PAGES
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["Accounts"])
@@ -117,7 +118,7 @@ def login(
             username=username,
             next_=next,
         )
-    target = _safe_next(next) if outcome.state == "active" else accounts.STEP_PAGES[outcome.state]
+    target = _safe_next(next) if outcome.state == "active" else STEP_PAGES[outcome.state]
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(request, response, cookie)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -150,7 +151,7 @@ def check_code(
         )
     if state == "locked":
         return RedirectResponse("/login", status_code=303)
-    return RedirectResponse(accounts.STEP_PAGES.get(state, "/"), status_code=303)
+    return RedirectResponse(STEP_PAGES.get(state, "/"), status_code=303)
 
 
 def _after_code(request: Request, db, who: Principal, code: str) -> str | None:
@@ -229,7 +230,7 @@ def api_login(body: SessionIn, request: Request):
             state = accounts.step_after_code(db, user)
         if state != "active":
             raise NotAuthenticated(
-                f"this account must first {accounts.STEP_NAMES[state]}: log in in the browser"
+                f"this account must first {STEP_NAMES[state]}: log in in the browser"
             )
         cookie, csrf = accounts.open_session(request, db, user.id, "active")
     response = JSONResponse(
