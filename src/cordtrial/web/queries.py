@@ -25,6 +25,7 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("culture", "Cell culture"),
     ("released", "Lot released"),
     ("infused", "Infused, follow-up"),
+    ("completed", "Study completed"),
     ("withdrawn", "Withdrawn"),
 )
 STAGE_LABELS = dict(STAGES)
@@ -103,6 +104,8 @@ def lot_signatures(db: DbSession, lot: m.Lot) -> list[m.Signature]:
 
 def stage_of(db: DbSession, patient: m.Patient) -> str:
     """Derive the stage from the recorded facts (not from a free status field)."""
+    if patient.ended_on is not None:
+        return "completed" if patient.end_reason == "completed" else "withdrawn"
     consents = list(db.scalars(select(m.Consent).where(m.Consent.patient_id == patient.id)))
     if any(c.withdrawn_on for c in consents):
         return "withdrawn"

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit import set_reason
-from ..models import VISIT_CODES, Assessment, Injury, Patient, User
+from ..models import VISIT_CODES, Assessment, Patient, User
 from ..signatures import add_signature, signatures_for
 from .base import check, deny, reauthenticate, require_role, require_site
+from .timing import check_event_day
 
 ASSESS_ROLES = ("assessor", "investigator")
 INSTRUMENT_KINDS = ("scim3", "wisci2", "nbd", "lutf")
@@ -65,16 +66,8 @@ def _common(
         assessor_name,
         "the assessor's name",
     )
-    injury_date = session.scalar(select(Injury.injury_date).where(Injury.patient_id == patient.id))
-    if injury_date is not None:
-        check(
-            session,
-            user,
-            assessed_on >= injury_date,
-            "assessed_on",
-            assessed_on.isoformat(),
-            f"on or after the injury date {injury_date.isoformat()}",
-        )
+    # not to come, not before the injury, not after the end of study (timing.py)
+    check_event_day(session, user, patient, "assessed_on", assessed_on)
 
 
 def record_isncsci(
@@ -202,6 +195,18 @@ def correct(
             "visit_code",
             fields["visit_code"],
             ", ".join(VISIT_CODES),
+        )
+    if "assessed_on" in fields:
+        check_event_day(session, user, patient, "assessed_on", fields["assessed_on"])
+    if "assessor_name" in fields:
+        name = fields["assessor_name"]
+        check(
+            session,
+            user,
+            isinstance(name, str) and bool(name.strip()) and len(name) <= 200,
+            "assessor_name",
+            name,
+            "the assessor's name",
         )
     if data is not None:
         try:

@@ -16,10 +16,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Infusion, Injury, Lot, Patient, User
-from ..protocol import DoseLimits, Protocol, default_protocol
+from ..protocol import DoseLimits, Protocol
+from ..protocol_versions import protocol_on
 from ..signatures import add_signature
 from .base import check, deny, reauthenticate, require_role, require_site
 from .manufacturing import ensure_lot_usable, transition
+from .patients import reschedule_after_infusion
+from .timing import check_event_day
 
 INFUSE_ROLES = ("investigator",)
 CONFIRM_ROLES = ("investigator", "cell_processing", "qa", "assessor")
@@ -120,10 +123,11 @@ def record_infusion(
     """Record an infusion; ``second_person`` is the account named as the second person (None
     when no account has the name typed, ``second_username``): refused alike, so the answer
     never reveals which names exist elsewhere or what role they have."""
-    protocol = protocol or default_protocol()
+    protocol = protocol or protocol_on(session, data.infused_on)
     limits = protocol.dose
     require_role(session, user, INFUSE_ROLES, "record an infusion")
     require_site(session, user, patient, "record an infusion")
+    check_event_day(session, user, patient, "infused_on", data.infused_on)
 
     # Chain of identity: what was scanned at the bedside must match the records.
     if lot.patient_id != patient.id:
@@ -282,4 +286,42 @@ def record_infusion(
     session.flush()
     add_signature(session, user, infusion, MEANING)
     add_signature(session, second_person, infusion, MEANING)
+    reschedule_after_infusion(session, patient)
     return infusion
+
+
+def validate_infusion_times(session: Session, user: User, row: Infusion) -> None:
+    """The times of an infusion (also after a correction): stop after start, on its day."""
+    check(
+        session,
+        user,
+        row.stopped_at > row.started_at,
+        "stopped_at",
+        row.stopped_at.isoformat(),
+        "after started_at",
+    )
+    check(
+        session,
+        user,
+        row.started_at.date() == row.infused_on,
+        "started_at",
+        row.started_at.isoformat(),
+        f"on the infusion day {row.infused_on.isoformat()}",
+    )
+    if row.thawed_at is not None:
+        check(
+            session,
+            user,
+            row.thawed_at <= row.started_at,
+            "thawed_at",
+            row.thawed_at.isoformat(),
+            "at or before the start of the infusion",
+        )
+    check(
+        session,
+        user,
+        isinstance(row.vitals, dict) and {"before", "after"} <= set(row.vitals),
+        "vitals",
+        row.vitals,
+        "a mapping with at least 'before' and 'after' readings",
+    )
