@@ -191,6 +191,14 @@ def _lot_patient(session: Session, lot: Lot) -> Patient:
     return session.get(Patient, lot.patient_id)
 
 
+def next_lot_number(session: Session, patient: Patient) -> str:
+    """The next free lot number of a patient: <study code>-L1, -L2, ..."""
+    n = 1
+    while session.scalar(select(Lot.id).where(Lot.lot_number == f"{patient.study_code}-L{n}")):
+        n += 1
+    return f"{patient.study_code}-L{n}"
+
+
 def serum_of(session: Session, lot: Lot) -> list[BloodDraw]:
     """The blood draws whose serum the lot's culture uses."""
     return list(
