@@ -73,6 +73,8 @@ def field_views(
         kind = _kind(name, info.annotation, extra)
         opts = options.get(name, [])
         base, _ = _base(info.annotation)
+        if opts and kind != "checkboxes":
+            kind = "select"  # a choice among the given options (e.g. this patient's harvests)
         if kind == "select" and not opts:
             labels = extra.get("labels", {})
             opts = [(v, labels.get(v, v)) for v in typing.get_args(base)]

@@ -123,7 +123,8 @@ def record_blood_draw(
         serum_volume_ml=serum_volume_ml,
         operator=operator,
     )
-    _procedure_allowed(session, user, patient, "record a blood draw")
+    require_role(session, user, PROCEDURE_ROLES, "record a blood draw")
+    require_site(session, user, patient, "record a blood draw")
     validate_blood_draw(session, user, patient, row)
     session.add(row)
     session.flush()
@@ -180,7 +181,8 @@ def record_harvest(
         anatomical_site=anatomical_site,
         complications=complications,
     )
-    _procedure_allowed(session, user, patient, "record a bone-marrow harvest")
+    require_role(session, user, PROCEDURE_ROLES, "record a bone-marrow harvest")
+    require_site(session, user, patient, "record a bone-marrow harvest")
     validate_harvest(session, user, patient, row)
     session.add(row)
     session.flush()
@@ -302,8 +304,10 @@ def create_lot(
             user,
             "identity_mismatch",
             f"start a lot: the raw-material label reads {label_code!r}, not {patient.study_code}",
-            label=label_code,
-            patient=patient.study_code,
+            field="label_code",
+            value=label_code,
+            allowed=f"{patient.study_code}, the study code of the patient whose lot this is "
+            "(check the labels: these may be another patient's materials)",
         )
     lot = Lot(
         lot_number=lot_number,

@@ -310,7 +310,8 @@ def amend(user: User, session: Session, record, changes: dict[str, Any], reason:
         return record  # nothing differs from the saved record: nothing to audit
     # Every change this correction causes (the record, visits that follow a corrected injury
     # day, a recomputed expiry) is audited with its reason.
-    with acting(session, user.username, reason):
+    # One audit entry for the record (its rules read the database without flushing it half-way).
+    with acting(session, user.username, reason), session.no_autoflush:
         for key, value in changed.items():
             setattr(record, key, value)
         restamp(session, record)

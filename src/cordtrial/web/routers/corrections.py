@@ -160,7 +160,8 @@ async def correct_page(table: str, record_id: int, request: Request, who: Who):
     form = form_values(await request.form())
     with unit_of_work(request) as db:
         current = _current(get_record(db, who, table, record_id)[0])
-    changes = {k: str(form.get(k, "")) for k in current if str(form.get(k, "")) != current[k]}
+    # a field the form did not send is unchanged
+    changes = {k: str(form[k]) for k in current if k in form and str(form[k]) != current[k]}
     body, errors = read_form(CorrectionIn, {"reason": form.get("reason", "")}, changes=changes)
     if not changes:
         errors = {"_form": "no field differs from the saved record: nothing to correct"}

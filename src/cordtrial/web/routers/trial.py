@@ -197,6 +197,8 @@ async def save_step(code: str, slug: str, request: Request, who: Who):
             if exc.code in NOT_FORM:
                 raise
             errors = errors_from_refusal(exc)
+            if exc.code == "authentication_failed":
+                errors = {"password": "wrong password: not signed"}
             status = 422 if set(errors) - {"_form"} else 409
         except FormInvalid as exc:
             errors = exc.by_field()
