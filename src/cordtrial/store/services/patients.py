@@ -315,12 +315,13 @@ def record_eligibility(
     *,
     assessed_on: date,
     criteria: dict[str, bool],
-    password: str,
+    password: str | None,
 ) -> Eligibility:
     """The eligibility checklist, signed by the investigator (re-authenticated; meaning
     "eligibility assessed and confirmed"). Eligible when every inclusion criterion is met and
     no exclusion applies (study.md: onset <= 14 d, cervical, AIS A-C, age 20-70; the label's
-    screening exclusions)."""
+    screening exclusions). ``password`` None stores it unsigned: only for a checklist
+    imported from a file, which cannot carry a signature (the page and the API require one)."""
     require_role(session, user, CLINICAL_ENTRY, "record eligibility")
     require_site(session, user, patient, "record eligibility")
     if session.scalar(select(Injury.id).where(Injury.patient_id == patient.id)) is None:
@@ -339,12 +340,14 @@ def record_eligibility(
         assessed_by_id=user.id,
     )
     validate_eligibility(session, user, patient, row)
-    reauthenticate(session, user, password, "sign the eligibility checklist")
+    if password is not None:
+        reauthenticate(session, user, password, "sign the eligibility checklist")
     session.add(row)
     if patient.ended_on is None:
         patient.status = "eligible" if row.eligible else "not eligible"
     session.flush()
-    add_signature(session, user, row, ELIGIBILITY_MEANING)
+    if password is not None:
+        add_signature(session, user, row, ELIGIBILITY_MEANING)
     return row
 
 
