@@ -6,6 +6,7 @@ test session into a template SQLite file; each test that changes data gets its o
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import socket
@@ -300,6 +301,32 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(url: str):
+    """The app over the store at ``url``, served by uvicorn on a free loopback port in a
+    thread; yields the base URL."""
+    import uvicorn
+
+    from cordtrial.web.app import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(url), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 @pytest.fixture

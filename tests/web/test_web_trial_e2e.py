@@ -15,13 +15,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import REFERENCE_CASES, _free_port
+from conftest import REFERENCE_CASES, serve
 from playwright.sync_api import expect
 from test_web_e2e import _keys_for
 
@@ -54,11 +52,9 @@ def new_password(name: str) -> str:
 def empty_site_server(tmp_path):
     """A new store with only the first administrator (created by the CLI), served on
     loopback."""
-    import uvicorn
     from typer.testing import CliRunner
 
     from cordtrial.cli import app as cli
-    from cordtrial.web.app import create_app
 
     url = f"sqlite:///{tmp_path / 'trial.sqlite'}"
     result = CliRunner().invoke(
@@ -67,17 +63,8 @@ def empty_site_server(tmp_path):
         input=ADMIN_PASSWORD + "\n",
     )
     assert result.exit_code == 0, result.output
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(url), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", url
-    server.should_exit = True
-    thread.join(10)
+    with serve(url) as base:
+        yield base, url
 
 
 class Shots:

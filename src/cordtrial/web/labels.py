@@ -6,6 +6,7 @@ label at the bedside types exactly what the infusion's chain-of-identity check c
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from datetime import date
 from xml.sax.saxutils import escape
@@ -50,23 +51,23 @@ def lot_label_svg(label: LabelData) -> str:
         )
 
     expiry = label.expiry.isoformat() if label.expiry else "not set (in culture)"
-    product = label.product if len(label.product) <= 48 else label.product[:47] + "…"
+    product = textwrap.wrap(label.product, 34, max_lines=2, placeholder="…") or [""]
     lines = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH_MM}mm" height="{HEIGHT_MM}mm" '
         f'viewBox="0 0 {WIDTH_MM} {HEIGHT_MM}" role="img" '
         f'aria-label="Lot label {escape(label.lot_number)}">',
         f'<rect x="0.5" y="0.5" width="{WIDTH_MM - 1}" height="{HEIGHT_MM - 1}" rx="2" '
         'fill="#fff" stroke="#000" stroke-width="0.4"/>',
-        qr_path(label.lot_number, 3, 5, 30),
+        qr_path(label.lot_number, 4, 5, 28),
         text(3, 41, "Scan: lot number", 2.6),
         text(36, 8, "LOT", 2.8),
         text(36, 15, label.lot_number, 5.2, "bold"),
         text(36, 21, "PATIENT (study code)", 2.8),
         text(36, 27, label.patient_code, 4.6, "bold"),
-        text(36, 33, f"EXPIRY  {expiry}", 3.4, "bold"),
-        text(36, 38, product, 2.8),
-        text(36, 43, "FOR AUTOLOGOUS USE ONLY", 3.2, "bold"),
-        text(36, 47.5, f"Status at printing: {label.status}", 2.4),
+        text(36, 32.5, f"EXPIRY  {expiry}", 3.4, "bold"),
+        *(text(36, 36.5 + 3 * i, line, 2.6) for i, line in enumerate(product)),
+        text(36, 44.5, "FOR AUTOLOGOUS USE ONLY", 3.2, "bold"),
+        text(36, 48, f"Status at printing: {label.status}", 2.2),
     ]
     if label.synthetic:
         lines.append(text(3, 47.5, "SYNTHETIC DEMO", 2.6, "bold"))

@@ -13,6 +13,7 @@ from ..models import AE_OUTCOMES, RELATEDNESS, AdverseEvent, Patient, User
 from ..protocol import Protocol
 from ..protocol_versions import protocol_on
 from .base import READ_ROLES, check, require_role, require_site
+from .fields import check_text
 from .timing import check_event_day
 
 AE_ROLES = ("investigator",)
@@ -71,15 +72,7 @@ def validate_adverse_event(
     correction. An event may be reported after the end of study (safety follow-up), never
     before it happened."""
     check_event_day(session, user, patient, "onset_date", row.onset_date, on_study=False)
-    term = row.term
-    check(
-        session,
-        user,
-        isinstance(term, str) and bool(term.strip()) and len(term) <= 200,
-        "term",
-        term,
-        "the event term",
-    )
+    check_text(session, user, "term", row.term, "the event term")
     check(
         session,
         user,

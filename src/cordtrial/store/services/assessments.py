@@ -15,6 +15,7 @@ from ..audit import set_reason
 from ..models import VISIT_CODES, Assessment, Patient, User
 from ..signatures import add_signature, signatures_for
 from .base import check, deny, reauthenticate, require_role, require_site
+from .fields import check_text
 from .timing import check_event_day
 
 ASSESS_ROLES = ("assessor", "investigator")
@@ -199,15 +200,7 @@ def correct(
     if "assessed_on" in fields:
         check_event_day(session, user, patient, "assessed_on", fields["assessed_on"])
     if "assessor_name" in fields:
-        name = fields["assessor_name"]
-        check(
-            session,
-            user,
-            isinstance(name, str) and bool(name.strip()) and len(name) <= 200,
-            "assessor_name",
-            name,
-            "the assessor's name",
-        )
+        check_text(session, user, "assessor_name", fields["assessor_name"], "the assessor's name")
     if data is not None:
         try:
             if assessment.kind == "isncsci":

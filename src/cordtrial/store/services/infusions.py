@@ -212,30 +212,8 @@ def record_infusion(
         data.rate_ml_per_min,
         f"{limits.min_rate_ml_per_min:g}-{limits.max_rate_ml_per_min:g} mL/min",
     )
-    check(
-        session,
-        user,
-        data.stopped_at > data.started_at,
-        "stopped_at",
-        data.stopped_at.isoformat(),
-        "after started_at",
-    )
-    check(
-        session,
-        user,
-        data.started_at.date() == data.infused_on,
-        "started_at",
-        data.started_at.isoformat(),
-        f"on the infusion day {data.infused_on.isoformat()}",
-    )
-    check(
-        session,
-        user,
-        isinstance(data.vitals, dict) and {"before", "after"} <= set(data.vitals),
-        "vitals",
-        data.vitals,
-        "a mapping with at least 'before' and 'after' readings",
-    )
+    # times and vitals: the same rules as a correction of them
+    validate_infusion_times(session, user, _times(data))
     injury_date = session.scalar(select(Injury.injury_date).where(Injury.patient_id == patient.id))
     if injury_date is not None and protocol.max_days_injury_to_infusion is not None:
         days = (data.infused_on - injury_date).days
@@ -288,6 +266,17 @@ def record_infusion(
     add_signature(session, second_person, infusion, MEANING)
     reschedule_after_infusion(session, patient)
     return infusion
+
+
+def _times(data: InfusionInput) -> Infusion:
+    """The fields validate_infusion_times reads, as an unsaved record."""
+    return Infusion(
+        infused_on=data.infused_on,
+        started_at=data.started_at,
+        stopped_at=data.stopped_at,
+        thawed_at=data.thawed_at,
+        vitals=data.vitals,
+    )
 
 
 def validate_infusion_times(session: Session, user: User, row: Infusion) -> None:

@@ -37,6 +37,7 @@ from ..protocol import Protocol
 from ..protocol_versions import protocol_of, protocol_on
 from ..signatures import add_signature
 from .base import check, deny, reauthenticate, require_role, require_site
+from .fields import check_text
 from .patients import has_consent_and_eligibility
 from .timing import check_event_day, injury_date_of, site_today
 
@@ -76,14 +77,7 @@ def _procedure_allowed(
 
 
 def _check_operator(session: Session, user: User, operator: str) -> None:
-    check(
-        session,
-        user,
-        isinstance(operator, str) and bool(operator.strip()) and len(operator) <= 200,
-        "operator",
-        operator,
-        "the name of the person who did it, 1-200 characters",
-    )
+    check_text(session, user, "operator", operator, "the name of the person who did it")
 
 
 def validate_blood_draw(session: Session, user: User, patient: Patient, row: BloodDraw) -> None:
@@ -465,15 +459,14 @@ def validate_lot(session: Session, user: User, lot: Lot) -> None:
         check_event_day(
             session, user, patient, "cryopreserved_on", lot.cryopreserved_on, on_study=False
         )
-    if lot.storage_location is not None:
-        check(
-            session,
-            user,
-            bool(lot.storage_location.strip()) and len(lot.storage_location) <= 200,
-            "storage_location",
-            lot.storage_location,
-            "where the frozen lot is stored, 1-200 characters",
-        )
+    check_text(
+        session,
+        user,
+        "storage_location",
+        lot.storage_location,
+        "where the frozen lot is stored",
+        required=False,
+    )
 
 
 def finish_culture(
@@ -554,15 +547,7 @@ def judge_release_test(
             f"the observed result, e.g. {spec.expected!r}",
         )
     for name in ("method", "analyst"):
-        value = getattr(row, name)
-        check(
-            session,
-            user,
-            isinstance(value, str) and bool(value.strip()) and len(value) <= 200,
-            name,
-            value,
-            f"the {name}, 1-200 characters",
-        )
+        check_text(session, user, name, getattr(row, name), f"the {name}")
     check(
         session,
         user,

@@ -43,6 +43,7 @@ from .base import (
     require_role,
     require_site,
 )
+from .fields import check_text
 from .timing import check_event_day, site_today
 
 ENROL_ROLES = ("investigator", "admin")
@@ -105,15 +106,7 @@ def validate_patient(session: Session, user: User, patient: Patient) -> None:
 
 
 def validate_identity(session: Session, user: User, row: PatientIdentity, site: Site) -> None:
-    name = row.full_name
-    check(
-        session,
-        user,
-        isinstance(name, str) and bool(name.strip()) and len(name) <= 200,
-        "full_name",
-        name,
-        "the patient's full name, 1-200 characters",
-    )
+    check_text(session, user, "full_name", row.full_name, "the patient's full name")
     if row.date_of_birth is not None:
         today = site_today(site)
         check(
@@ -189,14 +182,7 @@ def validate_injury(session: Session, user: User, patient: Patient, injury: Inju
         injury.level,
         "C1-C8, T1-T12, L1-L5, S1-S5",
     )
-    check(
-        session,
-        user,
-        bool(injury.mechanism and injury.mechanism.strip()) and len(injury.mechanism) <= 200,
-        "mechanism",
-        injury.mechanism,
-        "a description, 1-200 characters",
-    )
+    check_text(session, user, "mechanism", injury.mechanism, "how the injury happened")
     check(
         session,
         user,
@@ -353,23 +339,17 @@ def record_eligibility(
 
 def validate_consent(session: Session, user: User, patient: Patient, row: Consent) -> None:
     check_event_day(session, user, patient, "consent_date", row.consent_date)
-    check(
+    check_text(
+        session, user, "form_version", row.form_version, "the consent form version", max_len=64
+    )
+    check_text(
         session,
         user,
-        bool(row.form_version and row.form_version.strip()) and len(row.form_version) <= 64,
-        "form_version",
-        row.form_version,
-        "the consent form version, 1-64 characters",
+        "taken_by",
+        row.taken_by,
+        "the name of the person who took consent",
+        required=False,
     )
-    if row.taken_by is not None:
-        check(
-            session,
-            user,
-            bool(row.taken_by.strip()) and len(row.taken_by) <= 200,
-            "taken_by",
-            row.taken_by,
-            "the name of the person who took consent, 1-200 characters",
-        )
     if row.withdrawn_on is not None:
         check_event_day(session, user, patient, "withdrawn_on", row.withdrawn_on, on_study=False)
         check(
@@ -461,16 +441,7 @@ def withdraw_consent(
 
 
 def _check_text(session, user, field, value, *, required: bool) -> None:
-    if value is None and not required:
-        return
-    check(
-        session,
-        user,
-        isinstance(value, str) and bool(value.strip()) and len(value) <= TEXT_MAX,
-        field,
-        value,
-        f"text of 1-{TEXT_MAX} characters",
-    )
+    check_text(session, user, field, value, "text", max_len=TEXT_MAX, required=required)
 
 
 # Records dated after an end of study, or before the injury, would contradict it.

@@ -18,6 +18,7 @@ from ..protocol_versions import FIRST_SUMMARY, forget, protocol_number, stored_v
 from ..rules import version_in_effect
 from ..types import utcnow
 from .base import READ_ROLES, check, deny, require_role
+from .fields import check_text
 from .timing import site_today
 
 ADMIN = ("admin",)
@@ -74,14 +75,13 @@ def versions(user: User, session: Session) -> list[VersionInfo]:
 
 
 def _check_summary(session: Session, admin: User, summary: str) -> None:
-    check(
+    check_text(
         session,
         admin,
-        isinstance(summary, str) and bool(summary.strip()) and len(summary) <= SUMMARY_MAX,
         "summary",
         summary,
-        f"what changed and why (e.g. the amendment's title and approval), 1-{SUMMARY_MAX} "
-        "characters",
+        "what changed and why (e.g. the amendment's title and approval)",
+        max_len=SUMMARY_MAX,
     )
 
 

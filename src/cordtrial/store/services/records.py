@@ -43,10 +43,10 @@ from ..models import (
 )
 from ..protocol_versions import protocol_of, restamp
 from ..signatures import signatures_for
-from ..text import text_problem
 from ..types import UTCDateTime
 from . import adverse_events, infusions, manufacturing, patients
 from .base import IDENTITY_ROLES, check, deny, require_role, require_site
+from .fields import check_text
 
 REASON_MAX = 2000
 Validator = Callable[[Session, User, Any], None]
@@ -111,15 +111,7 @@ def _validate_lot(session: Session, user: User, lot: Lot) -> None:
 
 def _validate_custody(session: Session, user: User, row: CustodyEvent) -> None:
     for name in ("from_location", "to_location"):
-        value = getattr(row, name)
-        check(
-            session,
-            user,
-            isinstance(value, str) and bool(value.strip()) and len(value) <= 200,
-            name,
-            value,
-            "a place, 1-200 characters",
-        )
+        check_text(session, user, name, getattr(row, name), "a place")
     check(session, user, row.at.tzinfo is not None, "at", row.at, "a timezone-aware time")
 
 
@@ -267,17 +259,13 @@ def check_reason(session: Session, user: User, reason: str | None, record=None) 
             value=reason,
             allowed="why the record is corrected (e.g. what the source document shows)",
         )
-    check(
+    check_text(
         session,
         user,
-        isinstance(reason, str)
-        and bool(reason.strip())
-        and len(reason) <= REASON_MAX
-        and text_problem(reason) is None,
         "reason",
         reason,
-        f"why the record is corrected (e.g. what the source document shows): text of 1-"
-        f"{REASON_MAX} characters",
+        "why the record is corrected (e.g. what the source document shows)",
+        max_len=REASON_MAX,
     )
     return reason.strip()
 

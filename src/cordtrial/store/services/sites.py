@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Site, User
 from .base import check, deny, require_role
+from .fields import check_text
 
 ADMIN = ("admin",)
 SITE_CODE = re.compile(r"^[A-Z0-9]{2,16}$")
@@ -45,14 +46,7 @@ def get_site(admin: User, session: Session, code: str) -> Site:
 
 
 def _validate(session: Session, admin: User, site: Site) -> None:
-    check(
-        session,
-        admin,
-        isinstance(site.name, str) and bool(site.name.strip()) and len(site.name) <= 200,
-        "name",
-        site.name,
-        "the site's name, 1-200 characters",
-    )
+    check_text(session, admin, "name", site.name, "the site's name")
     check(
         session,
         admin,

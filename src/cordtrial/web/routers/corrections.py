@@ -31,6 +31,7 @@ from ..principal import Principal
 from ..render import flash, render
 from ..steps import record_out
 from ..trial_schemas import CorrectionIn
+from .trial_api import RecordOut
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/records", tags=["Corrections"])
@@ -185,13 +186,6 @@ async def correct_page(table: str, record_id: int, request: Request, who: Who):
 # -- API -------------------------------------------------------------------------------------------
 
 
-class SignatureStateOut(BaseModel):
-    signer: str
-    meaning: str
-    signed_at: datetime
-    valid: bool
-
-
 class HistoryOut(BaseModel):
     seq: int
     at: str
@@ -201,14 +195,7 @@ class HistoryOut(BaseModel):
     reason: str | None
 
 
-class RecordDetailOut(BaseModel):
-    table: str
-    id: int
-    patient: str
-    protocol_version: int | None
-    data: dict[str, Any]
-    signatures: list[SignatureStateOut]
-    notes: list[str]
+class RecordDetailOut(RecordOut):
     correctable_fields: list[str]
     history: list[HistoryOut]
 

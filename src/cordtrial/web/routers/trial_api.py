@@ -6,7 +6,7 @@ label. The pages are routers/trial.py; both go through the same step definitions
 FastAPI reads each one's request model from its annotation.)
 """
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -21,18 +21,20 @@ from ..idempotency import Idempotent, respond
 from ..principal import Principal
 from ..steps import STEPS, Step, record_out
 from ..trial_schemas import PatientIn
-from .api import WRITE_ERRORS, Code, LotDetailOut, LotId, PatientOut, _lot_detail, _patient_out
+from .api import (
+    WRITE_ERRORS,
+    Code,
+    LotDetailOut,
+    LotId,
+    PatientOut,
+    SignatureOut,
+    _lot_detail,
+    _patient_out,
+)
 from .trial import label_svg, register_patient
 
 router = APIRouter(prefix="/api/v1", responses=WRITE_ERRORS)
 Who = Annotated[Principal, Depends(current_principal)]
-
-
-class SignatureStateOut(BaseModel):
-    signer: str
-    meaning: str
-    signed_at: datetime
-    valid: bool
 
 
 class VisitOut(BaseModel):
@@ -48,7 +50,7 @@ class RecordOut(BaseModel):
     patient: str
     protocol_version: int | None
     data: dict[str, Any]
-    signatures: list[SignatureStateOut]
+    signatures: list[SignatureOut]
     notes: list[str]
     visits: list[VisitOut] | None = None  # for the patient's own record
 

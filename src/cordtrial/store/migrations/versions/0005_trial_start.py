@@ -122,7 +122,7 @@ def upgrade() -> None:
 def _set_meanings(meanings: tuple[str, ...]) -> None:
     # SQLite cannot alter a CHECK constraint: the signatures table is rebuilt (it carries no
     # triggers; its rows are copied unchanged).
-    with op.batch_alter_table("signatures", recreate="always") as batch:
+    with op.batch_alter_table("signatures") as batch:
         batch.drop_constraint(op.f("ck_signatures_meaning"), type_="check")
         batch.create_check_constraint("meaning", _meaning_check(meanings))
 
