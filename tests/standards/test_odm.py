@@ -55,7 +55,8 @@ def test_round_trip_into_an_empty_store(odm_file, demo_trial, empty_store):
     report = _import(empty_store, odm_file)
     assert report.ok, report.summary()
     assert report.subjects == len(demo_trial.patients)
-    assert report.skipped == {"infusion": len(demo_trial.patients)}
+    infused = sum(1 for p in demo_trial.patients if demo_trial.rows("infusions", p))
+    assert report.skipped == {"infusion": infused}
     with db.session_scope(empty_store) as s:
         back = load_trial(s)
     assert clinical_differences(demo_trial, back) == []

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from cordtrial.store import db
 from cordtrial.store.models import Lot, Patient, Site, User
 from cordtrial.store.protocol import default_protocol
+from cordtrial.store.rules import eligible_answers
 from cordtrial.store.services import manufacturing as mf
 from cordtrial.store.services import patients, users
 from cordtrial.store.services.infusions import InfusionInput
@@ -72,9 +73,20 @@ def enrol(s, inv: User, site: Site, code: str, injury: date):
         s,
         p,
         assessed_on=injury + timedelta(days=7),
-        criteria={"onset <= 14 days": True, "cervical": True},
+        criteria=eligible_answers(default_protocol()),
+        password=PASSWORD,
     )
     patients.record_consent(inv, s, p, consent_date=injury + timedelta(days=7), form_version="1.0")
+    for day in (14, 21):
+        mf.record_blood_draw(
+            inv,
+            s,
+            p,
+            drawn_on=injury + timedelta(days=day),
+            volume_ml=240.0,
+            serum_volume_ml=110.0,
+            operator="Nurse A",
+        )
     mf.record_harvest(
         inv, s, p, harvested_on=injury + timedelta(days=20), volume_ml=50, operator="Dr A"
     )
@@ -130,6 +142,12 @@ def harvest_of(s, patient: Patient):
     return s.scalar(select(MarrowHarvest).where(MarrowHarvest.patient_id == patient.id))
 
 
+def serum_of(s, patient: Patient):
+    from cordtrial.store.models import BloodDraw
+
+    return list(s.scalars(select(BloodDraw).where(BloodDraw.patient_id == patient.id)))
+
+
 def make_lot(
     w: World,
     s,
@@ -145,7 +163,13 @@ def make_lot(
     p = w.pat(s, patient_code)
     start = w.injury_date + timedelta(days=21)
     lot = mf.create_lot(
-        cp, s, p, lot_number=number, harvest=harvest_of(s, p), culture_started_on=start
+        cp,
+        s,
+        p,
+        lot_number=number,
+        harvest=harvest_of(s, p),
+        serum=serum_of(s, p),
+        culture_started_on=start,
     )
     seeded = 2.0e4
     for n in range(3):

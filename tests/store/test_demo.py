@@ -33,20 +33,20 @@ def test_demo_trial_shape(db_url, cheap_hashes):
     with db.session_scope(db_url) as s:
         t = analysis_tables(s)
         assert audit.verify(s).ok
-        assert s.scalar(select(func.count()).select_from(Patient)) == 13
+        assert s.scalar(select(func.count()).select_from(Patient)) == demo.demo_size()
         assert all(site.synthetic and "synthetic" in site.name for site in s.scalars(select(Site)))
-        assert {lot.status for lot in s.scalars(select(Lot))} == {"infused"}
         # one user per role at each site, scoped to it
         sap = s.scalar(select(User).where(User.username == "sap_investigator"))
         asa = s.scalar(select(User).where(User.username == "asa_investigator"))
-        assert len(patients.list_for(sap, s)) == 11 and len(patients.list_for(asa, s)) == 2
+        assert len(patients.list_for(sap, s)) == demo.demo_size() - 2
+        assert len(patients.list_for(asa, s)) == 2
         assert s.scalar(select(func.count()).select_from(User)) == 14
     p, e, inf, ae = t.patients, t.exams, t.infusions, t.adverse_events
     assert p["synthetic"].all() and p["patient"].str.startswith("SYN-").all()
     assert p["tetraplegia"].all()  # cervical injuries
     assert p["age"].between(20, 70).all()
     baseline = e[e["visit"] == "screening"].set_index("patient")["ais"]
-    assert set(baseline) <= {"A", "B", "C"} and len(baseline) == 13
+    assert set(baseline) <= {"A", "B", "C"} and len(baseline) == demo.demo_size()
     assert (e.groupby("patient")["days_since_injury"].min() <= 14).all()
     assert inf["days_since_injury"].between(40, 54).all()
     assert (inf["cells_per_kg"] <= 3.34e6).all()
@@ -66,6 +66,48 @@ def test_demo_trial_shape(db_url, cheap_hashes):
     assert {"total", "walks_indoors", "mobility_indoors"} <= set(
         t.instruments.loc[t.instruments["instrument"] == "scim3", "measure"]
     )
+
+
+def test_demo_shows_every_stage_on_the_day_it_is_seeded(db_url, cheap_hashes):
+    """Issue 13, point 7: patients at every stage of the pipeline, dated back from today, and
+    the completed case series."""
+    from datetime import date
+
+    from cordtrial.store.models import Infusion, Visit
+    from cordtrial.web.queries import STAGES, stage_of
+
+    _seed(db_url)
+    today = date.today()
+    with db.session_scope(db_url) as s:
+        stages = {p.study_code: stage_of(s, p) for p in s.scalars(select(Patient))}
+        counts = {code: list(stages.values()).count(code) for code, _ in STAGES}
+        assert counts == {
+            "screening": 1,
+            "enrolled": 1,
+            "harvested": 1,
+            "culture": 2,  # one lot in culture, one in quarantine awaiting QA
+            "released": 1,
+            "infused": 15,  # 13 of the case series, 2 in follow-up
+            "completed": 0,
+            "withdrawn": 0,
+        }
+        lots = [lot.status for lot in s.scalars(select(Lot))]
+        assert sorted(set(lots)) == ["in_process", "infused", "quarantine", "released"]
+        released = s.scalar(select(Lot).where(Lot.status == "released"))
+        assert released.expiry_date > today and released.released_on < today
+        # the follow-up patients' next visits are still to come
+        recent = [i for i in s.scalars(select(Infusion)) if (today - i.infused_on).days < 60]
+        assert len(recent) == 2
+        upcoming = s.scalars(
+            select(Visit).where(
+                Visit.patient_id.in_([i.patient_id for i in recent]), Visit.target_date > today
+            )
+        ).all()
+        assert {v.code for v in upcoming} >= {"month3", "month6", "month12"}
+        # nothing is dated after today, and every record keeps its protocol version
+        for column in (Infusion.infused_on, Lot.culture_started_on):
+            assert s.scalar(select(func.max(column))) < today
+        assert all(p.protocol_version == 1 for p in s.scalars(select(Patient)))
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import infusions, patients, records
 from cordtrial.store.services import manufacturing as mf
 
-from .conftest import PASSWORD, infusion_input, make_lot
+from .conftest import PASSWORD, harvest_of, infusion_input, make_lot
 from .helpers import assert_refused
 
 
@@ -241,10 +241,18 @@ def test_release_test_change_after_lot_release_needs_reason(world):
     assert_refused(world.url, "reason_required", action)
 
 
-def test_unsigned_change_without_reason_is_allowed_and_audited(world):
-    with db.session_scope(world.url) as s:
+def test_every_correction_needs_a_reason(world):
+    """Issue 13, point 5: any saved record, signed or not, is corrected with a reason."""
+
+    def action(s):
         inj = s.scalar(select(Injury))
         records.amend(world.user(s, "investigator"), s, inj, {"mechanism": "fall"}, reason=None)
+
+    r = assert_refused(world.url, "reason_required", action)
+    assert "signed" not in r.message
+    with db.session_scope(world.url) as s:
+        inj = s.scalar(select(Injury))
+        records.amend(world.user(s, "investigator"), s, inj, {"mechanism": "fall"}, reason="typo")
 
 
 def test_role_gates(world):
@@ -290,6 +298,27 @@ def test_site_scoping(world):
         patients.get_for(world.user(s, "investigator"), s, world.remote_patient)
 
     assert_refused(world.url, "other_site", peek)
+
+
+def test_a_lot_from_another_patients_serum_is_refused(world):
+    from cordtrial.store.models import BloodDraw
+
+    def action(s):
+        p, other = world.pat(s), world.pat(s, world.other_patient)
+        mf.create_lot(
+            world.user(s, "cell_processing"),
+            s,
+            p,
+            lot_number="LOT-MIX",
+            harvest=harvest_of(s, p),
+            serum=list(s.scalars(select(BloodDraw).where(BloodDraw.patient_id == other.id))),
+            culture_started_on=world.injury_date + timedelta(days=22),
+        )
+
+    r = assert_refused(world.url, "wrong_patient_serum", action)
+    assert world.patient in r.message
+    with db.session_scope(world.url) as s:
+        assert world.lot(s, "LOT-MIX") is None
 
 
 def test_no_raw_material_before_consent(world):
@@ -480,10 +509,14 @@ def test_unknown_patient_and_unamendable_record(world):
         lambda s: patients.get_for(world.user(s, "investigator"), s, "SAP-404"),
     )
 
-    def amend_patient(s):
-        records.amend(world.user(s, "investigator"), s, world.pat(s), {"sex": "F"}, "typo")
+    def amend_signature(s):
+        from cordtrial.store.models import Signature
 
-    assert_refused(world.url, "not_amendable", amend_patient)
+        records.amend(
+            world.user(s, "investigator"), s, s.scalar(select(Signature)), {"meaning": "x"}, "x"
+        )
+
+    assert_refused(world.url, "not_amendable", amend_signature)
 
     def amend_other_field(s):
         inj = s.scalar(select(Injury))

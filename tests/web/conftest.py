@@ -6,6 +6,7 @@ test session into a template SQLite file; each test that changes data gets its o
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import socket
@@ -19,6 +20,8 @@ import pytest
 
 from cordtrial.store import db as store_db
 from cordtrial.store.models import Site
+from cordtrial.store.protocol import default_protocol
+from cordtrial.store.rules import eligible_answers
 from cordtrial.store.services import manufacturing, patients, users
 
 PASSWORD = {
@@ -70,7 +73,7 @@ class Scenario:
     lot_other_site: int  # OTH-001's lot
 
 
-def _enrol(user, s, site, code, *, age=45):
+def _enrol(user, s, site, code, *, password, age=45):
     p = patients.register(
         user,
         s,
@@ -95,24 +98,39 @@ def _enrol(user, s, site, code, *, age=45):
         s,
         p,
         assessed_on=INJURY + timedelta(days=5),
-        criteria={"onset <= 14 days": True, "cervical": True},
+        criteria=eligible_answers(default_protocol()),
+        password=password,
     )
     patients.record_consent(
         user, s, p, consent_date=INJURY + timedelta(days=6), form_version="v1.0"
     )
+    serum = [
+        manufacturing.record_blood_draw(
+            user,
+            s,
+            p,
+            drawn_on=INJURY + timedelta(days=day),
+            volume_ml=240,
+            serum_volume_ml=110,
+            operator="Nurse Draw",
+        )
+        for day in (7, 9)
+    ]
     harvest = manufacturing.record_harvest(
         user, s, p, harvested_on=INJURY + timedelta(days=10), volume_ml=60, operator="Dr Harvest"
     )
-    return p, harvest
+    return p, harvest, serum
 
 
-def _lot(cpc, qa, s, patient, harvest, number, *, release=False):
+def _lot(cpc, qa, s, patient, material, number, *, release=False):
+    harvest, serum = material
     lot = manufacturing.create_lot(
         cpc,
         s,
         patient,
         lot_number=number,
         harvest=harvest,
+        serum=serum,
         culture_started_on=INJURY + timedelta(days=11),
     )
     start = INJURY + timedelta(days=11)
@@ -197,12 +215,13 @@ def build_scenario(url: str) -> Scenario:
             password="cpcb-password-1",
         )
         inv, cpc, qa = made["investigator"], made["cell_processing"], made["qa"]
-        p1, h1 = _enrol(inv, s, site, "SAP-001")
-        p2, h2 = _enrol(inv, s, site, "SAP-002")
-        p3, h3 = _enrol(inv_b, s, other, "OTH-001")
-        lot1 = _lot(cpc, qa, s, p1, h1, "LOT-SAP-001")
-        lot2 = _lot(cpc, qa, s, p2, h2, "LOT-SAP-002", release=True)
-        lot3 = _lot(cpc_b, qa, s, p3, h3, "LOT-OTH-001")
+        pw = PASSWORD["investigator"]
+        p1, *m1 = _enrol(inv, s, site, "SAP-001", password=pw)
+        p2, *m2 = _enrol(inv, s, site, "SAP-002", password=pw)
+        p3, *m3 = _enrol(inv_b, s, other, "OTH-001", password=OTHER_INVESTIGATOR[1])
+        lot1 = _lot(cpc, qa, s, p1, m1, "LOT-SAP-001")
+        lot2 = _lot(cpc, qa, s, p2, m2, "LOT-SAP-002", release=True)
+        lot3 = _lot(cpc_b, qa, s, p3, m3, "LOT-OTH-001")
         ids = (lot1.id, lot2.id, lot3.id)
     store_db.dispose_engines()
     return Scenario(url, *ids)
@@ -282,6 +301,32 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(url: str):
+    """The app over the store at ``url``, served by uvicorn on a free loopback port in a
+    thread; yields the base URL."""
+    import uvicorn
+
+    from cordtrial.web.app import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(url), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 @pytest.fixture

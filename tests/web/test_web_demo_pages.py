@@ -66,9 +66,14 @@ def test_demo_pages_render(demo_server, browser, tmp_path):
     page.goto(f"{base}/login")
     page.screenshot(path=str(out / "web-login.png"))
     browser_login(page, base, "sap_investigator", DEMO_PASSWORDS["investigator"])
-    assert page.locator("[data-testid=patient-link]").count() == 11  # SAP's demo patients
+    from cordtrial.store.demo import demo_size
+
+    # SAP's demo patients: the case series and one at every stage of the pipeline
+    assert page.locator("[data-testid=patient-link]").count() == demo_size() - 2
+    for stage in ("screening", "enrolled", "harvested", "culture", "released", "infused"):
+        assert page.locator(f"[data-stage={stage}] [data-testid=patient-link]").count() >= 1
     page.screenshot(path=str(out / "web-dashboard.png"), full_page=True)
-    page.locator("[data-testid=patient-link]").first.click()
+    page.locator("[data-stage=infused] [data-testid=patient-link]").first.click()
     assert page.locator("[data-kind=infusion]").count() == 1
     assert page.locator("[data-kind=assessment]").count() > 3
     page.screenshot(path=str(out / "web-timeline.png"), full_page=True)

@@ -194,8 +194,9 @@ def _import_subject(
                 criteria,
                 "a JSON object of criterion -> true/false",
             )
+            # stored unsigned: a file cannot carry the investigator's signature (21 CFR 11.70)
             patients.record_eligibility(
-                user, session, patient, assessed_on=v["elig_date"], criteria=criteria
+                user, session, patient, assessed_on=v["elig_date"], criteria=criteria, password=None
             )
         elif r.form == "consent":
             consent = patients.record_consent(
@@ -244,15 +245,12 @@ def _visit(session: Session, user: User, patient: Patient, event: str, v: dict) 
         f"{start} / {target} / {end}",
         "window start <= target <= window end",
     )
-    session.add(
-        Visit(
-            patient_id=patient.id,
-            code=event,
-            target_date=target,
-            window_start=start,
-            window_end=end,
-        )
-    )
+    # the injury's record scheduled the visits anchored to it already: the file's dates win
+    visit = session.scalar(
+        select(Visit).where(Visit.patient_id == patient.id, Visit.code == event)
+    ) or Visit(patient_id=patient.id, code=event)
+    visit.target_date, visit.window_start, visit.window_end = target, start, end
+    session.add(visit)
     session.flush()
 
 

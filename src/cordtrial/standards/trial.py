@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from cordtrial.store import models as m
 from cordtrial.store.export import FREE_TEXT
-from cordtrial.store.protocol import Protocol, default_protocol
+from cordtrial.store.protocol import Protocol
+from cordtrial.store.protocol_versions import protocol_on
 
 Row = dict[str, Any]
 
@@ -99,7 +100,7 @@ def load_trial(
     used_sites = {p["site_id"] for p in patients}
     sites = [_plain(s, set()) for s in session.scalars(select(m.Site).order_by(m.Site.code))]
     trial = Trial(
-        protocol=protocol or default_protocol(),
+        protocol=protocol or protocol_on(session),
         identified=identified,
         sites=[s for s in sites if s["id"] in used_sites or site_id is None],
         patients=patients,

@@ -202,8 +202,9 @@ def register(app: typer.Typer) -> None:
         reset: bool = typer.Option(False, "--reset", help="Drop EVERYTHING in the store first."),
         database_url: str | None = DB_URL,
     ) -> None:
-        """Seed a SYNTHETIC 13-patient demo trial (natural-history recovery, no real data)."""
-        from .demo import DemoError, demo_usernames, seed_demo
+        """Seed a SYNTHETIC demo trial: the 13-patient case series (natural-history recovery, no
+        real data) and patients at every stage of the pipeline, dated back from today."""
+        from .demo import DemoError, demo_size, demo_usernames, seed_demo
 
         url = _url(database_url)
         if reset:
@@ -211,7 +212,7 @@ def register(app: typer.Typer) -> None:
         db.upgrade(url)
         try:
             with _progress() as prog, db.session_scope(url) as s:
-                task = prog.add_task("seeding synthetic trial", total=13)
+                task = prog.add_task("seeding synthetic trial", total=demo_size())
                 passwords = seed_demo(s, seed=seed, progress=lambda _msg: prog.advance(task))
         except DemoError as exc:
             _fail(str(exc))

@@ -27,7 +27,9 @@ from sqlalchemy.orm import Session
 
 from .models import ROLES, Patient, Site, User
 from .passwords import hash_password
-from .protocol import Protocol, default_protocol
+from .protocol import Protocol
+from .protocol_versions import protocol_on
+from .rules import eligible_answers
 from .services import adverse_events, assessments, infusions, patients, users
 from .services import manufacturing as mf
 
@@ -328,21 +330,54 @@ def _course(rng: np.random.Generator, baseline: str) -> _Course:
     )
 
 
+# Patients on their way through the trial on the day the demo is seeded: (stage they have
+# reached, how many); their injuries are dated back from that day so every page has something
+# current to show (cordtrial.web.queries.STAGES).
+IN_PROGRESS: tuple[tuple[str, int], ...] = (
+    ("screening", 1),
+    ("consented", 1),
+    ("raw_material", 1),
+    ("culture", 1),
+    ("quarantine", 1),
+    ("released", 1),
+    ("follow_up", 2),
+)
+JOURNEY = (
+    "screening",
+    "consented",
+    "raw_material",
+    "culture",
+    "quarantine",
+    "released",
+    "follow_up",
+    "complete",
+)
+
+
+def demo_size() -> int:
+    """How many synthetic patients the demo seeds."""
+    return len(BASELINE_MIX) + sum(n for _, n in IN_PROGRESS)
+
+
 def seed_demo(
     session: Session,
     seed: int = 2021,
     passwords: dict[str, str] | None = None,
     protocol: Protocol | None = None,
     progress: Callable[[str], None] | None = None,
+    today: date | None = None,
 ) -> dict[str, str]:
     """Seed the synthetic demo trial into an empty store; return {role: password}.
 
-    One demo user per role at each of two sites (usernames ``<site>_<role>``, e.g. ``sap_qa``,
-    ``asa_qa``); both users of a role share the returned password. Passwords not given are
-    generated (print them once). Same seed, same data (apart from those passwords and the
-    timestamps of entry).
+    The 13-patient case series (completed follow-up, fixed dates in 2024-25) and, dated back
+    from ``today``, patients at every stage of the pipeline (IN_PROGRESS). One demo user per
+    role at each of two sites (usernames ``<site>_<role>``, e.g. ``sap_qa``, ``asa_qa``); both
+    users of a role share the returned password. Passwords not given are generated (print them
+    once). Same seed and day, same data (apart from those passwords and the timestamps of
+    entry).
     """
-    protocol = protocol or default_protocol()
+    protocol = protocol or protocol_on(session)
+    today = today or date.today()
     if session.scalar(select(func.count()).select_from(Patient)):
         raise DemoError(
             "the store already has patients; seed the demo only into an empty store "
@@ -354,7 +389,7 @@ def seed_demo(
         passwords.setdefault(role, secrets.token_urlsafe(12))
     sites = []
     for code, name in SITES:
-        site = Site(code=code, name=name, synthetic=True)
+        site = Site(code=code, name=name, synthetic=True, time_zone="Asia/Tokyo")
         session.add(site)
         sites.append(site)
     session.flush()
@@ -378,286 +413,392 @@ def seed_demo(
         for i in range(count):
             n += 1
             if progress:
-                progress(f"patient {n}/{len(BASELINE_MIX)}")
-            _seed_patient(
+                progress(f"patient {n}/{demo_size()}")
+            injury = date(2024, 1, 8) + timedelta(days=int(n * 27 + rng.integers(0, 20)))
+            journey = _Journey(
+                session, rng, protocol, site, by_site[site.code], passwords, n,
+                f"SYN-{site.code}-{i + 1:02d}", str(baselines[n - 1]), today,
+            )  # fmt: skip
+            journey.run(injury, "complete")
+    home = sites[0]
+    for stage, count in IN_PROGRESS:
+        for _ in range(count):
+            n += 1
+            if progress:
+                progress(f"patient {n}/{demo_size()}")
+            code = f"SYN-{home.code}-{n - PATIENTS_PER_SITE[1]:02d}"
+            baseline = str(rng.choice(("A", "B", "C")))
+            journey = _Journey(
                 session,
                 rng,
                 protocol,
-                site,
-                by_site[site.code],
+                home,
+                by_site[home.code],
                 passwords,
-                f"SYN-{site.code}-{i + 1:02d}",
-                str(baselines[n - 1]),
                 n,
+                code,
+                baseline,
+                today,
             )
+            journey.run(today - timedelta(days=journey.days_to_reach(stage) + 1), stage)
     return passwords
 
 
-def _seed_patient(
-    session: Session,
-    rng: np.random.Generator,
-    protocol: Protocol,
-    site: Site,
-    team: dict[str, User],
-    passwords: dict[str, str],
-    code: str,
-    baseline: str,
-    n: int,
-) -> None:
-    inv, cp, qa, assessor = (
-        team["investigator"],
-        team["cell_processing"],
-        team["qa"],
-        team["assessor"],
-    )
-    injury = date(2024, 1, 8) + timedelta(days=int(n * 27 + rng.integers(0, 20)))
-    day = lambda d: injury + timedelta(days=int(d))  # noqa: E731
-    course = _course(rng, baseline)
-    p = patients.register(
-        inv,
-        session,
-        site=site,
-        study_code=code,
-        sex="M" if rng.random() < 0.8 else "F",
-        age_at_injury=int(rng.integers(20, 71)),
-        synthetic=True,
-        identity={"full_name": f"Synthetic Person {code}", "hospital_number": f"SYN{n:05d}"},
-    )
-    patients.record_injury(
-        inv,
-        session,
-        p,
-        injury_date=injury,
-        mechanism=str(rng.choice(MECHANISMS)),
-        non_penetrating=True,
-        level=course.nli.upper(),
-    )
-    screen = int(rng.integers(3, 12))
-    patients.record_eligibility(
-        inv,
-        session,
-        p,
-        assessed_on=day(screen),
-        criteria={
-            "onset <= 14 days": True,
-            "cervical SCI on MRI/CT": True,
-            "AIS A, B or C": True,
-            "age 20-70": True,
-            "non-penetrating": True,
-            "no screening exclusion": True,
-        },
-    )
-    patients.record_consent(inv, session, p, consent_date=day(screen), form_version="demo-1.0")
+class _Journey:
+    """One synthetic patient's path, each step through the services on its own day (days after
+    injury drawn once, so a patient seeded part-way lives the same plan)."""
 
-    def exam(visit: str, d: int, blinded: bool = False) -> None:
-        grade, uems, lems, f = course.at(d)
-        rhi = build_exam(rng, course.nli, grade, uems, lems, f)
+    def __init__(self, session, rng, protocol, site, team, passwords, n, code, baseline, today):
+        self.s, self.rng, self.protocol, self.site, self.today = session, rng, protocol, site, today
+        self.team, self.passwords, self.n, self.code = team, passwords, n, code
+        self.course = _course(rng, baseline)
+        self.plan = self._plan()
+
+    def _plan(self) -> dict[str, int]:
+        """Days after injury of each step (study.md, cell-product.md): screening within 2
+        weeks, two draws 2-4 weeks after injury, harvest after them within ~31 days, ~2 weeks
+        of culture in three passages, release, infusion 40-54 days after injury."""
+        r = self.rng
+        plan = {"screen": int(r.integers(3, 12))}
+        plan["draw1"] = int(r.integers(14, 18))
+        plan["draw2"] = plan["draw1"] + int(r.integers(5, 8))
+        plan["harvest"] = plan["draw2"] + int(r.integers(0, 4))
+        day, passages = plan["harvest"], []
+        for _ in range(3):
+            day += int(r.integers(4, 6))
+            passages.append(day)
+        plan["passages"] = passages
+        plan["cryo"] = day + 1
+        plan["tests"] = day + 2
+        plan["release"] = day + 3
+        cap = self.protocol.max_days_injury_to_infusion or 54
+        plan["infusion"] = min(max(int(r.integers(40, 55)), day + 4), cap)
+        return plan
+
+    def days_to_reach(self, stage: str) -> int:
+        """Days after injury on which the last step of ``stage`` happens."""
+        p = self.plan
+        return {
+            "screening": p["screen"],
+            "consented": p["screen"],
+            "raw_material": p["harvest"],
+            "culture": p["passages"][1],
+            "quarantine": p["tests"],
+            "released": p["release"],
+            "follow_up": p["infusion"] + 30,
+        }[stage]
+
+    def day(self, d: int) -> date:
+        return self.injury + timedelta(days=int(d))
+
+    def run(self, injury: date, stop: str) -> None:
+        self.injury = injury
+        reached = JOURNEY.index(stop)
+        self.register()
+        if reached >= JOURNEY.index("consented"):
+            self.enrol()
+        if reached >= JOURNEY.index("raw_material"):
+            self.raw_material()
+        if reached >= JOURNEY.index("culture"):
+            self.culture(passages=3 if reached > JOURNEY.index("culture") else 2)
+        if reached >= JOURNEY.index("quarantine"):
+            self.finish_and_test()
+        if reached >= JOURNEY.index("released"):
+            self.release()
+        if reached >= JOURNEY.index("follow_up"):
+            self.infuse()
+            self.follow_up(complete=stop == "complete")
+            self.adverse_events()
+
+    def register(self) -> None:
+        inv, rng, code = self.team["investigator"], self.rng, self.code
+        self.p = patients.register(
+            inv,
+            self.s,
+            site=self.site,
+            study_code=code,
+            sex="M" if rng.random() < 0.8 else "F",
+            age_at_injury=int(rng.integers(20, 71)),
+            synthetic=True,
+            identity={
+                "full_name": f"Synthetic Person {code}",
+                "hospital_number": f"SYN{self.n:05d}",
+            },
+        )
+        patients.record_injury(
+            inv,
+            self.s,
+            self.p,
+            injury_date=self.injury,
+            mechanism=str(rng.choice(MECHANISMS)),
+            non_penetrating=True,
+            level=self.course.nli.upper(),
+        )
+        self.exam("screening", self.plan["screen"])
+
+    def enrol(self) -> None:
+        inv, screen = self.team["investigator"], self.plan["screen"]
+        patients.record_eligibility(
+            inv,
+            self.s,
+            self.p,
+            assessed_on=self.day(screen),
+            criteria=eligible_answers(self.protocol),
+            password=self.passwords["investigator"],
+        )
+        patients.record_consent(
+            inv, self.s, self.p, consent_date=self.day(screen), form_version="demo-1.0"
+        )
+
+    def raw_material(self) -> None:
+        inv, rng = self.team["investigator"], self.rng
+        self.serum = [
+            mf.record_blood_draw(
+                inv,
+                self.s,
+                self.p,
+                drawn_on=self.day(self.plan[key]),
+                volume_ml=240.0,
+                serum_volume_ml=float(round(rng.uniform(100, 125), 1)),
+                operator="Synthetic Nurse",
+            )
+            for key in ("draw1", "draw2")
+        ]
+        self.harvest = mf.record_harvest(
+            inv,
+            self.s,
+            self.p,
+            harvested_on=self.day(self.plan["harvest"]),
+            volume_ml=float(round(rng.uniform(40, 60))),
+            operator="Synthetic Haematologist",
+        )
+
+    def culture(self, passages: int) -> None:
+        cp, rng = self.team["cell_processing"], self.rng
+        self.lot = mf.create_lot(
+            cp,
+            self.s,
+            self.p,
+            lot_number=f"SYN-LOT-{self.n:03d}",
+            harvest=self.harvest,
+            serum=self.serum,
+            culture_started_on=self.day(self.plan["harvest"]),
+            label_code=self.code,
+        )
+        # ~10,000-fold expansion in ~2 weeks (study.md [V2]): three passages of ~20-fold.
+        seeded, d = float(round(rng.uniform(1.0e4, 1.4e4), -2)), self.plan["harvest"]
+        for k, end in enumerate(self.plan["passages"][:passages]):
+            harvested = float(round(seeded * rng.uniform(19, 25), -3))
+            mf.record_passage(
+                cp,
+                self.s,
+                self.lot,
+                passage_number=k,
+                seeded_on=self.day(d),
+                harvested_on=self.day(end),
+                cells_seeded=seeded,
+                cells_harvested=harvested,
+                viability_pct=float(round(rng.uniform(90, 98), 1)),
+                confluence_pct=float(round(rng.uniform(75, 92))),
+                operator="Synthetic CPC Operator",
+                vessels=2**k,
+            )
+            seeded, d = harvested, end
+        self.total = float(round(min(seeded * 0.9, 2.4e8), -5))
+
+    def finish_and_test(self) -> None:
+        cp, rng = self.team["cell_processing"], self.rng
+        mf.finish_culture(
+            cp,
+            self.s,
+            self.lot,
+            cryopreserved_on=self.day(self.plan["cryo"]),
+            total_viable_cells=self.total,
+            volume_ml=20.0,
+            storage_location="CPC LN2 tank 2 (synthetic)",
+        )
+        results = {
+            "viability": rng.uniform(85, 97),
+            "total_viable_cells": self.total,
+            "cd73": rng.uniform(97, 99.9),
+            "cd90": rng.uniform(97, 99.9),
+            "cd105": rng.uniform(96, 99.5),
+            "cd45": rng.uniform(0.1, 1.2),
+            "cd34": rng.uniform(0.1, 1.0),
+            "hla_dr": rng.uniform(0.1, 1.5),
+            "endotoxin": rng.uniform(0.05, 0.3),
+        }
+        for spec in self.protocol.release_tests:
+            kw = (
+                {"value": float(round(results[spec.code], 2))}
+                if spec.numeric
+                else {"text_result": spec.expected}
+            )
+            mf.record_release_test(
+                cp,
+                self.s,
+                self.lot,
+                test_code=spec.code,
+                method="SOP (synthetic)",
+                tested_on=self.day(self.plan["tests"]),
+                analyst="Synthetic Analyst",
+                **kw,
+            )
+
+    def release(self) -> None:
+        day = self.day(self.plan["release"])
+        mf.release_lot(self.team["qa"], self.s, self.lot, password=self.passwords["qa"], today=day)
+        patients.schedule_visits(
+            self.team["investigator"],
+            self.s,
+            self.p,
+            planned_infusion=self.day(self.plan["infusion"]),
+        )
+
+    def exam(self, visit: str, d: int, blinded: bool = False) -> None:
+        grade, uems, lems, f = self.course.at(d)
+        rhi = build_exam(self.rng, self.course.nli, grade, uems, lems, f)
+        assessor = self.team["assessor"]
         assessments.record_isncsci(
             assessor,
-            session,
-            p,
+            self.s,
+            self.p,
             visit_code=visit,
-            assessed_on=day(d),
+            assessed_on=self.day(d),
             rhi=rhi,
             assessor_name=ASSESSOR,
             blinded=blinded,
             assessor=assessor,
         )
 
-    def instruments(visit: str, d: int, bowel_bladder: bool = False) -> None:
-        grade, uems, lems, _ = course.at(d)
+    def instruments(self, visit: str, d: int, bowel_bladder: bool = False) -> None:
+        grade, uems, lems, _ = self.course.at(d)
+        rng = self.rng
         recs = {"scim3": scim_record(rng, uems, lems, grade), "wisci2": wisci_record(rng, lems)}
         if bowel_bladder:
             recs |= {"nbd": nbd_record(rng, grade), "lutf": lutf_record(rng, grade)}
+        assessor = self.team["assessor"]
         for kind, data in recs.items():
             assessments.record_instrument(
                 assessor,
-                session,
-                p,
+                self.s,
+                self.p,
                 kind=kind,
                 visit_code=visit,
-                assessed_on=day(d),
+                assessed_on=self.day(d),
                 data=data,
                 assessor_name=ASSESSOR,
                 blinded=False,
                 assessor=assessor,
             )
 
-    exam("screening", screen)
-    for d in (int(rng.integers(14, 20)), int(rng.integers(21, 28))):
-        mf.record_blood_draw(
+    def infuse(self) -> None:
+        rng, inf_day, protocol = self.rng, self.plan["infusion"], self.protocol
+        inv, cp = self.team["investigator"], self.team["cell_processing"]
+        pre = inf_day - int(rng.integers(1, 4))
+        self.exam("pre_infusion", pre)
+        self.instruments("pre_infusion", pre, bowel_bladder=True)
+        start = datetime.combine(self.day(inf_day), datetime.min.time(), UTC) + timedelta(
+            hours=9, minutes=int(rng.integers(0, 90))
+        )
+        mf.record_custody(
+            cp,
+            self.s,
+            self.lot,
+            at=start - timedelta(hours=2),
+            from_location="CPC LN2 tank 2",
+            to_location="Ward (thawed at bedside)",
+            condition="dry shipper",
+            temperature_c=-150.0,
+        )
+        weight = float(round(rng.uniform(50, 85), 1))
+        limits = protocol.dose
+        cells = float(
+            round(
+                min(self.total, limits.max_cells_total, limits.max_cells_per_kg * weight * 0.98), -5
+            )
+        )
+        rate = float(round(rng.uniform(0.75, 1.0), 2))
+        diluent = float(rng.choice((40.0, 60.0)))
+        minutes = (20.0 + diluent) / rate
+
+        def vit():
+            return {
+                "sbp": int(rng.integers(105, 135)),
+                "dbp": int(rng.integers(60, 85)),
+                "hr": int(rng.integers(58, 90)),
+                "temp_c": float(round(rng.uniform(36.2, 37.1), 1)),
+                "spo2": int(rng.integers(95, 100)),
+            }
+
+        infusions.record_infusion(
             inv,
-            session,
-            p,
-            drawn_on=day(d),
-            volume_ml=240.0,
-            serum_volume_ml=float(round(rng.uniform(100, 125), 1)),
-            operator="Synthetic Nurse",
-        )
-    harvest_day = int(rng.integers(20, 31))
-    harvest = mf.record_harvest(
-        inv,
-        session,
-        p,
-        harvested_on=day(harvest_day),
-        volume_ml=float(round(rng.uniform(40, 60))),
-        operator="Synthetic Haematologist",
-    )
-    lot = mf.create_lot(
-        cp,
-        session,
-        p,
-        lot_number=f"SYN-LOT-{n:03d}",
-        harvest=harvest,
-        culture_started_on=day(harvest_day),
-    )
-    # ~10,000-fold expansion in ~2 weeks (study.md [V2]): three passages of ~20-fold.
-    seeded, d = float(round(rng.uniform(1.0e4, 1.4e4), -2)), harvest_day
-    for k in range(3):
-        days = int(rng.integers(4, 6))
-        harvested = float(round(seeded * rng.uniform(19, 25), -3))
-        mf.record_passage(
-            cp,
-            session,
-            lot,
-            passage_number=k,
-            seeded_on=day(d),
-            harvested_on=day(d + days),
-            cells_seeded=seeded,
-            cells_harvested=harvested,
-            viability_pct=float(round(rng.uniform(90, 98), 1)),
-            confluence_pct=float(round(rng.uniform(75, 92))),
-            operator="Synthetic CPC Operator",
-            vessels=2**k,
-        )
-        seeded, d = harvested, d + days
-    total = float(round(min(seeded * 0.9, 2.4e8), -5))
-    mf.finish_culture(
-        cp,
-        session,
-        lot,
-        cryopreserved_on=day(d + 1),
-        total_viable_cells=total,
-        volume_ml=20.0,
-        storage_location="CPC LN2 tank 2 (synthetic)",
-        protocol=protocol,
-    )
-    results = {
-        "viability": rng.uniform(85, 97),
-        "total_viable_cells": total,
-        "cd73": rng.uniform(97, 99.9),
-        "cd90": rng.uniform(97, 99.9),
-        "cd105": rng.uniform(96, 99.5),
-        "cd45": rng.uniform(0.1, 1.2),
-        "cd34": rng.uniform(0.1, 1.0),
-        "hla_dr": rng.uniform(0.1, 1.5),
-        "endotoxin": rng.uniform(0.05, 0.3),
-    }
-    for spec in protocol.release_tests:
-        kw = (
-            {"value": float(round(results[spec.code], 2))}
-            if spec.numeric
-            else {"text_result": spec.expected}
-        )
-        mf.record_release_test(
-            cp,
-            session,
-            lot,
-            test_code=spec.code,
-            method="SOP (synthetic)",
-            tested_on=day(d + 2),
-            analyst="Synthetic Analyst",
-            protocol=protocol,
-            **kw,
-        )
-    mf.release_lot(qa, session, lot, password=passwords["qa"], today=day(d + 3), protocol=protocol)
-    inf_day = min(max(int(rng.integers(40, 55)), d + 4), protocol.max_days_injury_to_infusion or 54)
-    patients.schedule_visits(inv, session, p, planned_infusion=day(inf_day), protocol=protocol)
-    pre = inf_day - int(rng.integers(1, 4))
-    exam("pre_infusion", pre)
-    instruments("pre_infusion", pre, bowel_bladder=True)
-    start = datetime.combine(day(inf_day), datetime.min.time(), UTC) + timedelta(
-        hours=9, minutes=int(rng.integers(0, 90))
-    )
-    mf.record_custody(
-        cp,
-        session,
-        lot,
-        at=start - timedelta(hours=2),
-        from_location="CPC LN2 tank 2",
-        to_location="Ward (thawed at bedside)",
-        condition="dry shipper",
-        temperature_c=-150.0,
-    )
-    weight = float(round(rng.uniform(50, 85), 1))
-    cells = float(
-        round(
-            min(
-                total, protocol.dose.max_cells_total, protocol.dose.max_cells_per_kg * weight * 0.98
+            self.s,
+            self.p,
+            self.lot,
+            infusions.InfusionInput(
+                infused_on=self.day(inf_day),
+                weight_kg=weight,
+                weight_measured_on=self.day(inf_day),
+                cells_total=cells,
+                product_volume_ml=20.0,
+                diluent_volume_ml=diluent,
+                rate_ml_per_min=rate,
+                thawed_at=start - timedelta(minutes=20),
+                started_at=start,
+                stopped_at=start + timedelta(minutes=round(minutes)),
+                vitals={"before": vit(), "during": vit(), "after": vit()},
+                wristband_code=self.code,
+                label_code=self.lot.lot_number,
             ),
-            -5,
+            password=self.passwords["investigator"],
+            second_person=cp,
+            second_password=self.passwords["cell_processing"],
         )
-    )
-    rate = float(round(rng.uniform(0.75, 1.0), 2))
-    diluent = float(rng.choice((40.0, 60.0)))
-    minutes = (20.0 + diluent) / rate
 
-    def vit():
-        return {
-            "sbp": int(rng.integers(105, 135)),
-            "dbp": int(rng.integers(60, 85)),
-            "hr": int(rng.integers(58, 90)),
-            "temp_c": float(round(rng.uniform(36.2, 37.1), 1)),
-            "spo2": int(rng.integers(95, 100)),
-        }
+    def follow_up(self, complete: bool) -> None:
+        inf_day, rng = self.plan["infusion"], self.rng
+        self.exam("infusion_day", inf_day)
+        for visit, d in (
+            ("day1", inf_day + 1),
+            ("week1", inf_day + 7),
+            ("month1", inf_day + 30),
+            ("month3", inf_day + 90),
+            ("month6", 180),
+            ("month12", inf_day + 365),
+        ):
+            if not complete and self.day(d) >= self.today:
+                break
+            self.exam(visit, d, blinded=visit in ("month6", "month12") and rng.random() < 0.3)
+            if visit in ("month1", "month3", "month6", "month12"):
+                self.instruments(visit, d, bowel_bladder=visit in ("month6", "month12"))
 
-    infusions.record_infusion(
-        inv,
-        session,
-        p,
-        lot,
-        infusions.InfusionInput(
-            infused_on=day(inf_day),
-            weight_kg=weight,
-            weight_measured_on=day(inf_day),
-            cells_total=cells,
-            product_volume_ml=20.0,
-            diluent_volume_ml=diluent,
-            rate_ml_per_min=rate,
-            thawed_at=start - timedelta(minutes=20),
-            started_at=start,
-            stopped_at=start + timedelta(minutes=round(minutes)),
-            vitals={"before": vit(), "during": vit(), "after": vit()},
-            wristband_code=code,
-            label_code=lot.lot_number,
-        ),
-        password=passwords["investigator"],
-        second_person=cp,
-        second_password=passwords["cell_processing"],
-        protocol=protocol,
-    )
-    exam("infusion_day", inf_day)
-    for visit, d in (
-        ("day1", inf_day + 1),
-        ("week1", inf_day + 7),
-        ("month1", inf_day + 30),
-        ("month3", inf_day + 90),
-        ("month6", 180),
-        ("month12", inf_day + 365),
-    ):
-        exam(visit, d, blinded=visit in ("month6", "month12") and rng.random() < 0.3)
-        if visit in ("month1", "month3", "month6", "month12"):
-            instruments(visit, d, bowel_bladder=visit in ("month6", "month12"))
-    _adverse_events(
-        session, rng, inv, p, protocol, harvest_day, d_blood=14, inf_day=inf_day, day=day
-    )
+    def adverse_events(self) -> None:
+        _adverse_events(
+            self.s,
+            self.rng,
+            self.team["investigator"],
+            self.p,
+            self.protocol,
+            self.plan["harvest"],
+            d_blood=self.plan["draw1"],
+            inf_day=self.plan["infusion"],
+            day=self.day,
+            today=self.today,
+        )
 
 
-def _adverse_events(session, rng, inv, p, protocol, harvest_day, d_blood, inf_day, day) -> None:
+def _adverse_events(
+    session, rng, inv, p, protocol, harvest_day, d_blood, inf_day, day, today
+) -> None:
     """Label-listed reactions (anaemia, puncture-site pain) and the transient fever known from
-    IV MSC meta-analyses (instruments.md, "Safety grading")."""
+    IV MSC meta-analyses (instruments.md, "Safety grading"); none before it happened."""
 
     def ae(**kw):
+        if kw["onset_date"] >= today:
+            return
+        if kw.get("resolution_date") and kw["resolution_date"] >= today:
+            kw.update(resolution_date=None, outcome="recovering")
         adverse_events.record_adverse_event(inv, session, p, protocol=protocol, **kw)
 
     if rng.random() < 0.4:

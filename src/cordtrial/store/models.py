@@ -69,6 +69,20 @@ SIGNATURE_MEANINGS: tuple[str, ...] = (
     "released for clinical use",
     "infusion performed and chain of identity confirmed",
     "exam reviewed and signed off",
+    "eligibility assessed and confirmed",
+)
+# What a patient who withdraws consent still allows to be used (ICH E6(R3) 2.8: the patient
+# decides; the record says what may still be used).
+WITHDRAWAL_USES: tuple[str, ...] = ("data_and_samples", "data_only", "none")
+END_REASONS: tuple[str, ...] = (
+    "completed",
+    "consent_withdrawn",
+    "not_eligible",
+    "lost_to_follow_up",
+    "death",
+    "adverse_event",
+    "investigator_decision",
+    "other",
 )
 
 # Stable constraint names so Alembic migrations work on both databases.
@@ -89,12 +103,36 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class Versioned:
+    """A trial record that keeps the protocol version it was collected under (the version in
+    effect on the record's event date; set by cordtrial.store.protocol_versions)."""
+
+    protocol_version: Mapped[int | None] = mapped_column(Integer)
+
+
 class Site(Base):
     __tablename__ = "sites"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    # IANA time zone: "today" for the site's records (no event dated after the site's today).
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+
+
+class ProtocolVersion(Base):
+    """One version of the trial protocol (visit schedule, eligibility, release specification,
+    dose limits): version 1 is the shipped protocol as the admin set it up; later versions are
+    amendments with the date they take effect. Frozen once a record was collected under it."""
+
+    __tablename__ = "protocol_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    effective_from: Mapped[date | None] = mapped_column(Date)  # None: from the start
+    content: Mapped[dict] = mapped_column(JSON)  # cordtrial.store.protocol.Protocol
+    summary: Mapped[str] = mapped_column(Text)  # what changed and why
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class User(Base):
@@ -133,7 +171,7 @@ class RolePolicy(Base):
     require_totp: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class Patient(Base):
+class Patient(Versioned, Base):
     """A trial participant, known in study data only by the pseudonymous study code."""
 
     __tablename__ = "patients"
@@ -149,6 +187,10 @@ class Patient(Base):
     status: Mapped[str] = mapped_column(String(32), default="screening")
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # End of study (completed or withdrawn): the date, a reason (END_REASONS) and details.
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    end_detail: Mapped[str | None] = mapped_column(Text)
     site: Mapped[Site] = relationship()
     injury: Mapped[Injury | None] = relationship(back_populates="patient", uselist=False)
 
@@ -163,7 +205,7 @@ class PatientIdentity(Base):
     hospital_number: Mapped[str | None] = mapped_column(String(64))
 
 
-class Injury(Base):
+class Injury(Versioned, Base):
     __tablename__ = "injuries"
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
@@ -174,7 +216,7 @@ class Injury(Base):
     patient: Mapped[Patient] = relationship(back_populates="injury")
 
 
-class Eligibility(Base):
+class Eligibility(Versioned, Base):
     __tablename__ = "eligibility"
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
@@ -184,7 +226,7 @@ class Eligibility(Base):
     assessed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
-class Consent(Base):
+class Consent(Versioned, Base):
     __tablename__ = "consents"
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
@@ -192,9 +234,12 @@ class Consent(Base):
     form_version: Mapped[str] = mapped_column(String(64))
     obtained_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     withdrawn_on: Mapped[date | None] = mapped_column(Date)
+    taken_by: Mapped[str | None] = mapped_column(String(200))  # the person who took consent
+    withdrawal_use: Mapped[str | None] = mapped_column(String(32))  # WITHDRAWAL_USES
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
 
 
-class Visit(Base):
+class Visit(Versioned, Base):
     __tablename__ = "visits"
     __table_args__ = (
         UniqueConstraint("patient_id", "code", name="uq_visits_patient_code"),
@@ -208,7 +253,7 @@ class Visit(Base):
     window_end: Mapped[date] = mapped_column(Date)
 
 
-class Assessment(Base):
+class Assessment(Versioned, Base):
     """One exam or instrument record: the data as entered, its result, and who assessed it."""
 
     __tablename__ = "assessments"
@@ -234,7 +279,7 @@ class Assessment(Base):
     flag_reasons: Mapped[dict | None] = mapped_column(JSON)  # flagged cell -> reason
 
 
-class BloodDraw(Base):
+class BloodDraw(Versioned, Base):
     """Peripheral blood drawn for autologous serum (label: ~480 mL over two draws)."""
 
     __tablename__ = "blood_draws"
@@ -247,7 +292,7 @@ class BloodDraw(Base):
     operator: Mapped[str] = mapped_column(String(200))
 
 
-class MarrowHarvest(Base):
+class MarrowHarvest(Versioned, Base):
     __tablename__ = "marrow_harvests"
     __table_args__ = (CheckConstraint("volume_ml > 0", name="volume"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -259,7 +304,7 @@ class MarrowHarvest(Base):
     complications: Mapped[str | None] = mapped_column(Text)
 
 
-class Lot(Base):
+class Lot(Versioned, Base):
     """One patient's cell product, from culture start to infusion."""
 
     __tablename__ = "lots"
@@ -275,6 +320,7 @@ class Lot(Base):
     total_viable_cells: Mapped[float | None] = mapped_column(Float)
     volume_ml: Mapped[float | None] = mapped_column(Float)
     storage_location: Mapped[str | None] = mapped_column(String(200))
+    released_on: Mapped[date | None] = mapped_column(Date)  # the QA release decision's date
     patient: Mapped[Patient] = relationship()
     passages: Mapped[list[CulturePassage]] = relationship(
         back_populates="lot", order_by="CulturePassage.passage_number"
@@ -282,7 +328,18 @@ class Lot(Base):
     release_tests: Mapped[list[ReleaseTest]] = relationship(back_populates="lot")
 
 
-class CulturePassage(Base):
+class LotSerum(Base):
+    """Autologous serum of a blood draw used in a lot's culture medium (chain of identity: the
+    draw and the lot belong to the same patient)."""
+
+    __tablename__ = "lot_serum"
+    __table_args__ = (UniqueConstraint("lot_id", "blood_draw_id", name="uq_lot_serum_lot_draw"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
+    blood_draw_id: Mapped[int] = mapped_column(ForeignKey("blood_draws.id"))
+
+
+class CulturePassage(Versioned, Base):
     __tablename__ = "culture_passages"
     __table_args__ = (
         UniqueConstraint("lot_id", "passage_number", name="uq_culture_passages_lot_passage"),
@@ -315,7 +372,7 @@ class CulturePassage(Base):
         return hours / pd_ if pd_ > 0 else None
 
 
-class ReleaseTest(Base):
+class ReleaseTest(Versioned, Base):
     __tablename__ = "release_tests"
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
@@ -330,7 +387,7 @@ class ReleaseTest(Base):
     lot: Mapped[Lot] = relationship(back_populates="release_tests")
 
 
-class CustodyEvent(Base):
+class CustodyEvent(Versioned, Base):
     __tablename__ = "custody_events"
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
@@ -342,7 +399,7 @@ class CustodyEvent(Base):
     temperature_c: Mapped[float | None] = mapped_column(Float)
 
 
-class Infusion(Base):
+class Infusion(Versioned, Base):
     __tablename__ = "infusions"
     __table_args__ = (
         UniqueConstraint("patient_id", "infusion_number", name="uq_infusions_patient_number"),
@@ -374,7 +431,7 @@ class Infusion(Base):
     reaction: Mapped[str | None] = mapped_column(Text)
 
 
-class AdverseEvent(Base):
+class AdverseEvent(Versioned, Base):
     __tablename__ = "adverse_events"
     __table_args__ = (
         CheckConstraint("grade BETWEEN 1 AND 5", name="grade"),
@@ -515,8 +572,24 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+class ReportJob(Base):
+    """A trial report being built in the background for one user (progress, then the HTML)."""
+
+    __tablename__ = "report_jobs"
+    __table_args__ = _OPERATIONAL
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
+    steps: Mapped[list] = mapped_column(JSON)  # progress messages, in order
+    error: Mapped[str | None] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 AUDITED_MODELS: tuple[type[Base], ...] = (
     Site,
+    ProtocolVersion,
     User,
     RolePolicy,
     Patient,
@@ -529,6 +602,7 @@ AUDITED_MODELS: tuple[type[Base], ...] = (
     BloodDraw,
     MarrowHarvest,
     Lot,
+    LotSerum,
     CulturePassage,
     ReleaseTest,
     CustodyEvent,

@@ -89,6 +89,41 @@ class VisitWindow(_Strict):
         return target, target - timedelta(days=self.minus), target + timedelta(days=self.plus)
 
 
+class Criterion(_Strict):
+    """One eligibility criterion of the checklist the investigator signs. An inclusion
+    criterion must be met, an exclusion criterion must not apply. The optional limits let the
+    store refuse an answer the patient's records contradict on the assessment date."""
+
+    code: str = Field(pattern=r"^[a-z0-9_]+$")
+    text: str = Field(min_length=1)
+    kind: Literal["inclusion", "exclusion"]
+    max_days_since_injury: int | None = Field(default=None, ge=0)
+    min_age: int | None = Field(default=None, ge=0, le=120)
+    max_age: int | None = Field(default=None, ge=0, le=120)
+    levels: list[str] | None = None  # injury level prefixes, e.g. ["C"]: cervical
+    ais: list[Literal["A", "B", "C", "D", "E"]] | None = None  # latest exam's AIS grade
+    verified: bool
+    source: str
+
+
+class RawMaterial(_Strict):
+    """Blood draws for autologous serum and the bone-marrow harvest (cell-product.md 2-3)."""
+
+    blood_draws: int = Field(ge=1, le=10)  # how many draws the serum is prepared from
+    blood_draw_days: tuple[int, int]  # (first, last) day after injury; outside: a deviation
+    max_blood_volume_ml: float = Field(gt=0, le=1000)  # per draw
+    max_days_injury_to_harvest: int | None = Field(default=None, ge=0)
+    max_harvest_volume_ml: float = Field(gt=0, le=1000)
+    verified: bool
+    source: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RawMaterial:
+        if self.blood_draw_days[0] > self.blood_draw_days[1]:
+            raise ValueError("blood_draw_days: first day is after the last")
+        return self
+
+
 class DoseLimits(_Strict):
     min_cells_total: float = Field(gt=0)
     max_cells_total: float = Field(gt=0)
@@ -110,6 +145,7 @@ class Protocol(_Strict):
     id: str
     title: str
     source: str
+    product: str = "Autologous bone-marrow mesenchymal stem cells"  # name on the lot label
     max_infusions: int = Field(ge=1, le=20)
     max_days_injury_to_infusion: int | None = Field(default=None, ge=1)
     lot_shelf_life_days: int = Field(ge=1)
@@ -117,12 +153,15 @@ class Protocol(_Strict):
     dose: DoseLimits
     release_tests: list[ReleaseSpec] = Field(min_length=1)
     visits: list[VisitWindow] = Field(min_length=1)
+    eligibility: list[Criterion] = []
+    raw_material: RawMaterial | None = None
 
     @model_validator(mode="after")
     def _unique(self) -> Protocol:
         for name, codes in (
             ("release_tests", [t.code for t in self.release_tests]),
             ("visits", [v.code for v in self.visits]),
+            ("eligibility", [c.code for c in self.eligibility]),
         ):
             dup = {c for c in codes if codes.count(c) > 1}
             if dup:
@@ -138,26 +177,79 @@ class Protocol(_Strict):
     def is_expected(self, term: str) -> bool:
         return term.strip().lower() in {t.lower() for t in self.expected_adverse_events}
 
+    def criterion(self, code: str) -> Criterion | None:
+        return next((c for c in self.eligibility if c.code == code), None)
+
 
 def load_protocol(path: str | Path | None = None) -> Protocol:
     """Load and validate a protocol file (default: ``CORDTRIAL_PROTOCOL`` or the label file)."""
     path = Path(path or os.environ.get(ENV_VAR) or DEFAULT_PROTOCOL)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProtocolError(f"protocol file {path} not found") from None
+    return parse_protocol(text, f"protocol file {path}")
+
+
+def parse_protocol(text: str, what: str = "protocol") -> Protocol:
+    """A protocol from TOML text; ``ProtocolError`` names each field, value and rule."""
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ProtocolError(f"protocol file {path}: not valid TOML ({exc})") from None
+        raise ProtocolError(f"{what}: not valid TOML ({exc})") from None
+    return validate_protocol(raw, what)
+
+
+def validate_protocol(raw: object, what: str = "protocol") -> Protocol:
     try:
         return Protocol.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            value = err.get("input")
-            shown = "" if isinstance(value, dict) else f" (got {value!r})"
-            lines.append(f"  {loc}: {err['msg']}{shown}")
-        raise ProtocolError(f"protocol file {path} is invalid:\n" + "\n".join(lines)) from None
+        lines = [f"  {loc}: {msg}" for loc, msg in protocol_errors(exc)]
+        raise ProtocolError(f"{what} is invalid:\n" + "\n".join(lines)) from None
+
+
+def protocol_errors(exc: ValidationError) -> list[tuple[str, str]]:
+    """(field path, what is wrong and the value given) for each error of a protocol."""
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        value = err.get("input")
+        shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
+        out.append((loc, f"{err['msg']}{shown}"))
+    return out
+
+
+def to_toml(protocol: Protocol) -> str:
+    """The protocol as TOML text (what the protocol page edits); parse_protocol reads it back."""
+    data = protocol.model_dump(mode="json", exclude_none=True)
+    lines: list[str] = []
+    tables: list[tuple[str, dict]] = []
+    arrays: list[tuple[str, list[dict]]] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            arrays.append((key, value))
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for key, table in tables:
+        lines += ["", f"[{key}]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    for key, rows in arrays:
+        for row in rows:
+            lines += ["", f"[[{key}]]"] + [f"{k} = {_toml_value(v)}" for k, v in row.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: object) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string
 
 
 def default_protocol() -> Protocol:

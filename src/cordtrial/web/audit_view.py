@@ -34,7 +34,7 @@ _PATIENT_TABLES = (
     m.Infusion,
     m.AdverseEvent,
 )
-_LOT_TABLES = (m.CulturePassage, m.ReleaseTest, m.CustodyEvent)
+_LOT_TABLES = (m.CulturePassage, m.ReleaseTest, m.CustodyEvent, m.LotSerum)
 
 
 def visible_keys(db: DbSession, site_id: int) -> set[tuple[str, str]]:

@@ -36,6 +36,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "review_definitions": frozenset({"monitor", "admin", "investigator"}),
     "view_identity": frozenset({"investigator", "admin"}),
     "manage_users": frozenset({"admin"}),
+    # The start of a patient's trial (issue 13): registration, the clinical steps, the lot.
+    "register_patient": frozenset({"investigator", "admin"}),
+    "record_clinical": frozenset({"investigator"}),
+    "start_lot": frozenset({"cell_processing"}),
+    "manage_sites": frozenset({"admin"}),
+    "view_protocol": frozenset(ROLE_LABELS),
+    "manage_protocol": frozenset({"admin"}),
+    "view_report": frozenset({"statistician", "monitor", "admin", "investigator"}),
 }
 
 

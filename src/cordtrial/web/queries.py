@@ -25,6 +25,7 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("culture", "Cell culture"),
     ("released", "Lot released"),
     ("infused", "Infused, follow-up"),
+    ("completed", "Study completed"),
     ("withdrawn", "Withdrawn"),
 )
 STAGE_LABELS = dict(STAGES)
@@ -60,6 +61,23 @@ def get_lot(db: DbSession, who: Principal, lot_id: int) -> m.Lot:
 
 def visible_lots(db: DbSession, who: Principal) -> list[m.Lot]:
     q = select(m.Lot).join(m.Patient).order_by(m.Lot.lot_number)
+    if who.site_id is not None:
+        q = q.where(m.Patient.site_id == who.site_id)
+    return list(db.scalars(q))
+
+
+def awaiting_lot(db: DbSession, who: Principal) -> list[m.Patient]:
+    """Patients with a bone-marrow harvest and no lot yet (the processing center's worklist)."""
+    with_lot = select(m.Lot.patient_id)
+    q = (
+        select(m.Patient)
+        .where(
+            m.Patient.id.in_(select(m.MarrowHarvest.patient_id)),
+            m.Patient.id.not_in(with_lot),
+            m.Patient.ended_on.is_(None),
+        )
+        .order_by(m.Patient.study_code)
+    )
     if who.site_id is not None:
         q = q.where(m.Patient.site_id == who.site_id)
     return list(db.scalars(q))
@@ -121,7 +139,11 @@ def stages_of(db: DbSession, patients: list[m.Patient]) -> dict[int, str]:
     culture = having(m.Lot.patient_id, m.Lot.status.in_(("in_process", "quarantine")))
     harvested = having(m.MarrowHarvest.patient_id) | having(m.BloodDraw.patient_id)
     stages = {}
-    for pid in ids:
+    for patient in patients:
+        pid = patient.id
+        if patient.ended_on is not None:  # the end of study outranks every other fact
+            stages[pid] = "completed" if patient.end_reason == "completed" else "withdrawn"
+            continue
         for stage, members in (
             ("withdrawn", withdrawn),
             ("infused", infused),
@@ -146,6 +168,7 @@ class Event:
     detail: str = ""
     link: str | None = None
     badges: list[tuple[str, str]] = field(default_factory=list)  # (text, css class)
+    record: str | None = None  # the stored record's page (/records/{table}/{id}): corrections
 
 
 def _day(d: date | datetime) -> date:
@@ -158,23 +181,59 @@ def timeline(db: DbSession, patient: m.Patient) -> list[Event]:
     events: list[Event] = []
     if patient.injury is not None:
         inj = patient.injury
-        events.append(Event(inj.injury_date, "injury", f"Injury at {inj.level}", inj.mechanism))
+        events.append(
+            Event(
+                inj.injury_date,
+                "injury",
+                f"Injury at {inj.level}",
+                inj.mechanism,
+                record=f"/records/injuries/{inj.id}",
+            )
+        )
     for e in db.scalars(select(m.Eligibility).where(m.Eligibility.patient_id == pid)):
         badge = ("eligible", "ok") if e.eligible else ("not eligible", "bad")
-        events.append(Event(e.assessed_on, "eligibility", "Eligibility assessed", badges=[badge]))
-    for c in db.scalars(select(m.Consent).where(m.Consent.patient_id == pid)):
-        events.append(Event(c.consent_date, "consent", "Consent", f"form {c.form_version}"))
-        if c.withdrawn_on:
-            events.append(Event(c.withdrawn_on, "consent", "Consent withdrawn"))
-    for b in db.scalars(select(m.BloodDraw).where(m.BloodDraw.patient_id == pid)):
         events.append(
-            Event(b.drawn_on, "blood_draw", "Blood draw (autologous serum)", f"{b.volume_ml:g} mL")
+            Event(
+                e.assessed_on,
+                "eligibility",
+                "Eligibility assessed",
+                badges=[badge],
+                record=f"/records/eligibility/{e.id}",
+            )
+        )
+    for c in db.scalars(select(m.Consent).where(m.Consent.patient_id == pid)):
+        ref = f"/records/consents/{c.id}"
+        by = f", taken by {c.taken_by}" if c.taken_by else ""
+        events.append(
+            Event(c.consent_date, "consent", "Consent", f"form {c.form_version}{by}", record=ref)
+        )
+        if c.withdrawn_on:
+            use = f"may still be used: {c.withdrawal_use}" if c.withdrawal_use else ""
+            events.append(Event(c.withdrawn_on, "consent", "Consent withdrawn", use, record=ref))
+    for b in db.scalars(select(m.BloodDraw).where(m.BloodDraw.patient_id == pid)):
+        serum = f", {b.serum_volume_ml:g} mL serum" if b.serum_volume_ml else ""
+        events.append(
+            Event(
+                b.drawn_on,
+                "blood_draw",
+                "Blood draw (autologous serum)",
+                f"{b.volume_ml:g} mL{serum}",
+                record=f"/records/blood_draws/{b.id}",
+            )
         )
     for h in db.scalars(select(m.MarrowHarvest).where(m.MarrowHarvest.patient_id == pid)):
         detail = f"{h.volume_ml:g} mL, {h.anatomical_site}"
         if h.complications:
             detail += f"; {h.complications}"
-        events.append(Event(h.harvested_on, "harvest", "Bone-marrow harvest", detail))
+        events.append(
+            Event(
+                h.harvested_on,
+                "harvest",
+                "Bone-marrow harvest",
+                detail,
+                record=f"/records/marrow_harvests/{h.id}",
+            )
+        )
     for lot in patient_lots(db, patient):
         link = f"/lots/{lot.id}"
         events.append(
@@ -184,6 +243,7 @@ def timeline(db: DbSession, patient: m.Patient) -> list[Event]:
                 f"Culture started, lot {lot.lot_number}",
                 link=link,
                 badges=[(lot.status, "")],
+                record=f"/records/lots/{lot.id}",
             )
         )
         for p in lot.passages:
@@ -217,6 +277,7 @@ def timeline(db: DbSession, patient: m.Patient) -> list[Event]:
                 f"{sci(inf.cells_total)} cells ({sci(inf.cells_per_kg)}/kg), "
                 f"lot {lot_numbers.get(inf.lot_id, '?')}",
                 f"/infusions/{inf.id}",
+                record=f"/records/infusions/{inf.id}",
             )
         )
     for a in patient_assessments(db, patient):
@@ -233,6 +294,17 @@ def timeline(db: DbSession, patient: m.Patient) -> list[Event]:
                 f"product: {ae.related_product}; outcome: {ae.outcome or 'ongoing'}",
                 f"/adverse-events#ae-{ae.id}",
                 badges,
+                record=f"/records/adverse_events/{ae.id}",
+            )
+        )
+    if patient.ended_on is not None:
+        events.append(
+            Event(
+                patient.ended_on,
+                "end",
+                "End of study",
+                f"{patient.end_reason}" + (f": {patient.end_detail}" if patient.end_detail else ""),
+                record=f"/records/patients/{patient.id}",
             )
         )
     order = {
@@ -249,6 +321,7 @@ def timeline(db: DbSession, patient: m.Patient) -> list[Event]:
                 "infusion",
                 "assessment",
                 "adverse_event",
+                "end",
             ]
         )
     }
@@ -270,7 +343,15 @@ def _assessment_event(a: m.Assessment) -> Event:
         badges = [(f"AIS {r.get('asiaImpairmentScale', '?')}", "ok")]
         if a.blinded:
             badges.append(("blinded assessor", ""))
-        return Event(a.assessed_on, "assessment", f"ISNCSCI exam ({visit})", detail, link, badges)
+        return Event(
+            a.assessed_on,
+            "assessment",
+            f"ISNCSCI exam ({visit})",
+            detail,
+            link,
+            badges,
+            record=f"/records/assessments/{a.id}",
+        )
     from cordtrial.instruments import review_flags
 
     names = {"scim3": "SCIM III", "wisci2": "WISCI II", "nbd": "NBD score", "lutf": "Bladder"}
@@ -284,6 +365,7 @@ def _assessment_event(a: m.Assessment) -> Event:
         score_summary(a.result or {}),
         link,
         badges,
+        record=f"/records/assessments/{a.id}",
     )
 
 

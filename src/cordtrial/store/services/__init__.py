@@ -6,7 +6,17 @@ rule forbids the action; every refusal is logged (see :mod:`cordtrial.store.refu
 """
 
 from ..refusals import Refusal, flush_refusals
-from . import adverse_events, assessments, infusions, manufacturing, patients, records, users
+from . import (
+    adverse_events,
+    assessments,
+    infusions,
+    manufacturing,
+    patients,
+    protocols,
+    records,
+    sites,
+    users,
+)
 
 __all__ = [
     "Refusal",
@@ -16,6 +26,8 @@ __all__ = [
     "infusions",
     "manufacturing",
     "patients",
+    "protocols",
     "records",
+    "sites",
     "users",
 ]

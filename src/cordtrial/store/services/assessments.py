@@ -12,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit import set_reason
-from ..models import VISIT_CODES, Assessment, Injury, Patient, User
+from ..models import VISIT_CODES, Assessment, Patient, User
 from ..signatures import add_signature, signatures_for
 from .base import check, deny, reauthenticate, require_role, require_site
+from .fields import check_text
+from .timing import check_event_day
 
 ASSESS_ROLES = ("assessor", "investigator")
 INSTRUMENT_KINDS = ("scim3", "wisci2", "nbd", "lutf")
@@ -74,16 +76,8 @@ def _common(
         assessor_name,
         "the assessor's name",
     )
-    injury_date = session.scalar(select(Injury.injury_date).where(Injury.patient_id == patient.id))
-    if injury_date is not None:
-        check(
-            session,
-            user,
-            assessed_on >= injury_date,
-            "assessed_on",
-            assessed_on.isoformat(),
-            f"on or after the injury date {injury_date.isoformat()}",
-        )
+    # not to come, not before the injury, not after the end of study (timing.py)
+    check_event_day(session, user, patient, "assessed_on", assessed_on)
 
 
 def record_isncsci(
@@ -222,6 +216,10 @@ def correct(
             fields["visit_code"],
             ", ".join(VISIT_CODES),
         )
+    if "assessed_on" in fields:
+        check_event_day(session, user, patient, "assessed_on", fields["assessed_on"])
+    if "assessor_name" in fields:
+        check_text(session, user, "assessor_name", fields["assessor_name"], "the assessor's name")
     if data is not None:
         try:
             if assessment.kind == "isncsci":

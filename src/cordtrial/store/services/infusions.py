@@ -16,10 +16,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Infusion, Injury, Lot, Patient, User
-from ..protocol import DoseLimits, Protocol, default_protocol
+from ..protocol import DoseLimits, Protocol
+from ..protocol_versions import protocol_on
 from ..signatures import add_signature
 from .base import check, deny, reauthenticate, require_role, require_site
 from .manufacturing import ensure_lot_usable, transition
+from .patients import reschedule_after_infusion
+from .timing import check_event_day
 
 INFUSE_ROLES = ("investigator",)
 CONFIRM_ROLES = ("investigator", "cell_processing", "qa", "assessor")
@@ -120,10 +123,11 @@ def record_infusion(
     """Record an infusion; ``second_person`` is the account named as the second person (None
     when no account has the name typed, ``second_username``): refused alike, so the answer
     never reveals which names exist elsewhere or what role they have."""
-    protocol = protocol or default_protocol()
+    protocol = protocol or protocol_on(session, data.infused_on)
     limits = protocol.dose
     require_role(session, user, INFUSE_ROLES, "record an infusion")
     require_site(session, user, patient, "record an infusion")
+    check_event_day(session, user, patient, "infused_on", data.infused_on)
 
     # Chain of identity: what was scanned at the bedside must match the records.
     if lot.patient_id != patient.id:
@@ -208,30 +212,8 @@ def record_infusion(
         data.rate_ml_per_min,
         f"{limits.min_rate_ml_per_min:g}-{limits.max_rate_ml_per_min:g} mL/min",
     )
-    check(
-        session,
-        user,
-        data.stopped_at > data.started_at,
-        "stopped_at",
-        data.stopped_at.isoformat(),
-        "after started_at",
-    )
-    check(
-        session,
-        user,
-        data.started_at.date() == data.infused_on,
-        "started_at",
-        data.started_at.isoformat(),
-        f"on the infusion day {data.infused_on.isoformat()}",
-    )
-    check(
-        session,
-        user,
-        isinstance(data.vitals, dict) and {"before", "after"} <= set(data.vitals),
-        "vitals",
-        data.vitals,
-        "a mapping with at least 'before' and 'after' readings",
-    )
+    # times and vitals: the same rules as a correction of them
+    validate_infusion_times(session, user, _times(data))
     injury_date = session.scalar(select(Injury.injury_date).where(Injury.patient_id == patient.id))
     if injury_date is not None and protocol.max_days_injury_to_infusion is not None:
         days = (data.infused_on - injury_date).days
@@ -282,4 +264,53 @@ def record_infusion(
     session.flush()
     add_signature(session, user, infusion, MEANING)
     add_signature(session, second_person, infusion, MEANING)
+    reschedule_after_infusion(session, patient)
     return infusion
+
+
+def _times(data: InfusionInput) -> Infusion:
+    """The fields validate_infusion_times reads, as an unsaved record."""
+    return Infusion(
+        infused_on=data.infused_on,
+        started_at=data.started_at,
+        stopped_at=data.stopped_at,
+        thawed_at=data.thawed_at,
+        vitals=data.vitals,
+    )
+
+
+def validate_infusion_times(session: Session, user: User, row: Infusion) -> None:
+    """The times of an infusion (also after a correction): stop after start, on its day."""
+    check(
+        session,
+        user,
+        row.stopped_at > row.started_at,
+        "stopped_at",
+        row.stopped_at.isoformat(),
+        "after started_at",
+    )
+    check(
+        session,
+        user,
+        row.started_at.date() == row.infused_on,
+        "started_at",
+        row.started_at.isoformat(),
+        f"on the infusion day {row.infused_on.isoformat()}",
+    )
+    if row.thawed_at is not None:
+        check(
+            session,
+            user,
+            row.thawed_at <= row.started_at,
+            "thawed_at",
+            row.thawed_at.isoformat(),
+            "at or before the start of the infusion",
+        )
+    check(
+        session,
+        user,
+        isinstance(row.vitals, dict) and {"before", "after"} <= set(row.vitals),
+        "vitals",
+        row.vitals,
+        "a mapping with at least 'before' and 'after' readings",
+    )

@@ -1,28 +1,58 @@
-"""Patients, their injury, eligibility, consent and visit schedule; site-scoped queries."""
+"""Patients, their injury, eligibility, consent (and its withdrawal), end of study and visit
+schedule; site-scoped queries.
+
+Every record says when its event happened and is checked against that day: the protocol
+version in effect then (cordtrial.store.protocol_versions), the site's "today", the injury
+and the end of study (timing.check_event_day).
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from ..models import Consent, Eligibility, Injury, Patient, PatientIdentity, Site, User, Visit
-from ..protocol import Protocol, default_protocol
+from ..models import (
+    END_REASONS,
+    WITHDRAWAL_USES,
+    Assessment,
+    BloodDraw,
+    Consent,
+    Eligibility,
+    Infusion,
+    Injury,
+    MarrowHarvest,
+    Patient,
+    PatientIdentity,
+    Site,
+    User,
+    Visit,
+)
+from ..protocol import Protocol
+from ..protocol_versions import protocol_on
+from ..rules import EligibilityFacts, eligibility_problems, is_eligible, visit_schedule
+from ..signatures import add_signature
 from .base import (
     IDENTITY_ROLES,
     READ_ROLES,
     check,
     deny,
+    reauthenticate,
     require_role,
     require_site,
 )
+from .fields import check_text
+from .timing import check_event_day, site_today
 
 ENROL_ROLES = ("investigator", "admin")
 CLINICAL_ENTRY = ("investigator",)
+ELIGIBILITY_MEANING = "eligibility assessed and confirmed"
 _LEVEL = re.compile(r"^(C[1-8]|T([1-9]|1[0-2])|L[1-5]|S[1-5])$")
 STUDY_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
+HOSPITAL_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./-]{0,63}$")
+TEXT_MAX = 2000
 
 
 def list_for(user: User, session: Session) -> list[Patient]:
@@ -55,19 +85,69 @@ def identity_for(user: User, session: Session, patient: Patient) -> PatientIdent
     return session.get(PatientIdentity, patient.id)
 
 
+def next_study_code(session: Session, site: Site) -> str:
+    """The first free pseudonymous code of the form SITE-001 (it says nothing of the person)."""
+    taken = set(
+        session.scalars(select(Patient.study_code).where(Patient.study_code.like(f"{site.code}-%")))
+    )
+    n = len(taken) + 1
+    while f"{site.code}-{n:03d}" in taken:
+        n += 1
+    return f"{site.code}-{n:03d}"
+
+
+def validate_patient(session: Session, user: User, patient: Patient) -> None:
+    check(session, user, patient.sex in ("F", "M", None), "sex", patient.sex, "F, M or empty")
+    age = patient.age_at_injury
+    check(
+        session,
+        user,
+        isinstance(age, int) and not isinstance(age, bool) and 0 <= age <= 120,
+        "age_at_injury",
+        age,
+        "whole years 0-120",
+    )
+
+
+def validate_identity(session: Session, user: User, row: PatientIdentity, site: Site) -> None:
+    check_text(session, user, "full_name", row.full_name, "the patient's full name")
+    if row.date_of_birth is not None:
+        today = site_today(site)
+        check(
+            session,
+            user,
+            row.date_of_birth <= today and (today - row.date_of_birth).days <= 130 * 366,
+            "date_of_birth",
+            row.date_of_birth.isoformat(),
+            f"a date of birth on or before today ({today.isoformat()})",
+        )
+    if row.hospital_number is not None:
+        check(
+            session,
+            user,
+            bool(HOSPITAL_NUMBER.match(row.hospital_number)),
+            "hospital_number",
+            row.hospital_number,
+            "1-64 letters, digits, spaces and . / - (the hospital's record number)",
+        )
+
+
 def register(
     user: User,
     session: Session,
     *,
     site: Site,
-    study_code: str,
+    study_code: str | None,
     sex: str | None,
     age_at_injury: int,
     identity: dict | None = None,
     synthetic: bool = False,
 ) -> Patient:
+    """Register a patient under a pseudonymous study code (generated when not given); the
+    identifying data go to the restricted identity table only."""
     require_role(session, user, ENROL_ROLES, "register a patient")
     check(session, user, user.site_id in (None, site.id), "site", site.code, "the user's own site")
+    study_code = study_code or next_study_code(session, site)
     check(
         session,
         user,
@@ -75,15 +155,6 @@ def register(
         "study_code",
         study_code,
         "2-32 of A-Z, 0-9 and '-' (pseudonymous; no names or hospital numbers)",
-    )
-    check(session, user, sex in ("F", "M", None), "sex", sex, "F, M or empty")
-    check(
-        session,
-        user,
-        isinstance(age_at_injury, int) and 0 <= age_at_injury <= 120,
-        "age_at_injury",
-        age_at_injury,
-        "whole years 0-120",
     )
     taken = session.scalar(select(Patient.id).where(Patient.study_code == study_code))
     check(session, user, taken is None, "study_code", study_code, "a code not yet used")
@@ -95,12 +166,46 @@ def register(
         synthetic=synthetic,
         status="screening",
     )
+    validate_patient(session, user, patient)
     session.add(patient)
     session.flush()
     if identity:
-        session.add(PatientIdentity(patient_id=patient.id, **identity))
+        row = PatientIdentity(patient_id=patient.id, **identity)
+        validate_identity(session, user, row, site)
+        session.add(row)
         session.flush()
     return patient
+
+
+def validate_injury(session: Session, user: User, patient: Patient, injury: Injury) -> None:
+    check(
+        session,
+        user,
+        bool(_LEVEL.match(injury.level or "")),
+        "level",
+        injury.level,
+        "C1-C8, T1-T12, L1-L5, S1-S5",
+    )
+    check_text(session, user, "mechanism", injury.mechanism, "how the injury happened")
+    check(
+        session,
+        user,
+        isinstance(injury.non_penetrating, bool),
+        "non_penetrating",
+        injury.non_penetrating,
+        "true or false",
+    )
+    check_event_day(session, user, patient, "injury_date", injury.injury_date, after_injury=False)
+    for model, column, name in _DATED_BEFORE:
+        first = session.scalar(select(func.min(column)).where(model.patient_id == patient.id))
+        check(
+            session,
+            user,
+            first is None or first >= injury.injury_date,
+            "injury_date",
+            injury.injury_date.isoformat(),
+            f"on or before the first {name} ({first})",
+        )
 
 
 def record_injury(
@@ -115,22 +220,6 @@ def record_injury(
 ) -> Injury:
     require_role(session, user, CLINICAL_ENTRY, "record the injury")
     require_site(session, user, patient, "record the injury")
-    check(
-        session,
-        user,
-        bool(_LEVEL.match(level or "")),
-        "level",
-        level,
-        "C1-C8, T1-T12, L1-L5, S1-S5",
-    )
-    check(
-        session,
-        user,
-        bool(mechanism and mechanism.strip()),
-        "mechanism",
-        mechanism,
-        "a description",
-    )
     existing = session.scalar(select(Injury).where(Injury.patient_id == patient.id))
     check(
         session,
@@ -138,7 +227,7 @@ def record_injury(
         existing is None,
         "injury",
         patient.study_code,
-        "one injury record per patient (amend the existing one with a reason)",
+        "one injury record per patient (correct the existing one with a reason)",
     )
     injury = Injury(
         patient_id=patient.id,
@@ -147,58 +236,164 @@ def record_injury(
         non_penetrating=non_penetrating,
         level=level,
     )
+    validate_injury(session, user, patient, injury)
     session.add(injury)
     session.flush()
+    _schedule(session, patient, injury_date, _infusion_day(session, patient))
     return injury
 
 
-def record_eligibility(
-    user: User, session: Session, patient: Patient, *, assessed_on: date, criteria: dict[str, bool]
-) -> Eligibility:
-    """Eligible only when every criterion is met (study.md: onset <= 14 d, cervical, AIS A-C,
-    age 20-70; the label's screening exclusions are further criteria)."""
-    require_role(session, user, CLINICAL_ENTRY, "record eligibility")
-    require_site(session, user, patient, "record eligibility")
+def _facts(session: Session, patient: Patient, on: date) -> EligibilityFacts:
+    injury = session.scalar(select(Injury).where(Injury.patient_id == patient.id))
+    exam = session.scalar(
+        select(Assessment)
+        .where(
+            Assessment.patient_id == patient.id,
+            Assessment.kind == "isncsci",
+            Assessment.assessed_on <= on,
+        )
+        .order_by(Assessment.assessed_on.desc(), Assessment.id.desc())
+        .limit(1)
+    )
+    ais = (exam.result or {}).get("asiaImpairmentScale") if exam is not None else None
+    return EligibilityFacts(
+        days_since_injury=(on - injury.injury_date).days if injury else None,
+        age=patient.age_at_injury,
+        level=injury.level if injury else None,
+        ais=ais if ais in ("A", "B", "C", "D", "E") else None,
+    )
+
+
+def validate_eligibility(session: Session, user: User, patient: Patient, row: Eligibility) -> None:
+    """The checklist of the protocol version in effect on the assessment day: every criterion
+    answered, none contradicted by the records of that day."""
+    check_event_day(session, user, patient, "assessed_on", row.assessed_on)
+    criteria = row.criteria
     check(
         session,
         user,
-        bool(criteria) and all(isinstance(v, bool) for v in criteria.values()),
+        isinstance(criteria, dict)
+        and bool(criteria)
+        and all(isinstance(v, bool) for v in criteria.values()),
         "criteria",
         criteria,
         "a non-empty mapping of criterion -> true/false",
     )
+    protocol = protocol_on(session, row.assessed_on)
+    if not protocol.eligibility:  # a protocol file without a checklist: the answers decide
+        row.eligible = all(criteria.values())
+        return
+    problems = eligibility_problems(protocol, criteria, _facts(session, patient, row.assessed_on))
+    if problems:
+        deny(
+            session,
+            user,
+            "invalid_input",
+            "eligibility checklist: " + "; ".join(f"{code}: {why}" for code, why in problems),
+            errors=[
+                {"field": f"criteria.{code}", "value": criteria.get(code), "allowed": why}
+                for code, why in problems
+            ],
+        )
+    row.eligible = is_eligible(protocol, criteria)
+
+
+def record_eligibility(
+    user: User,
+    session: Session,
+    patient: Patient,
+    *,
+    assessed_on: date,
+    criteria: dict[str, bool],
+    password: str | None,
+) -> Eligibility:
+    """The eligibility checklist, signed by the investigator (re-authenticated; meaning
+    "eligibility assessed and confirmed"). Eligible when every inclusion criterion is met and
+    no exclusion applies (study.md: onset <= 14 d, cervical, AIS A-C, age 20-70; the label's
+    screening exclusions). ``password`` None stores it unsigned: only for a checklist
+    imported from a file, which cannot carry a signature (the page and the API require one)."""
+    require_role(session, user, CLINICAL_ENTRY, "record eligibility")
+    require_site(session, user, patient, "record eligibility")
+    if session.scalar(select(Injury.id).where(Injury.patient_id == patient.id)) is None:
+        deny(
+            session,
+            user,
+            "injury_missing",
+            f"record eligibility: record the injury of {patient.study_code} first (the "
+            "criteria are checked against it)",
+        )
     row = Eligibility(
         patient_id=patient.id,
         assessed_on=assessed_on,
         criteria=dict(criteria),
-        eligible=all(criteria.values()),
+        eligible=False,
         assessed_by_id=user.id,
     )
+    validate_eligibility(session, user, patient, row)
+    if password is not None:
+        reauthenticate(session, user, password, "sign the eligibility checklist")
     session.add(row)
-    patient.status = "eligible" if row.eligible else "not eligible"
+    if patient.ended_on is None:
+        patient.status = "eligible" if row.eligible else "not eligible"
     session.flush()
+    if password is not None:
+        add_signature(session, user, row, ELIGIBILITY_MEANING)
     return row
 
 
-def record_consent(
-    user: User, session: Session, patient: Patient, *, consent_date: date, form_version: str
-) -> Consent:
-    require_role(session, user, CLINICAL_ENTRY, "record consent")
-    require_site(session, user, patient, "record consent")
-    check(
+def validate_consent(session: Session, user: User, patient: Patient, row: Consent) -> None:
+    check_event_day(session, user, patient, "consent_date", row.consent_date)
+    check_text(
+        session, user, "form_version", row.form_version, "the consent form version", max_len=64
+    )
+    check_text(
         session,
         user,
-        bool(form_version and form_version.strip()),
-        "form_version",
-        form_version,
-        "the consent form version",
+        "taken_by",
+        row.taken_by,
+        "the name of the person who took consent",
+        required=False,
     )
+    if row.withdrawn_on is not None:
+        check_event_day(session, user, patient, "withdrawn_on", row.withdrawn_on, on_study=False)
+        check(
+            session,
+            user,
+            row.withdrawn_on >= row.consent_date,
+            "withdrawn_on",
+            row.withdrawn_on.isoformat(),
+            f"on or after the consent ({row.consent_date.isoformat()})",
+        )
+        check(
+            session,
+            user,
+            row.withdrawal_use in WITHDRAWAL_USES,
+            "withdrawal_use",
+            row.withdrawal_use,
+            ", ".join(WITHDRAWAL_USES),
+        )
+
+
+def record_consent(
+    user: User,
+    session: Session,
+    patient: Patient,
+    *,
+    consent_date: date,
+    form_version: str,
+    taken_by: str | None = None,
+) -> Consent:
+    """Consent as signed on paper: form version, date, the person who took it."""
+    require_role(session, user, CLINICAL_ENTRY, "record consent")
+    require_site(session, user, patient, "record consent")
     row = Consent(
         patient_id=patient.id,
         consent_date=consent_date,
         form_version=form_version,
         obtained_by_id=user.id,
+        taken_by=taken_by if taken_by is not None else user.display_name,
     )
+    validate_consent(session, user, patient, row)
     session.add(row)
     if patient.status == "eligible":
         patient.status = "enrolled"
@@ -206,17 +401,174 @@ def record_consent(
     return row
 
 
-def has_consent_and_eligibility(session: Session, patient: Patient) -> bool:
+def withdraw_consent(
+    user: User,
+    session: Session,
+    patient: Patient,
+    *,
+    withdrawn_on: date,
+    use: str,
+    reason: str | None = None,
+) -> list[Consent]:
+    """The patient withdraws consent: every valid consent ends that day, the record says what
+    may still be used (WITHDRAWAL_USES), and the patient's participation ends."""
+    require_role(session, user, CLINICAL_ENTRY, "record a withdrawal of consent")
+    require_site(session, user, patient, "record a withdrawal of consent")
+    active = list(
+        session.scalars(
+            select(Consent).where(Consent.patient_id == patient.id, Consent.withdrawn_on.is_(None))
+        )
+    )
+    check(
+        session,
+        user,
+        bool(active),
+        "consent",
+        patient.study_code,
+        "a patient with a valid consent (none is recorded, or it was withdrawn already)",
+    )
+    _check_text(session, user, "reason", reason, required=False)
+    for row in active:
+        row.withdrawn_on, row.withdrawal_use, row.withdrawal_reason = withdrawn_on, use, reason
+        validate_consent(session, user, patient, row)
+    if patient.ended_on is None:
+        end_study(
+            user,
+            session,
+            patient,
+            ended_on=withdrawn_on,
+            reason="consent_withdrawn",
+            detail=reason,
+        )
+    session.flush()
+    return active
+
+
+def _check_text(session, user, field, value, *, required: bool) -> None:
+    check_text(session, user, field, value, "text", max_len=TEXT_MAX, required=required)
+
+
+# Records dated after an end of study, or before the injury, would contradict it.
+_DATED = (
+    (Assessment, Assessment.assessed_on, "exam or instrument"),
+    (BloodDraw, BloodDraw.drawn_on, "blood draw"),
+    (MarrowHarvest, MarrowHarvest.harvested_on, "bone-marrow harvest"),
+    (Infusion, Infusion.infused_on, "infusion"),
+)
+
+
+_DATED_BEFORE = (
+    *_DATED,
+    (Eligibility, Eligibility.assessed_on, "eligibility assessment"),
+    (Consent, Consent.consent_date, "consent"),
+)
+
+
+def validate_end(session: Session, user: User, patient: Patient) -> None:
+    check(
+        session,
+        user,
+        patient.end_reason in END_REASONS,
+        "reason",
+        patient.end_reason,
+        ", ".join(END_REASONS),
+    )
+    if patient.end_reason == "other" or patient.end_detail is not None:
+        _check_text(session, user, "detail", patient.end_detail, required=True)
+    check_event_day(session, user, patient, "ended_on", patient.ended_on, on_study=False)
+    for model, column, name in _DATED:
+        last = session.scalar(select(func.max(column)).where(model.patient_id == patient.id))
+        check(
+            session,
+            user,
+            last is None or last <= patient.ended_on,
+            "ended_on",
+            patient.ended_on.isoformat(),
+            f"on or after the last {name} ({last})",
+        )
+
+
+def end_study(
+    user: User,
+    session: Session,
+    patient: Patient,
+    *,
+    ended_on: date,
+    reason: str,
+    detail: str | None = None,
+) -> Patient:
+    """The end of a patient's participation: completed, or withdrawn with the reason; no
+    record may be dated after it."""
+    require_role(session, user, CLINICAL_ENTRY, "end the study for a patient")
+    require_site(session, user, patient, "end the study for a patient")
+    check(
+        session,
+        user,
+        patient.ended_on is None,
+        "ended_on",
+        ended_on,
+        f"none yet: {patient.study_code} left the study on {patient.ended_on} "
+        "(correct that record instead)",
+    )
+    patient.ended_on, patient.end_reason, patient.end_detail = ended_on, reason, detail
+    validate_end(session, user, patient)
+    patient.status = "completed" if reason == "completed" else "withdrawn"
+    session.flush()
+    return patient
+
+
+def has_consent_and_eligibility(session: Session, patient: Patient, on: date | None = None) -> bool:
+    """A positive eligibility decision and a consent valid on ``on`` (any day if None)."""
+    elig = select(Eligibility.eligible).where(Eligibility.patient_id == patient.id)
+    consent = select(Consent.id).where(Consent.patient_id == patient.id)
+    if on is None:
+        consent = consent.where(Consent.withdrawn_on.is_(None))
+    else:
+        elig = elig.where(Eligibility.assessed_on <= on)
+        consent = consent.where(
+            Consent.consent_date <= on,
+            (Consent.withdrawn_on.is_(None)) | (Consent.withdrawn_on > on),
+        )
     eligible = session.scalar(
-        select(Eligibility.eligible)
-        .where(Eligibility.patient_id == patient.id)
-        .order_by(Eligibility.id.desc())
+        elig.order_by(Eligibility.assessed_on.desc(), Eligibility.id.desc()).limit(1)
+    )
+    return bool(eligible) and session.scalar(consent.limit(1)) is not None
+
+
+def _infusion_day(session: Session, patient: Patient) -> date | None:
+    return session.scalar(
+        select(Infusion.infused_on)
+        .where(Infusion.patient_id == patient.id)
+        .order_by(Infusion.infusion_number)
         .limit(1)
     )
-    consent = session.scalar(
-        select(Consent.id).where(Consent.patient_id == patient.id, Consent.withdrawn_on.is_(None))
-    )
-    return bool(eligible) and consent is not None
+
+
+def _schedule(
+    session: Session,
+    patient: Patient,
+    injury_date: date,
+    infusion_date: date | None,
+    protocol: Protocol | None = None,
+) -> list[Visit]:
+    """Create or move the patient's visits to the schedule of the protocol version in effect
+    on the anchor day (the infusion's, else the injury's)."""
+    protocol = protocol or protocol_on(session, infusion_date or injury_date)
+    existing = {
+        v.code: v for v in session.scalars(select(Visit).where(Visit.patient_id == patient.id))
+    }
+    out = []
+    for planned in visit_schedule(protocol, injury_date, infusion_date):
+        visit = existing.get(planned.code) or Visit(patient_id=patient.id, code=planned.code)
+        visit.target_date, visit.window_start, visit.window_end = (
+            planned.target,
+            planned.start,
+            planned.end,
+        )
+        session.add(visit)
+        out.append(visit)
+    session.flush()
+    return out
 
 
 def schedule_visits(
@@ -224,11 +576,11 @@ def schedule_visits(
     session: Session,
     patient: Patient,
     *,
-    planned_infusion: date,
+    planned_infusion: date | None,
     protocol: Protocol | None = None,
 ) -> list[Visit]:
-    """Create (or move) the protocol's visits around the planned infusion day."""
-    protocol = protocol or default_protocol()
+    """Create (or move) the protocol's visits around the planned infusion day (the visits
+    anchored to the infusion wait for it when it is not planned yet)."""
     require_role(session, user, CLINICAL_ENTRY, "schedule visits")
     require_site(session, user, patient, "schedule visits")
     injury = session.scalar(select(Injury).where(Injury.patient_id == patient.id))
@@ -239,18 +591,32 @@ def schedule_visits(
             "injury_missing",
             f"schedule visits: record the injury of {patient.study_code} first",
         )
-    existing = {
-        v.code: v for v in session.scalars(select(Visit).where(Visit.patient_id == patient.id))
-    }
-    out = []
-    for w in protocol.visits:
-        target, start, end = w.window(injury.injury_date, planned_infusion)
-        visit = existing.get(w.code) or Visit(patient_id=patient.id, code=w.code)
-        visit.target_date, visit.window_start, visit.window_end = target, start, end
-        session.add(visit)
-        out.append(visit)
-    session.flush()
-    return out
+    if planned_infusion is not None:
+        check(
+            session,
+            user,
+            planned_infusion >= injury.injury_date,
+            "planned_infusion",
+            planned_infusion.isoformat(),
+            f"on or after the injury ({injury.injury_date.isoformat()})",
+        )
+        done = _infusion_day(session, patient)
+        check(
+            session,
+            user,
+            done is None,
+            "planned_infusion",
+            planned_infusion.isoformat(),
+            f"no plan: the infusion was given on {done} and the schedule follows it",
+        )
+    return _schedule(session, patient, injury.injury_date, planned_infusion, protocol)
+
+
+def reschedule_after_infusion(session: Session, patient: Patient) -> None:
+    """The visits anchored to the infusion follow the day it was actually given."""
+    injury = session.scalar(select(Injury).where(Injury.patient_id == patient.id))
+    if injury is not None:
+        _schedule(session, patient, injury.injury_date, _infusion_day(session, patient))
 
 
 def visits_of(user: User, session: Session, patient: Patient) -> list[Visit]:

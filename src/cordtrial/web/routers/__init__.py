@@ -15,6 +15,7 @@ def register_routers(app: FastAPI) -> None:
         apidocs,
         audit,
         auth,
+        corrections,
         dashboard,
         definition_review,
         exports,
@@ -22,6 +23,11 @@ def register_routers(app: FastAPI) -> None:
         isncsci,
         lots,
         patients,
+        protocol,
+        reports,
+        sites,
+        trial,
+        trial_api,
     )
 
     app.include_router(operations.router)
@@ -30,6 +36,7 @@ def register_routers(app: FastAPI) -> None:
     app.include_router(admin.router)
     app.include_router(dashboard.router)
     app.include_router(isncsci.pages)
+    app.include_router(trial.router)  # before patients: /patients/new is not a study code
     app.include_router(patients.router)
     app.include_router(lots.router)
     app.include_router(infusions.router)
@@ -43,3 +50,12 @@ def register_routers(app: FastAPI) -> None:
     app.include_router(auth.api)
     app.include_router(account.api)
     app.include_router(admin.api)
+    app.include_router(sites.router)
+    app.include_router(sites.api)
+    app.include_router(protocol.router)
+    app.include_router(protocol.api)
+    app.include_router(corrections.router)
+    app.include_router(corrections.api)
+    app.include_router(reports.router)
+    app.include_router(reports.api)
+    app.include_router(trial_api.router)

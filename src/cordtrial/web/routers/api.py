@@ -22,12 +22,13 @@ from cordtrial.store.models import (
     Patient,
     User,
 )
-from cordtrial.store.protocol import default_protocol
+from cordtrial.store.protocol_versions import protocol_of
 from cordtrial.store.services import adverse_events as ae_service
 from cordtrial.store.services import assessments as assessment_service
 from cordtrial.store.services import infusions as infusion_service
 from cordtrial.store.services import manufacturing
 from cordtrial.store.services import patients as patient_service
+from cordtrial.store.services.timing import site_today
 from cordtrial.store.signatures import status as signature_status
 
 from ..accounts import acting_user
@@ -373,6 +374,8 @@ class LotOut(BaseModel):
     culture_started_on: date
     cryopreserved_on: date | None
     expiry_date: date | None
+    released_on: date | None
+    protocol_version: int | None
     total_viable_cells: float | None
     cumulative_population_doublings: float
 
@@ -392,6 +395,8 @@ def _lot_out(lot: Lot) -> dict:
         "culture_started_on": lot.culture_started_on,
         "cryopreserved_on": lot.cryopreserved_on,
         "expiry_date": lot.expiry_date,
+        "released_on": lot.released_on,
+        "protocol_version": lot.protocol_version,
         "total_viable_cells": lot.total_viable_cells,
         "cumulative_population_doublings": manufacturing.cumulative_population_doublings(lot),
     }
@@ -424,7 +429,7 @@ def _lot_detail(db, lot: Lot) -> dict:
             "value": r["test"].value if r["test"] else None,
             "text_result": r["test"].text_result if r["test"] else None,
         }
-        for r in release_checklist(db, lot, default_protocol())
+        for r in release_checklist(db, lot, protocol_of(db, lot))
     ]
     out["signatures"] = [
         {
@@ -507,6 +512,11 @@ class ReleaseIn(Strict):
     meaning: Literal["released for clinical use"] = Field(
         description="The meaning of the signature, stated by the signer"
     )
+    released_on: date | None = Field(
+        default=None,
+        description="the day of the release decision, YYYY-MM-DD (default: today at the site; "
+        "an earlier day when a paper batch record is entered later)",
+    )
 
 
 @router.post(
@@ -521,7 +531,12 @@ def release_lot(lot_id: LotId, body: ReleaseIn, request: Request, who: Who, _: I
     with unit_of_work(request) as db:
         lot = get_lot(db, who, lot_id)
         manufacturing.release_lot(
-            acting_user(db, who), db, lot, password=body.password, today=date.today()
+            acting_user(db, who),
+            db,
+            lot,
+            password=body.password,
+            today=site_today(lot.patient.site),
+            released_on=body.released_on,
         )
         return respond(request, db, _lot_detail(db, lot))
 

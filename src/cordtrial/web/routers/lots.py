@@ -3,7 +3,6 @@ release with an electronic signature (cell-product.md steps 4-7)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -12,9 +11,10 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from cordtrial.store.models import CustodyEvent, Lot, ReleaseTest
-from cordtrial.store.protocol import default_protocol
+from cordtrial.store.protocol_versions import protocol_of
 from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import manufacturing
+from cordtrial.store.services.timing import site_today
 from cordtrial.store.signatures import status as signature_status
 
 from ..accounts import acting_user
@@ -22,7 +22,7 @@ from ..charts import Point, line_chart
 from ..deps import current_principal, require, unit_of_work
 from ..forms import errors_from_refusal, parse_date, parse_float, validate_form
 from ..principal import Principal
-from ..queries import get_lot, visible_lots
+from ..queries import awaiting_lot, get_lot, visible_lots
 from ..render import flash, render
 from ..schemas import PassageIn
 
@@ -34,7 +34,7 @@ def lots_page(request: Request, who: Annotated[Principal, Depends(current_princi
     require(who, "view_lots")
     with unit_of_work(request) as db:
         lots = visible_lots(db, who)
-        return render(request, "lots.html", lots=lots)
+        return render(request, "lots.html", lots=lots, waiting=awaiting_lot(db, who))
 
 
 def growth_points(lot: Lot) -> list[Point]:
@@ -68,10 +68,10 @@ def release_checklist(db, lot: Lot, protocol) -> list[dict]:
 
 
 def lot_context(request: Request, who: Principal, lot_id: int, **extra) -> dict:
-    protocol = default_protocol()
     with unit_of_work(request) as db:
         lot = get_lot(db, who, lot_id)
         patient = lot.patient
+        protocol = protocol_of(db, lot)  # the specification of the lot's protocol version
         checklist = release_checklist(db, lot, protocol)
         custody = list(
             db.scalars(
@@ -96,7 +96,8 @@ def lot_context(request: Request, who: Principal, lot_id: int, **extra) -> dict:
             signatures=signature_status(db, lot),
             custody=custody,
             protocol=protocol,
-            today=date.today(),
+            today=site_today(patient.site),
+            serum=manufacturing.serum_of(db, lot),
             errors={},
             values={},
         )
@@ -201,9 +202,11 @@ async def add_release_test(
     form = {k: str(v) for k, v in (await request.form()).items()}
     errors: dict[str, str] = {}
     code = form.get("test_code", "")
-    spec = default_protocol().release_spec(code)
+    with unit_of_work(request) as db:
+        protocol = protocol_of(db, get_lot(db, who, lot_id))
+    spec = protocol.release_spec(code)
     if spec is None:
-        allowed = ", ".join(t.code for t in default_protocol().release_tests)
+        allowed = ", ".join(t.code for t in protocol.release_tests)
         errors["test_code"] = f"{code!r} not allowed: {allowed}"
     value = text = None
     if spec is not None and spec.numeric:
@@ -261,22 +264,32 @@ async def release(
     password = str(form.get("password", ""))
     if not password:
         errors["password"] = "required: re-enter your password to sign"
+    day = str(form.get("released_on", "")).strip()
+    released_on = parse_date(day, "released_on", errors) if day else None
     if not errors:
         try:
             with unit_of_work(request) as db:
                 user = acting_user(db, who)
                 lot = get_lot(db, who, lot_id)
-                manufacturing.release_lot(user, db, lot, password=password, today=date.today())
+                manufacturing.release_lot(
+                    user,
+                    db,
+                    lot,
+                    password=password,
+                    today=site_today(lot.patient.site),
+                    released_on=released_on,
+                )
         except Refusal as exc:
             if exc.code in ("role_not_allowed", "other_site", "not_found"):
                 raise
-            errors = (
-                {"password": "wrong password: not signed"}
-                if exc.code == "authentication_failed"
-                else {"_release": exc.message}
-            )
+            if exc.code == "authentication_failed":
+                errors = {"password": "wrong password: not signed"}
+            elif exc.context.get("field") == "released_on":
+                errors = errors_from_refusal(exc)
+            else:
+                errors = {"_release": exc.message}
     if errors:
-        return _fail(request, who, lot_id, "release", errors, {})
+        return _fail(request, who, lot_id, "release", errors, {"released_on": day})
     flash(request, "ok", "Lot released for clinical use; your signature is recorded.")
     return RedirectResponse(f"/lots/{lot_id}", status_code=303)
 

@@ -13,6 +13,8 @@ from cordtrial.store.models import VISIT_CODES, Assessment, Patient
 from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import assessments as assessment_service
 from cordtrial.store.services import patients as patient_service
+from cordtrial.store.services import records
+from cordtrial.store.services.timing import site_today
 from cordtrial.store.signatures import status as signature_status
 
 from .. import layout
@@ -25,6 +27,7 @@ from ..instrument_forms import form_spec, parse_instrument_form, record_view
 from ..principal import Principal
 from ..queries import STAGE_LABELS, stage_of, timeline
 from ..render import flash, render
+from ..trial_steps import patient_plan
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,7 +52,9 @@ def patient_page(
             identity=identity,
             visits=visits,
             injury_date=injury_date,
-            today=date.today(),
+            today=site_today(patient.site),
+            plan=patient_plan(db, patient, who),
+            correctable={t for t in records.MODELS_BY_TABLE if records.may_amend(who.role, t)},
         )
         return render(request, "patient.html", **ctx)
 

@@ -1,0 +1,96 @@
+"""The pure trial rules (cordtrial.store.rules): visit schedule, protocol version in effect,
+eligibility checklist, blood-draw timing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cordtrial.store.protocol import default_protocol
+from cordtrial.store.rules import (
+    EligibilityFacts,
+    blood_draw_deviation,
+    eligibility_problems,
+    eligible_answers,
+    is_eligible,
+    version_in_effect,
+    visit_schedule,
+)
+
+LABEL = default_protocol()
+days = st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 1, 1))
+
+
+def test_schedule_of_the_label_protocol():
+    injury, infusion = date(2026, 1, 5), date(2026, 2, 20)
+    visits = {v.code: v for v in visit_schedule(LABEL, injury, infusion)}
+    assert visits["month6"].target == injury + timedelta(days=180)  # anchored to the injury
+    assert (visits["month6"].start, visits["month6"].end) == (
+        injury + timedelta(days=150),
+        injury + timedelta(days=210),
+    )
+    assert visits["week1"].target == infusion + timedelta(days=7)
+    assert visits["infusion_day"].start == visits["infusion_day"].end == infusion
+
+
+def test_infusion_anchored_visits_wait_for_the_infusion_day():
+    visits = visit_schedule(LABEL, date(2026, 1, 5), None)
+    assert {v.code for v in visits} == {"screening", "month6"}
+
+
+@given(days, st.integers(0, 120))
+def test_schedule_windows_hold_their_target_and_follow_the_anchor(injury, gap):
+    infusion = injury + timedelta(days=gap)
+    visits = visit_schedule(LABEL, injury, infusion)
+    assert len(visits) == len(LABEL.visits)
+    for v in visits:
+        assert v.start <= v.target <= v.end
+        base = injury if v.anchor == "injury" else infusion
+        assert (v.target - base).days == LABEL.visit(v.code).day
+    assert [v.target for v in visits] == sorted(v.target for v in visits)
+
+
+@given(st.lists(st.tuples(st.integers(1, 50), st.one_of(st.none(), days)), max_size=8), days)
+def test_version_in_effect_is_the_newest_started_on_or_before_the_day(versions, on):
+    found = version_in_effect(versions, on)
+    started = [(since or date.min, n) for n, since in versions if (since or date.min) <= on]
+    if not started:
+        assert found is None
+    else:
+        assert found == max(started)[1]
+
+
+def test_every_criterion_answered_and_checked_against_the_records():
+    answers = eligible_answers(LABEL)
+    facts = EligibilityFacts(days_since_injury=7, age=45, level="C5", ais="B")
+    assert eligibility_problems(LABEL, answers, facts) == [] and is_eligible(LABEL, answers)
+    problems = dict(
+        eligibility_problems(
+            LABEL,
+            {**answers, "made_up": True},
+            EligibilityFacts(days_since_injury=20, age=75, level="T4", ais="D"),
+        )
+    )
+    assert set(problems) == {
+        "made_up",
+        "onset_14_days",
+        "age_20_70",
+        "cervical_on_imaging",
+        "ais_a_b_c",
+    }
+    assert "20 days" in problems["onset_14_days"] and "at most 14" in problems["onset_14_days"]
+    missing = {k: v for k, v in answers.items() if k != "infection"}
+    assert dict(eligibility_problems(LABEL, missing, facts))["infection"].startswith("not answered")
+    # an exclusion that applies, or an inclusion not met: not eligible (no contradiction)
+    assert not is_eligible(LABEL, {**answers, "infection": True})
+    assert not is_eligible(LABEL, {**answers, "age_20_70": False})
+    assert eligibility_problems(LABEL, {**answers, "age_20_70": False}, facts) == []
+
+
+def test_blood_draws_outside_days_14_to_28_are_a_deviation():
+    injury = date(2026, 1, 5)
+    assert blood_draw_deviation(LABEL, injury, injury + timedelta(days=14)) is None
+    assert blood_draw_deviation(LABEL, injury, injury + timedelta(days=28)) is None
+    assert "day 30" in blood_draw_deviation(LABEL, injury, injury + timedelta(days=30))

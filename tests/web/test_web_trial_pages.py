@@ -1,0 +1,139 @@
+"""Issue 13: the pages of a patient's start, in-process: each step's page for the roles whose
+job it is (403 for the others), errors beside the field with what was typed kept, nothing
+saved on a refusal, and the label page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from conftest import INJURY, PASSWORD, TODAY, csrf_of, login
+from test_web_api import API, basic
+
+from cordtrial.web.trial_steps import STEPS
+
+
+@pytest.mark.parametrize("slug", sorted(STEPS))
+def test_each_step_page_for_its_role_only(client, slug):
+    step = STEPS[slug]
+    own = "cell_processing" if step.permission == "start_lot" else "investigator"
+    login(client, own)
+    page = client.get(f"/patients/SAP-001/record/{slug}")
+    assert page.status_code == 200, page.text
+    assert step.submit in page.text
+    login(client, "monitor")
+    assert client.get(f"/patients/SAP-001/record/{slug}").status_code == 403
+
+
+def test_register_page_generates_the_code_and_keeps_identity_apart(client):
+    login(client, "investigator")
+    page = client.get("/patients/new")
+    token = csrf_of(page.text)
+    bad = client.post(
+        "/patients/new",
+        data={"csrf_token": token, "full_name": "Taro Example", "age_at_injury": "200", "sex": "M"},
+    )
+    assert bad.status_code == 422
+    assert 'id="err-age_at_injury"' in bad.text and "0-120" in bad.text
+    assert 'value="Taro Example"' in bad.text and 'value="200"' in bad.text
+    r = client.post(
+        "/patients/new",
+        data={"csrf_token": token, "full_name": "Taro Example", "age_at_injury": "52", "sex": "M",
+              "hospital_number": "H-77"},
+        follow_redirects=True,
+    )  # fmt: skip
+    assert r.status_code == 200 and "Patient SAP-003 registered." in r.text
+    assert "Taro Example" in r.text  # investigators see the identity
+    login(client, "assessor")
+    assert "Taro Example" not in client.get("/patients/SAP-003").text
+
+
+def test_a_refused_step_shows_the_error_beside_the_field_and_saves_nothing(client):
+    login(client, "investigator")
+    page = client.get("/patients/SAP-001/record/harvest")
+    token = csrf_of(page.text)
+    late = (INJURY + timedelta(days=29)).isoformat()  # INJURY is 30 days ago; protocol: 31 d
+    future = (TODAY + timedelta(days=2)).isoformat()
+    r = client.post(
+        "/patients/SAP-001/record/harvest",
+        data={"csrf_token": token, "harvested_on": future, "volume_ml": "45", "operator": "Dr Who"},
+    )
+    assert r.status_code == 422
+    assert 'id="err-harvested_on"' in r.text and "a day that has come" in r.text
+    assert 'value="Dr Who"' in r.text and 'value="45"' in r.text and f'value="{future}"' in r.text
+    timeline = client.get(f"{API}/patients/SAP-001", auth=basic("monitor")).json()["timeline"]
+    assert [e["kind"] for e in timeline].count("harvest") == 1
+    r = client.post(
+        "/patients/SAP-001/record/harvest",
+        data={"csrf_token": token, "harvested_on": late, "volume_ml": "45", "operator": "Dr Who"},
+        follow_redirects=True,
+    )
+    assert r.status_code == 200 and "Bone-marrow harvest recorded." in r.text
+
+
+def test_eligibility_page_signs_the_checklist(client):
+    login(client, "investigator")
+    page = client.get("/patients/SAP-002/record/eligibility")
+    token = csrf_of(page.text)
+    from cordtrial.store.protocol import default_protocol
+
+    answers = {f"criteria.{c.code}": "yes" if c.kind == "inclusion" else "no" for c in default_protocol().eligibility}  # fmt: skip
+    day = (INJURY + timedelta(days=7)).isoformat()
+    missing = dict(answers)
+    missing.pop("criteria.infection")
+    r = client.post(
+        "/patients/SAP-002/record/eligibility",
+        data={"csrf_token": token, "assessed_on": day, "password": PASSWORD["investigator"], **missing},
+    )  # fmt: skip
+    assert r.status_code == 422 and 'id="err-criteria.infection"' in r.text
+    assert 'value="' + PASSWORD["investigator"] not in r.text  # a password is never echoed
+    r = client.post(
+        "/patients/SAP-002/record/eligibility",
+        data={"csrf_token": token, "assessed_on": day, "password": "wrong", **answers},
+    )
+    assert r.status_code == 422 and "wrong password: not signed" in r.text
+    r = client.post(
+        "/patients/SAP-002/record/eligibility",
+        data={"csrf_token": token, "assessed_on": day, "password": PASSWORD["investigator"], **answers},
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "Eligibility checklist signed." in r.text
+
+
+def test_start_a_lot_page_and_its_label(client):
+    login(client, "cell_processing")
+    lots = client.get("/lots")
+    assert lots.status_code == 200
+    page = client.get("/patients/SAP-001/record/lot")
+    assert "harvest " in page.text and "mL serum" in page.text
+    token = csrf_of(page.text)
+    import re
+
+    harvest = re.search(r'name="harvest_id"[^>]*>.*?<option value="(\d+)"', page.text, re.S).group(
+        1
+    )
+    serum = re.findall(r'name="serum_draw_ids" value="(\d+)"', page.text)
+    form = {"csrf_token": token, "harvest_id": harvest, "serum_draw_ids": serum,
+            "culture_started_on": (INJURY + timedelta(days=12)).isoformat()}  # fmt: skip
+    r = client.post("/patients/SAP-001/record/lot", data={**form, "label_code": "SAP-002"})
+    assert r.status_code == 422 and 'id="err-label_code"' in r.text and "SAP-002" in r.text
+    r = client.post(
+        "/patients/SAP-001/record/lot",
+        data={**form, "label_code": "SAP-001"},
+        follow_redirects=True,
+    )
+    assert r.status_code == 200 and "Lot started; print its label." in r.text
+    assert 'data-testid="lot-label"' in r.text
+    svg = client.get(re.search(r'src="(/lots/\d+/label\.svg)"', r.text).group(1))
+    assert svg.headers["content-type"].startswith("image/svg+xml") and "SAP-001-L1" in svg.text
+
+
+def test_patient_page_shows_the_path_and_correct_links(client):
+    login(client, "investigator")
+    page = client.get("/patients/SAP-001")
+    assert 'data-testid="patient-plan"' in page.text
+    assert 'data-testid="step-harvest" data-done="yes"' in page.text
+    assert "/records/injuries/" in page.text and ">correct<" in page.text
+    login(client, "monitor")
+    page = client.get("/patients/SAP-001")
+    assert ">correct<" not in page.text and ">record<" in page.text
