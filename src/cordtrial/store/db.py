@@ -18,7 +18,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import audit, text_guard  # noqa: F401  (text_guard registers its flush hook)
+from . import audit, casebook_guard, text_guard  # noqa: F401  (flush hooks register on import)
 from .config import database_url
 from .refusals import flush_refusals, pending
 

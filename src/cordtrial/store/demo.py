@@ -248,6 +248,8 @@ def lutf_record(rng: np.random.Generator, grade: str) -> dict:
         "awareness_of_need_to_empty": "no" if grade in ("A", "B") else "yes",
         "main_emptying_method": method,
         "supplementary_emptying_methods": ["none"],
+        # voluntary emptyings: none when catheterising, a few when reflex or normal voiding
+        "voluntary_emptyings_per_day": {"A": 0, "B": 0, "C": 3, "D": 6}[grade],
         "involuntary_leakage_last_3_months": "weekly" if grade in ("A", "B") else "monthly",
         "collecting_appliances": "no",
         "urinary_tract_drugs": "yes" if grade in ("A", "B") else "no",

@@ -6,7 +6,22 @@ rule forbids the action; every refusal is logged (see :mod:`cordtrial.store.refu
 """
 
 from ..refusals import Refusal, flush_refusals
-from . import adverse_events, assessments, infusions, manufacturing, patients, records, users
+from . import (
+    adverse_events,
+    assessments,
+    casebook,
+    data_queries,
+    deviations,
+    double_entry,
+    infusions,
+    locks,
+    manufacturing,
+    patients,
+    records,
+    sdv,
+    users,
+    worklists,
+)
 
 __all__ = [
     "Refusal",
@@ -18,4 +33,11 @@ __all__ = [
     "patients",
     "records",
     "users",
+    "casebook",
+    "data_queries",
+    "deviations",
+    "double_entry",
+    "locks",
+    "sdv",
+    "worklists",
 ]

@@ -4,6 +4,7 @@ each procedure, expectedness (from the protocol's list unless stated), onset, re
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..models import AE_OUTCOMES, RELATEDNESS, AdverseEvent, Patient, User
 from ..protocol import Protocol, default_protocol
+from . import plausibility
 from .base import READ_ROLES, check, require_role, require_site
 
 AE_ROLES = ("investigator",)
@@ -34,7 +36,10 @@ def record_adverse_event(
     resolution_date: date | None = None,
     outcome: str | None = None,
     protocol: Protocol | None = None,
+    confirm: Collection[str] = (),
 ) -> AdverseEvent:
+    """Record an event; an onset before the consent needs ``ae_before_consent`` in
+    ``confirm`` (services.plausibility); onset after tomorrow or before the injury is refused."""
     protocol = protocol or default_protocol()
     require_role(session, user, AE_ROLES, "record an adverse event")
     require_site(session, user, patient, "record an adverse event")
@@ -88,6 +93,9 @@ def record_adverse_event(
             resolution_date.isoformat(),
             f"on or after onset {onset_date.isoformat()}",
         )
+    checked = plausibility.check_adverse_event(
+        user, session, patient, onset=onset_date, confirm=confirm
+    )
     row = AdverseEvent(
         patient_id=patient.id,
         term=term.strip(),
@@ -106,6 +114,7 @@ def record_adverse_event(
     )
     session.add(row)
     session.flush()
+    checked.store(user, session, row)
     return row
 
 
