@@ -113,10 +113,22 @@ def test_every_api_write_accepts_an_idempotency_key(client):
         for path, ops in spec["paths"].items()
         for method, op in ops.items()
         if method == "post"
-        and path.startswith(("/api/v1/patients", "/api/v1/lots", "/api/v1/admin/users"))
+        and path.startswith(
+            (
+                "/api/v1/patients",
+                "/api/v1/lots",
+                "/api/v1/admin/users",
+                # casebook and data management (issue 16)
+                "/api/v1/queries",
+                "/api/v1/records",
+                "/api/v1/deviations",
+                "/api/v1/double-entries",
+                "/api/v1/data-lock",
+            )
+        )
         and "{action}" not in path
     ]
-    assert len(writes) >= 8
+    assert len(writes) >= 22
     for path, op in writes:
         names = [p["name"] for p in op.get("parameters", []) if p["in"] == "header"]
         assert "Idempotency-Key" in names, path

@@ -23,9 +23,11 @@ def _load(from_dir: Path | None, database_url: str | None) -> tuple[AnalysisTabl
 
         return read_tables_dir(from_dir), f"CSV tables in {from_dir}"
     # Imported lazily: the store (SQLAlchemy, migrations) is only needed without --from-dir.
+    from cordtrial.store.services.locks import statement_for
     from cordtrial.store.tables import load_analysis_tables
 
-    return load_analysis_tables(database_url), "trial database"
+    # The report states whether the data were locked, when, and which (issue 16).
+    return load_analysis_tables(database_url), f"trial database; {statement_for(database_url)}"
 
 
 def report(

@@ -342,6 +342,7 @@ def reenter_under_current_definition(
     *,
     data: dict[str, Any],
     reason: str,
+    confirm: Collection[str] = (),
 ) -> Assessment:
     """Resolve a record awaiting definition review: its data, read again from the source
     document, are stored under the current definition, with the reason in the audit trail.
@@ -391,7 +392,7 @@ def reenter_under_current_definition(
         f"why the values are as entered (e.g. what the source document shows): text of at "
         f"most {REASON_MAX} characters, no control characters",
     )
-    return correct(user, session, assessment, reason=reason.strip(), data=data)
+    return correct(user, session, assessment, reason=reason.strip(), data=data, confirm=confirm)
 
 
 def require_reason_if_signed(session: Session, user: User, record, reason: str | None) -> None:

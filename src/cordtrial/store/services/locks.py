@@ -219,3 +219,11 @@ def lock_statement(session: Session) -> str:
         f"site{'s' * (len(scope.get('sites', [])) != 1)} {', '.join(scope.get('sites', []))}, "
         f"{records} records, content SHA-256 {lock.content_hash[:16]}…"
     )
+
+
+def statement_for(database_url: str | None = None) -> str:
+    """lock_statement of the store at ``database_url`` (the report's data source line)."""
+    from ..db import session_scope
+
+    with session_scope(database_url) as session:
+        return lock_statement(session)
