@@ -19,7 +19,7 @@ from cordtrial.casebook.forms import FORMS
 
 from ..models import AdverseEvent, Deviation, Lot, Patient, Site, User
 from ..protocol import Protocol, default_protocol
-from ..record_refs import record_label
+from ..record_refs import model_for, record_label
 from ..types import utcnow
 from . import casebook as casebook_service
 from . import data_queries
@@ -229,18 +229,21 @@ def _queries(user, session, f: Filters, protocol) -> list[dict]:
         if q.patient_id not in codes:
             continue
         last = q.messages[-1] if q.messages else None
+        record = session.get(model_for(q.record_table), q.record_id)
         out.append(
             {
                 "query": q.id,
                 "patient": p.study_code,
                 "site": p.site.code,
-                "about": data_queries.describe(session, q),
+                "about": record_label(record) if record is not None else q.record_table,
+                "field": q.field or "",
                 "status": q.status,
                 "opened": q.opened_at.date().isoformat(),
                 "days_open": (f.today - q.opened_at.date()).days,
                 "last_message": (last.text[:120] if last else ""),
                 "_query": q.id,
                 "_record": (q.record_table, q.record_id),
+                "_kind": getattr(record, "kind", None),
             }
         )
     return out
@@ -327,7 +330,17 @@ WORKLISTS: dict[str, Worklist] = {
             "Open queries",
             "Data queries not closed: open (the site answers) or answered (the monitor "
             "closes or re-opens).",
-            ("query", "patient", "site", "about", "status", "opened", "days_open", "last_message"),
+            (
+                "query",
+                "patient",
+                "site",
+                "about",
+                "field",
+                "status",
+                "opened",
+                "days_open",
+                "last_message",
+            ),
             _queries,
             ("status",),
         ),

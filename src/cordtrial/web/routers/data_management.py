@@ -196,6 +196,7 @@ def worklist_page(name: str, request: Request, who: Who):
         patients=patients,
         forms=FORMS,
         form_states=worklists.FORM_STATES,
+        field_label=view.field_label,
         query_filters=worklists.QUERY_FILTERS,
     )
 
