@@ -497,3 +497,25 @@ def test_isncsci_exam_page_shows_the_worksheet_not_json(scenario, client):
     assert '<pre class="json">' not in page and '"c5RightMotor":' not in page
     assert 'data-testid="exam-worksheet"' in page and 'data-field="c5RightMotor"' in page
     assert "Lowest non-key muscle with motor function" in page
+
+
+def test_record_pages_show_fields_panel_and_history(scenario, client):
+    from cordtrial.store.models import Injury
+
+    with store_db.session_scope(scenario.url) as s:
+        ids = {
+            p.study_code: s.scalar(select(Injury.id).where(Injury.patient_id == p.id))
+            for p in s.scalars(select(Patient))
+        }
+    login(client, "monitor")
+    page = client.get(f"/records/injuries/{ids['SAP-001']}").text
+    assert 'data-testid="record-fields"' in page and "fall from height" in page
+    assert 'data-testid="dm-panel"' in page and 'data-testid="verify"' in page
+    assert "History (audit trail)" in page and "injury_date" in page
+    assert client.get(f"/records/injuries/{ids['OTH-001']}").status_code == 403
+    assert client.get("/records/injuries/99999").status_code == 404
+    r = client.get("/records/users/1")
+    assert r.status_code == 422 and "record_table" in r.text
+    aid = store_exam(scenario.url)
+    r = client.get(f"/records/assessments/{aid}", follow_redirects=False)
+    assert r.headers["location"] == f"/assessments/{aid}"

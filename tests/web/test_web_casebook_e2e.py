@@ -215,11 +215,19 @@ def test_new_pages_fit_a_phone_screen(double_entry, live_server, browser):
         mon = s.scalar(select(User).where(User.username == "mon"))
         inv = s.scalar(select(User).where(User.username == "inv"))
         p = s.scalar(select(Patient).where(Patient.study_code == "SAP-001"))
-        q = data_queries.open_query(mon, s, table="assessments", record_id=aid, field=None, text="?")
+        q = data_queries.open_query(
+            mon, s, table="assessments", record_id=aid, field=None, text="?"
+        )
         d = deviations.report(inv, s, p, kind="other", description="x" * 300, reason="y")
         de = de_service.enter_exam(
-            inv, s, p, visit_code="week1", assessed_on=INJURY + timedelta(days=9),
-            rhi=exam(), assessor_name="A", blinded=False,
+            inv,
+            s,
+            p,
+            visit_code="week1",
+            assessed_on=INJURY + timedelta(days=9),
+            rhi=exam(),
+            assessor_name="A",
+            blinded=False,
         )
         ids = q.id, d.id, de.double_entry_id
     ctx = browser.new_context(viewport={"width": 390, "height": 800})

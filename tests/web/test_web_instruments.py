@@ -87,7 +87,7 @@ def test_wisci_page_shows_levels_with_their_description(scenario, client):
     assert "level 13 · walker, no braces, no assistance" in _row(page, "score-self_selected")
     assert "unverified" in _row(page, "answer-maximum")
     assert "unverified" not in _row(page, "answer-self_selected")
-    assert 'data-testid="review-needed"' not in page and "Saved incomplete" not in page
+    assert 'data-testid="review-needed"' not in page and "explicitly incomplete" not in page
 
 
 def test_nbd_page_shows_points_and_severity_band(scenario, client):

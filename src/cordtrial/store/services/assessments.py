@@ -45,7 +45,7 @@ def evaluate_instrument(kind: str, data: dict[str, Any]) -> tuple[dict, dict, st
     return clean, instrument.score(clean).to_dict(), instrument.version_tag
 
 
-def _common(
+def check_heading(
     session: Session,
     user: User,
     patient: Patient,
@@ -98,7 +98,7 @@ def record_isncsci(
     """Validate and classify an exam, then store it; an invalid exam is refused with its errors.
     Plausibility warnings (visit window, consent, follow-up) must be in ``confirm``
     (services.plausibility)."""
-    _common(
+    check_heading(
         session, user, patient, visit_code, assessed_on, assessor_name, "record an ISNCSCI exam"
     )
     entered, result, version = _evaluated_exam(session, user, rhi)
@@ -218,7 +218,7 @@ def record_instrument(
     """Validate and score an instrument record, then store it. A record with items not
     assessed is stored only when ``instrument_incomplete`` is confirmed (explicitly
     incomplete, the missing items named in the confirmation)."""
-    _common(session, user, patient, visit_code, assessed_on, assessor_name, f"record {kind}")
+    check_heading(session, user, patient, visit_code, assessed_on, assessor_name, f"record {kind}")
     check(session, user, kind in INSTRUMENT_KINDS, "kind", kind, ", ".join(INSTRUMENT_KINDS))
     clean, score, version = _evaluated_instrument(session, user, kind, data)
     missing = list(score.get("missing_items") or [])

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from cordtrial.casebook.reconcile import META_FIELDS, Discrepancy, discrepancies, reconciled
 
-from ..models import VISIT_CODES, Assessment, DoubleEntry, ExamEntry, Patient, User
+from ..models import Assessment, DoubleEntry, ExamEntry, Patient, User
 from ..protocol import Protocol, default_protocol
 from ..types import utcnow
 from . import assessments
-from .base import READ_ROLES, check, deny, require_role, require_site
+from .base import READ_ROLES, deny, require_role, require_site
 
 ENTRY_ROLES = assessments.ASSESS_ROLES
 FORM = "isncsci"
@@ -63,19 +63,8 @@ def enter_exam(
     blinded: bool,
 ) -> ExamEntry:
     """The first entry of an exam at a visit, or the second by another person."""
-    require_role(session, user, ENTRY_ROLES, "enter an ISNCSCI exam")
-    require_site(session, user, patient, "enter an ISNCSCI exam")
-    check(
-        session, user, visit_code in VISIT_CODES, "visit_code", visit_code, ", ".join(VISIT_CODES)
-    )
-    check(session, user, isinstance(assessed_on, date), "assessed_on", assessed_on, "a date")
-    check(
-        session,
-        user,
-        bool(assessor_name and assessor_name.strip()),
-        "assessor_name",
-        assessor_name,
-        "the assessor's name",
+    assessments.check_heading(
+        session, user, patient, visit_code, assessed_on, assessor_name, "enter an ISNCSCI exam"
     )
     entered, _, _ = assessments._evaluated_exam(session, user, rhi)  # validated, not kept
     de = pending(session, patient, visit_code)

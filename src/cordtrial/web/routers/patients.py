@@ -131,28 +131,22 @@ async def save_exam(
             with unit_of_work(request) as db:
                 user = acting_user(db, who)
                 patient = patient_service.get_for(user, db, code)
+                heading = dict(
+                    visit_code=meta["visit_code"],
+                    assessed_on=assessed_on,
+                    rhi=values,
+                    assessor_name=meta["assessor_name"],
+                    blinded=meta["blinded"] == "on",
+                )
                 if _double_entry_on():
-                    entry = de_service.enter_exam(
-                        user,
-                        db,
-                        patient,
-                        visit_code=meta["visit_code"],
-                        assessed_on=assessed_on,
-                        rhi=values,
-                        assessor_name=meta["assessor_name"],
-                        blinded=meta["blinded"] == "on",
-                    )
+                    entry = de_service.enter_exam(user, db, patient, **heading)
                     target = (f"/double-entries/{entry.double_entry_id}", entry.entry_number)
                 else:
                     row = assessment_service.record_isncsci(
                         user,
                         db,
                         patient,
-                        visit_code=meta["visit_code"],
-                        assessed_on=assessed_on,
-                        rhi=values,
-                        assessor_name=meta["assessor_name"],
-                        blinded=meta["blinded"] == "on",
+                        **heading,
                         confirm=confirm,
                         deviation_reason=deviation_reason,
                     )
