@@ -13,6 +13,7 @@ from cordtrial.casebook.grid import Casebook, RecordRef, build
 
 from ..models import Confirmation, DoubleEntry, FormNotDone, Patient, Signature, User
 from ..protocol import Protocol, default_protocol
+from ..record_refs import record_date
 from ..signatures import status as signature_status
 from ..types import utcnow
 from . import data_queries, locks, plausibility, sdv
@@ -43,8 +44,6 @@ def form_of(record) -> str:
 
 def record_refs(session: Session, patient: Patient) -> list[RecordRef]:
     """Every trial record of the patient, summarised for the casebook."""
-    from ..record_refs import record_date
-
     records = [r for _, r in records_of(session, [patient.id])]
     verified = sdv.verified_keys(session, [patient.id])
     queries = data_queries.unresolved_counts(session, [patient.id])

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import AuditEntry, DataQuery, Patient, QueryMessage, User
-from ..record_refs import field_names, record_label
+from ..record_refs import field_names, model_for, record_label
 from ..types import utcnow
 from .base import READ_ROLES, check, deny, require_role, require_site, require_text
 from .trial_records import get_record
@@ -205,8 +205,6 @@ def unresolved_counts(session: Session, patient_ids) -> Counter:
 
 def describe(session: Session, q: DataQuery) -> str:
     """What the query is about, e.g. "ISNCSCI exam, month1, 2026-02-01 · data.c5RightMotor"."""
-    from ..record_refs import model_for
-
     record = session.get(model_for(q.record_table), q.record_id)
     what = record_label(record) if record is not None else f"{q.record_table} {q.record_id}"
     return f"{what} · {q.field}" if q.field else what

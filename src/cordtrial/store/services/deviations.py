@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..audit import set_reason
 from ..models import DEVIATION_KINDS, VISIT_CODES, Deviation, Patient, User
 from ..types import utcnow
 from .base import READ_ROLES, check, deny, require_role, require_site, require_text
@@ -116,8 +117,6 @@ def close(user: User, session: Session, dev: Deviation, *, resolution: str) -> D
 
 
 def reopen(user: User, session: Session, dev: Deviation, *, reason: str) -> Deviation:
-    from ..audit import set_reason
-
     _transition(user, session, dev, "open", "re-open")
     why = require_text(session, user, reason, "reason", "why it is re-opened")
     dev.status, dev.closed_by_id, dev.closed_at, dev.resolution = "open", None, None, None

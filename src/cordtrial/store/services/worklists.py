@@ -19,12 +19,13 @@ from cordtrial.casebook.forms import FORMS
 
 from ..models import AdverseEvent, Deviation, Lot, Patient, Site, User
 from ..protocol import Protocol, default_protocol
-from ..record_refs import model_for, record_label
+from ..record_refs import RECORD_TYPES, model_for, record_date, record_label
 from ..types import utcnow
 from . import casebook as casebook_service
 from . import data_queries
 from .base import READ_ROLES, check, require_role
 from .manufacturing import release_status
+from .sdv import verified_keys
 from .trial_records import records_of
 
 RESOLVED_OUTCOMES = ("recovered", "recovered with sequelae", "fatal")
@@ -250,9 +251,6 @@ def _queries(user, session, f: Filters, protocol) -> list[dict]:
 
 
 def _awaiting_sdv(user, session, f: Filters, protocol) -> list[dict]:
-    from ..record_refs import RECORD_TYPES, record_date
-    from .sdv import verified_keys
-
     pats = {p.id: p for p in _patients(user, session, f)}
     verified = verified_keys(session, pats)
     out = []

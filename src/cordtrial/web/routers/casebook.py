@@ -11,9 +11,9 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
 from cordtrial.casebook.forms import ENROLMENT_STEPS, FORMS, VISIT_FORMS
-from cordtrial.store.models import AdverseEvent, DoubleEntry
+from cordtrial.store.models import AdverseEvent, DoubleEntry, Patient, User
 from cordtrial.store.protocol import default_protocol
-from cordtrial.store.record_refs import RECORD_TYPES, field_names, record_label
+from cordtrial.store.record_refs import RECORD_TYPES, field_names, patient_id_of, record_label
 from cordtrial.store.services import casebook as casebook_service
 from cordtrial.store.services import data_queries, locks, sdv
 from cordtrial.store.services import deviations as deviation_service
@@ -161,9 +161,6 @@ async def report_deviation(code: str, request: Request, who: Who):
 def record_panel(db, who: Principal, table: str, record) -> dict:
     """What a record page shows beside the record: SDV, queries, confirmations, lock."""
     user = acting_user(db, who)
-    from cordtrial.store.models import Patient
-    from cordtrial.store.record_refs import patient_id_of
-
     patient = db.get(Patient, patient_id_of(db, record))
     marks = sdv.history(db, table, record.id)
     kind = getattr(record, "kind", None)
@@ -193,8 +190,6 @@ def record_panel(db, who: Principal, table: str, record) -> dict:
 
 def user_names(db, ids) -> dict[int, str]:
     """Display names of the given users (for "verified by ..." and the like)."""
-    from cordtrial.store.models import User
-
     ids = set(ids)
     if not ids:
         return {}

@@ -34,6 +34,7 @@ from ..casebook_schemas import (
     ReconcileIn,
     TrialLockIn,
 )
+from ..casebook_view import actor
 from ..deps import current_principal, require, unit_of_work
 from ..exports import to_csv
 from ..idempotency import Idempotent, respond
@@ -88,8 +89,6 @@ def _window(w) -> dict[str, date] | None:
 
 
 def _cell(cell, who: Principal) -> dict:
-    from ..casebook_view import actor
-
     step = cell.next_action(actor(who))
     return {
         "form": cell.form,

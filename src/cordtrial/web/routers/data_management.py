@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
+from cordtrial.casebook.forms import FORMS
 from cordtrial.store.models import DEVIATION_KINDS, CasebookLock, DataLock, Patient, Site
 from cordtrial.store.record_refs import model_for, record_label
 from cordtrial.store.refusals import Refusal
@@ -182,8 +183,6 @@ def worklist_csv(name: str, request: Request, who: Who):
 @router.get("/worklists/{name}")
 def worklist_page(name: str, request: Request, who: Who):
     filters, rows, sites, patients = _run(request, who, name)
-    from cordtrial.casebook.forms import FORMS
-
     return render(
         request,
         "worklist.html",
