@@ -25,11 +25,12 @@ def _record(world, s, kind, data, *, patient=None, user="assessor"):
         s,
         world.pat(s, patient),
         kind=kind,
-        visit_code="month1",
+        visit_code="unscheduled",
         assessed_on=ON,
         data=data,
         assessor_name="Dr W",
         blinded=False,
+        confirm=("instrument_incomplete",),  # most of these records are partial on purpose
     )
 
 
@@ -197,5 +198,5 @@ def test_plain_correction_of_an_old_record_needs_a_reason(world, pending):
     # Fields other than the data do not change the definition: no reason needed.
     with db.session_scope(world.url) as s:
         row = s.get(Assessment, pending["sap"])
-        assessments.correct(world.user(s, "assessor"), s, row, reason=None, visit_code="month3")
+        assessments.correct(world.user(s, "assessor"), s, row, reason=None, assessor_name="Dr V")
         assert row.engine_version == "wisci2@1"

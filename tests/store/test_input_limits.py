@@ -26,7 +26,7 @@ def _ae(world, term):
             term=term,
             grade=1,
             serious=False,
-            onset_date=world.injury_date + timedelta(days=3),
+            onset_date=world.injury_date + timedelta(days=10),
         )
 
     return action

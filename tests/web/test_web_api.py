@@ -154,7 +154,7 @@ def test_other_sites_patient_is_refused(client):
 def exam_body(exam: dict, **over) -> dict:
     body = {
         "visit_code": "screening",
-        "assessed_on": (INJURY + timedelta(days=3)).isoformat(),
+        "assessed_on": (INJURY + timedelta(days=6)).isoformat(),
         "assessor_name": "A. Assessor",
         "blinded": True,
         "exam": exam,
@@ -234,7 +234,7 @@ def test_roles_that_may_not_record_exams(client, role):
 def test_record_instrument_scored_and_errors(client):
     body = {
         "visit_code": "screening",
-        "assessed_on": (INJURY + timedelta(days=3)).isoformat(),
+        "assessed_on": (INJURY + timedelta(days=6)).isoformat(),
         "assessor_name": "A. Assessor",
         "blinded": False,
         "data": {"self_selected": 3, "maximum": 4},

@@ -109,6 +109,32 @@ def test_demo_pages_render(demo_server, browser, tmp_path):
         assert (out / f"web-{name}.png").stat().st_size > 10_000
 
 
+def test_demo_casebook_and_worklists(demo_server, browser, tmp_path):
+    """The monitor's view after the demo's monitoring visit: SYN-SAP-01 verified and signed up
+    to month 1, a query open on its month 3 exam; the worklists with their counts."""
+    base, _ = demo_server
+    out = _out(tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    browser_login(page, base, "sap_monitor", DEMO_PASSWORDS["monitor"])
+    page.goto(f"{base}/patients/SYN-SAP-01/casebook")
+    cell = page.get_by_test_id("cell-month1-isncsci")
+    assert cell.get_attribute("data-statuses") == "done verified signed"
+    assert page.get_by_test_id("cell-month3-isncsci").get_attribute("data-status") == "queried"
+    assert page.get_by_test_id("count-queries").inner_text() == "1"
+    page.screenshot(path=str(out / "web-casebook.png"), full_page=True)
+    page.goto(f"{base}/worklists")
+    assert page.get_by_test_id("wl-count-queries").inner_text() == "2"
+    page.screenshot(path=str(out / "web-worklists.png"), full_page=True)
+    page.goto(f"{base}/worklists/queries")
+    assert page.get_by_test_id("wl-row").count() == 2
+    page.screenshot(path=str(out / "web-worklist-queries.png"), full_page=True)
+    ctx.close()
+    for name in ("casebook", "worklists"):
+        assert (out / f"web-{name}.png").stat().st_size > 10_000
+
+
 def test_demo_lot_page_for_qa_and_infusion_page(demo_server, browser, tmp_path):
     base, _ = demo_server
     out = _out(tmp_path)

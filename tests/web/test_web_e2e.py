@@ -64,7 +64,7 @@ def test_full_isncsci_exam_by_keyboard(live_server, page, case_index):
     browser_login(page, base, USERNAME["assessor"], PASSWORD["assessor"])
     page.goto(f"{base}/patients/SAP-001/exams/new")
     page.select_option("#visit_code", "screening")
-    page.fill("#assessed_on", (INJURY + timedelta(days=2)).isoformat())
+    page.fill("#assessed_on", (INJURY + timedelta(days=6)).isoformat())
     page.focus("#f-" + ENTRY_ORDER[0])
     for field in ENTRY_ORDER:
         if field in NON_KEY.values():

@@ -17,7 +17,7 @@ from cordtrial.store import db as store_db
 from cordtrial.store.models import Assessment, Patient, User
 from cordtrial.store.services import assessments
 
-ON = INJURY + timedelta(days=3)
+ON = INJURY + timedelta(days=7)  # after the consent (day 6)
 
 
 def _store(url: str, kind: str, data: dict, *, patient="SAP-001", user="ass", version=None):
@@ -31,11 +31,12 @@ def _store(url: str, kind: str, data: dict, *, patient="SAP-001", user="ass", ve
             s,
             p,
             kind=kind,
-            visit_code="month1",
+            visit_code="unscheduled",
             assessed_on=ON,
             data=data,
             assessor_name="Dr Walk",
             blinded=False,
+            confirm=("instrument_incomplete",),  # several records are partial on purpose
         )
         if version:
             row.engine_version = version
@@ -64,9 +65,11 @@ def test_incomplete_scim_page_names_missing_items_and_shows_subscales(scenario, 
     missing = re.search(r'data-testid="missing-items"[^>]*>(.*?)</p>', page, re.S).group(1)
     assert "2 of 19 items not assessed" in missing
     assert "2A Bathing, upper body" in missing and "15 Stair management" in missing
-    assert _row(page, "score-total").startswith("SCIM III total not computed: items 2A, 15 missing")
+    assert _row(page, "score-total").startswith(
+        "SCIM III total not computable: items 2A, 15 missing"
+    )
     assert "40 / 40" in _row(page, "score-respiration_sphincter")
-    assert "not computed: item 2A missing" in _row(page, "score-self_care")
+    assert "not computable: item 2A missing" in _row(page, "score-self_care")
     assert "yes (item 12 at level 4 or more)" in _row(page, "derived-walks_indoors")
     assert "not assessed" in _row(page, "answer-bathing_upper")
     assert "stand-in wording" in _row(page, "answer-feeding")
@@ -84,7 +87,7 @@ def test_wisci_page_shows_levels_with_their_description(scenario, client):
     assert "level 13 · walker, no braces, no assistance" in _row(page, "score-self_selected")
     assert "unverified" in _row(page, "answer-maximum")
     assert "unverified" not in _row(page, "answer-self_selected")
-    assert 'data-testid="review-needed"' not in page and "Saved incomplete" not in page
+    assert 'data-testid="review-needed"' not in page and "explicitly incomplete" not in page
 
 
 def test_nbd_page_shows_points_and_severity_band(scenario, client):

@@ -18,8 +18,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 def _open_form(page, base: str, link: str) -> None:
     page.goto(f"{base}/patients/SAP-001")
     page.get_by_role("link", name=link, exact=True).click()
-    page.select_option("#visit_code", "month1")
-    page.fill("#assessed_on", (INJURY + timedelta(days=3)).isoformat())
+    page.select_option("#visit_code", "unscheduled")
+    page.fill("#assessed_on", (INJURY + timedelta(days=7)).isoformat())
 
 
 def test_assessor_reads_wisci_and_incomplete_scim_results(live_server, page):
@@ -40,10 +40,16 @@ def test_assessor_reads_wisci_and_incomplete_scim_results(live_server, page):
     page.select_option("#item_respiration", "10")
     page.select_option("#item_mobility_indoors", "4")
     page.get_by_role("button", name="Save SCIM III").click()
+    # saved only as explicitly incomplete: the missing items are named and must be confirmed
+    warning = page.get_by_test_id("warning-instrument_incomplete").inner_text()
+    assert "16 items not assessed" in warning and "2A Bathing, upper body" in warning
+    page.get_by_test_id("confirm-instrument_incomplete").check()
+    page.get_by_role("button", name="Save SCIM III").click()
     page.wait_for_selector("text=SCIM III saved.")
     missing = page.get_by_test_id("missing-items").inner_text()
     assert "16 of 19 items not assessed" in missing and "2A Bathing, upper body" in missing
-    assert "not computed" in page.get_by_test_id("score-total").inner_text()
+    assert "not computable" in page.get_by_test_id("score-total").inner_text()
+    assert "instrument incomplete" in page.get_by_test_id("confirmations").inner_text()
     walks = page.get_by_test_id("derived-walks_indoors").inner_text()
     assert "yes (item 12 at level 4 or more)" in walks
     answer = page.get_by_test_id("answer-mobility_indoors").inner_text()

@@ -135,7 +135,7 @@ def _exam_form(token: str, index: int = 0, **over) -> dict:
         {
             "csrf_token": token,
             "visit_code": "screening",
-            "assessed_on": (INJURY + timedelta(days=2)).isoformat(),
+            "assessed_on": (INJURY + timedelta(days=6)).isoformat(),
             "assessor_name": "A. Assessor",
             "blinded": "on",
         }
@@ -193,7 +193,7 @@ def test_instrument_form_generated_from_definition_and_saved(client):
     form = {
         "csrf_token": token,
         "visit_code": "screening",
-        "assessed_on": (INJURY + timedelta(days=2)).isoformat(),
+        "assessed_on": (INJURY + timedelta(days=6)).isoformat(),
         "assessor_name": "A",
     }
     form.update({f"item_{i.id}": str(i.options[0].value) for i in SCIM3.items})
@@ -213,7 +213,7 @@ def test_instrument_form_rejects_value_outside_definition(client):
     form = {
         "csrf_token": token,
         "visit_code": "screening",
-        "assessed_on": (INJURY + timedelta(days=2)).isoformat(),
+        "assessed_on": (INJURY + timedelta(days=6)).isoformat(),
         "assessor_name": "A",
         f"item_{first.id}": "99",
     }

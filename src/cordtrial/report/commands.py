@@ -23,16 +23,11 @@ def _load(from_dir: Path | None, database_url: str | None) -> tuple[AnalysisTabl
 
         return read_tables_dir(from_dir), f"CSV tables in {from_dir}"
     # Imported lazily: the store (SQLAlchemy, migrations) is only needed without --from-dir.
-    from cordtrial.store.audit import anchor_head
     from cordtrial.store.db import session_scope
-    from cordtrial.store.tables import analysis_tables
+    from cordtrial.store.tables import analysis_tables, data_source
 
     with session_scope(database_url) as session:
-        tables = analysis_tables(session)
-        head = anchor_head(session)
-    # The audit trail's head as the report was made: `cordtrial audit verify --head` shows
-    # later that the data the report was computed from are still those in the trail.
-    return tables, "trial database" + (f" (audit trail head {head})" if head else "")
+        return analysis_tables(session), data_source(session)
 
 
 def report(

@@ -24,6 +24,7 @@ from cordtrial.store.models import VISIT_CODES, Patient, Site, User, Visit
 from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import adverse_events, assessments, patients, records
 from cordtrial.store.services.base import check, require_role
+from cordtrial.store.services.plausibility import CONFIRM_ALL
 
 from . import crf
 
@@ -224,6 +225,7 @@ def _import_subject(
                 grade_scale=v["ae_grade_scale"], related_product=v["ae_related_product"], related_harvest=v["ae_related_harvest"],
                 related_blood_draw=v["ae_related_blood_draw"], related_infusion=v["ae_related_infusion"], expected=v["ae_expected"],
                 resolution_date=v.get("ae_resolution_date"), outcome=v.get("ae_outcome"),
+                confirm=CONFIRM_ALL,
             )  # fmt: skip
         elif r.form == "demographics":
             continue
@@ -269,6 +271,9 @@ def _assessment(session: Session, user: User, patient: Patient, r: crf.FormRecor
         "assessed_on": v[f"{p}_date"],
         "assessor_name": v.get(f"{p}_assessor") or NOT_EXPORTED,
         "blinded": bool(v[f"{p}_blinded"]),
+        # recorded in another system: warnings are confirmed (and stored) in the importer's name
+        "confirm": CONFIRM_ALL,
+        "deviation_reason": IMPORT_REASON,
     }
     if p == "isncsci":
         assessments.record_isncsci(user, session, patient, rhi=data, **common)

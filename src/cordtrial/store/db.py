@@ -18,7 +18,12 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import audit, protocol_versions, text_guard  # noqa: F401  (flush hooks register)
+from . import (  # noqa: F401  (flush hooks register on import)
+    audit,
+    casebook_guard,
+    protocol_versions,
+    text_guard,
+)
 from .config import database_url
 from .refusals import flush_refusals, pending
 

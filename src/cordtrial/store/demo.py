@@ -250,6 +250,8 @@ def lutf_record(rng: np.random.Generator, grade: str) -> dict:
         "awareness_of_need_to_empty": "no" if grade in ("A", "B") else "yes",
         "main_emptying_method": method,
         "supplementary_emptying_methods": ["none"],
+        # voluntary emptyings: none when catheterising, a few when reflex or normal voiding
+        "voluntary_emptyings_per_day": {"A": 0, "B": 0, "C": 3, "D": 6}[grade],
         "involuntary_leakage_last_3_months": "weekly" if grade in ("A", "B") else "monthly",
         "collecting_appliances": "no",
         "urinary_tract_drugs": "yes" if grade in ("A", "B") else "no",
@@ -441,6 +443,7 @@ def seed_demo(
                 today,
             )
             journey.run(today - timedelta(days=journey.days_to_reach(stage) + 1), stage)
+    _monitoring_visit(session, by_site[SITES[0][0]], passwords)
     return passwords
 
 
@@ -786,6 +789,63 @@ class _Journey:
             day=self.day,
             today=self.today,
         )
+
+
+def _monitoring_visit(session: Session, team: dict[str, User], passwords: dict[str, str]) -> None:
+    """Data management under way at the first site: the first patient's records up to month 1
+    are verified against source and its exams up to month 1 signed off; a query on its month 3
+    exam is open, and one on the second patient's month 6 SCIM III was answered. (Synthetic:
+    the questions are made up to show the workflow.)"""
+    from .models import Assessment
+    from .services import data_queries, sdv
+    from .services.trial_records import records_of
+
+    monitor, assessor = team["monitor"], team["assessor"]
+    early = {"screening", "pre_infusion", "infusion_day", "day1", "week1", "month1"}
+    first, second = (
+        session.scalar(select(Patient).where(Patient.study_code == f"SYN-{SITES[0][0]}-0{i}"))
+        for i in (1, 2)
+    )
+    for _, record in records_of(session, [first.id]):
+        visit = getattr(record, "visit_code", None)
+        if visit is not None and visit not in early:
+            continue
+        if record.__tablename__ == "assessments":
+            assessments.sign_off(assessor, session, record, passwords["assessor"])
+        sdv.verify(monitor, session, record.__tablename__, record.id)
+
+    def assessment(patient: Patient, kind: str, visit: str) -> Assessment:
+        return session.scalar(
+            select(Assessment).where(
+                Assessment.patient_id == patient.id,
+                Assessment.kind == kind,
+                Assessment.visit_code == visit,
+            )
+        )
+
+    data_queries.open_query(
+        monitor,
+        session,
+        table="assessments",
+        record_id=assessment(first, "isncsci", "month3").id,
+        field="data.l3RightMotor",
+        text="The worksheet copy in the site file reads this grade differently: please check "
+        "it against the source document.",
+    )
+    q = data_queries.open_query(
+        monitor,
+        session,
+        table="assessments",
+        record_id=assessment(second, "scim3", "month6").id,
+        field="data.mobility_indoors",
+        text="Walking indoors with a frame, but transfers need help: please confirm item 12.",
+    )
+    data_queries.answer(
+        assessor,
+        session,
+        q,
+        text="Confirmed against the CRF: the patient walks indoors with a frame (level 4).",
+    )
 
 
 def _adverse_events(

@@ -32,6 +32,7 @@ from cordtrial.isncsci.notes import notes_from_rhi
 from .models import VISIT_CODES, Patient, User
 from .services import assessments
 from .services.base import require_role
+from .services.plausibility import CONFIRM_ALL
 
 META = ("patient", "visit", "exam_date", "assessor", "blinded")
 _TRUE = {"yes", "true", "1", "y"}
@@ -213,6 +214,10 @@ def import_exams(
             blinded=c.blinded,
             comments=c.comments,
             flag_reasons=c.flag_reasons,
+            # exams examined and entered elsewhere: their warnings are confirmed (and stored)
+            # in the importing user's name, a visit out of window with its deviation
+            confirm=CONFIRM_ALL,
+            deviation_reason=f"imported from {path.name}",
         )
         report.imported += 1
         if n % 50 == 0:

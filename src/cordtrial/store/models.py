@@ -507,6 +507,213 @@ class AuditEntry(Base):
     mac: Mapped[str | None] = mapped_column(String(64))
 
 
+# -- data management: the casebook's queries, source data verification, double data entry,
+# deviations, plausibility confirmations and locks (docs/web.md, "Casebook and data management").
+# Record references (record_table, record_id) name any trial record by its table and id.
+
+QUERY_STATUSES: tuple[str, ...] = ("open", "answered", "closed")
+QUERY_ACTIONS: tuple[str, ...] = ("open", "answer", "close", "reopen")
+DEVIATION_KINDS: tuple[str, ...] = (
+    "visit_out_of_window",
+    "missed_visit",
+    "procedure",
+    "eligibility",
+    "other",
+)
+DEVIATION_STATUSES: tuple[str, ...] = ("open", "closed")
+DOUBLE_ENTRY_STATUSES: tuple[str, ...] = (
+    "awaiting_second",
+    "awaiting_reconciliation",
+    "reconciled",
+)
+
+
+class DataQuery(Base):
+    """A question about a record or one of its fields, from a monitor to the site."""
+
+    __tablename__ = "data_queries"
+    __table_args__ = (CheckConstraint(_in("status", QUERY_STATUSES), name="status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    record_table: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str | None] = mapped_column(String(100))  # None: the record as a whole
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    messages: Mapped[list[QueryMessage]] = relationship(
+        back_populates="query", order_by="QueryMessage.id"
+    )
+
+
+class QueryMessage(Base):
+    """One step of a query's conversation: opened, answered, closed or re-opened, with text."""
+
+    __tablename__ = "query_messages"
+    __table_args__ = (CheckConstraint(_in("action", QUERY_ACTIONS), name="action"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("data_queries.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    correction: Mapped[bool] = mapped_column(Boolean, default=False)  # answered by a correction
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    query: Mapped[DataQuery] = relationship(back_populates="messages")
+
+
+class SourceVerification(Base):
+    """A monitor's source data verification mark on one record; a later change of the record
+    clears it (cleared_at, cleared_by and why), so a verified record is one not changed since."""
+
+    __tablename__ = "source_verifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    record_table: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int] = mapped_column(Integer)
+    verified_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cleared_by: Mapped[str | None] = mapped_column(String(64))  # who changed the record
+    cleared_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Deviation(Base):
+    """A protocol deviation: what happened, the site's reason, and its review status."""
+
+    __tablename__ = "deviations"
+    __table_args__ = (
+        CheckConstraint(_in("kind", DEVIATION_KINDS), name="kind"),
+        CheckConstraint(_in("status", DEVIATION_STATUSES), name="status"),
+        CheckConstraint(f"visit_code IS NULL OR {_in('visit_code', VISIT_CODES)}", name="visit"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    visit_code: Mapped[str | None] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text)
+    days_outside: Mapped[int | None] = mapped_column(Integer)  # visit windows: - early, + late
+    record_table: Mapped[str | None] = mapped_column(String(64))
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class Confirmation(Base):
+    """A plausibility warning the user read and confirmed when saving a record."""
+
+    __tablename__ = "confirmations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    record_table: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int] = mapped_column(Integer)
+    rule: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    confirmed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FormNotDone(Base):
+    """A form of a visit that will not be done, and why (a casebook cell "not done")."""
+
+    __tablename__ = "forms_not_done"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "visit_code", "form", name="uq_forms_not_done_cell"),
+        CheckConstraint(_in("visit_code", VISIT_CODES), name="visit"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    visit_code: Mapped[str] = mapped_column(String(32))
+    form: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DoubleEntry(Base):
+    """Double data entry of one ISNCSCI exam: two independent entries, reconciled by a third
+    person into the stored exam (assessment_id), which alone is classified."""
+
+    __tablename__ = "double_entries"
+    __table_args__ = (
+        CheckConstraint(_in("status", DOUBLE_ENTRY_STATUSES), name="status"),
+        CheckConstraint(_in("visit_code", VISIT_CODES), name="visit"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    visit_code: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32), default="awaiting_second")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # field -> {"entry1": v, "entry2": v, "value": chosen} for every cell that differed
+    resolution: Mapped[dict | None] = mapped_column(JSON)
+    entries: Mapped[list[ExamEntry]] = relationship(
+        back_populates="double_entry", order_by="ExamEntry.entry_number"
+    )
+
+
+class ExamEntry(Base):
+    """One of the two independent entries of an exam (as entered, never classified)."""
+
+    __tablename__ = "exam_entries"
+    __table_args__ = (
+        UniqueConstraint("double_entry_id", "entry_number", name="uq_exam_entries_number"),
+        CheckConstraint("entry_number IN (1, 2)", name="number"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    double_entry_id: Mapped[int] = mapped_column(ForeignKey("double_entries.id"))
+    entry_number: Mapped[int] = mapped_column(Integer)
+    assessed_on: Mapped[date] = mapped_column(Date)
+    assessor_name: Mapped[str] = mapped_column(String(200))
+    blinded: Mapped[bool] = mapped_column(Boolean)
+    data: Mapped[dict] = mapped_column(JSON)
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    double_entry: Mapped[DoubleEntry] = relationship(back_populates="entries")
+
+
+class CasebookLock(Base):
+    """An investigator's signed lock of one patient's casebook; unlocked_* set by an unlock
+    (with its reason). The content hash covers the casebook's records when locked."""
+
+    __tablename__ = "casebook_locks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signer_name: Mapped[str] = mapped_column(String(200))
+    meaning: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    records: Mapped[int] = mapped_column(Integer)
+    unlocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unlocked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    unlock_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DataLock(Base):
+    """The trial-level data lock before the final analysis: which casebooks it covers (scope)
+    and a hash over their locked content; unlocked_* set by an unlock with its reason."""
+
+    __tablename__ = "data_locks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signer_name: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text)
+    scope: Mapped[dict] = mapped_column(JSON)  # {"patients": [...], "records": {table: n}}
+    content_hash: Mapped[str] = mapped_column(String(64))
+    unlocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unlocked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    unlock_reason: Mapped[str | None] = mapped_column(Text)
+
+
 # -- operational tables: the running system's state, not trial data. Not audited, not exported,
 # not backed up (info "operational"): a restored store starts with no sessions.
 _OPERATIONAL = {"info": {"operational": True}}
@@ -610,6 +817,16 @@ AUDITED_MODELS: tuple[type[Base], ...] = (
     AdverseEvent,
     Signature,
     RefusalLog,
+    DataQuery,
+    QueryMessage,
+    SourceVerification,
+    Deviation,
+    Confirmation,
+    FormNotDone,
+    DoubleEntry,
+    ExamEntry,
+    CasebookLock,
+    DataLock,
 )
 
 

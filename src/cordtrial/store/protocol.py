@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .models import VISIT_CODES
+from .models import ASSESSMENT_KINDS, VISIT_CODES
 
 PROTOCOLS = Path(__file__).parent / "protocols"
 DEFAULT_PROTOCOL = PROTOCOLS / "approved-label.toml"
@@ -81,6 +81,8 @@ class VisitWindow(_Strict):
     plus: int = Field(ge=0)
     verified: bool
     source: str
+    # The forms expected at this visit (the schedule of assessments; the casebook's cells).
+    forms: tuple[Literal[ASSESSMENT_KINDS], ...] = ("isncsci",)  # type: ignore[valid-type]
 
     def window(self, injury_date: date, infusion_date: date) -> tuple[date, date, date]:
         """(target, window start, window end)."""
@@ -155,6 +157,8 @@ class Protocol(_Strict):
     visits: list[VisitWindow] = Field(min_length=1)
     eligibility: list[Criterion] = []
     raw_material: RawMaterial | None = None
+    # Forms entered twice by different people and reconciled by a third (docs/web.md).
+    double_data_entry: tuple[Literal["isncsci"], ...] = ()
 
     @model_validator(mode="after")
     def _unique(self) -> Protocol:
@@ -173,6 +177,9 @@ class Protocol(_Strict):
 
     def visit(self, code: str) -> VisitWindow | None:
         return next((v for v in self.visits if v.code == code), None)
+
+    def requires_double_entry(self, form: str) -> bool:
+        return form in self.double_data_entry
 
     def is_expected(self, term: str) -> bool:
         return term.strip().lower() in {t.lower() for t in self.expected_adverse_events}

@@ -184,11 +184,13 @@ def _frame(rows: list[dict], empty: pd.DataFrame, date_col: str) -> pd.DataFrame
     return df
 
 
-def load_analysis_tables(
-    database_url: str | None = None, user: User | None = None
-) -> AnalysisTables:
-    """Open the store (``CORDTRIAL_DATABASE_URL`` or the default file) and build the tables."""
-    from .db import session_scope
+def data_source(session: Session, site_code: str | None = None) -> str:
+    """The report's data-source line: the store (and the site a site user's report covers),
+    whether the data were locked (services.locks) and the audit trail's head as the tables
+    were read, which `cordtrial audit verify --head` later checks against the trail."""
+    from .audit import anchor_head
+    from .services.locks import lock_statement
 
-    with session_scope(database_url) as session:
-        return analysis_tables(session, user)
+    where = "trial database" + (f", site {site_code}" if site_code else "")
+    head = anchor_head(session)
+    return f"{where}; {lock_statement(session)}" + (f" (audit trail head {head})" if head else "")

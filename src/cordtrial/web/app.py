@@ -233,6 +233,8 @@ def _install_handlers(app: FastAPI) -> None:
             errors = refusal_errors(exc)
             if errors:
                 body["errors"] = errors
+            if isinstance(exc.context.get("warnings"), list):  # confirmation_required
+                body["warnings"] = exc.context["warnings"]
             return JSONResponse(_encode(body), status_code=status)
         return render_error(request, status, exc.message, code=exc.code)
 

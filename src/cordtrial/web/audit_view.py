@@ -33,8 +33,21 @@ _PATIENT_TABLES = (
     m.Lot,
     m.Infusion,
     m.AdverseEvent,
+    # data management (casebook)
+    m.DataQuery,
+    m.SourceVerification,
+    m.Deviation,
+    m.Confirmation,
+    m.FormNotDone,
+    m.DoubleEntry,
+    m.CasebookLock,
 )
 _LOT_TABLES = (m.CulturePassage, m.ReleaseTest, m.CustodyEvent, m.LotSerum)
+# child tables -> (model, parent key column, parent table)
+_CHILD_TABLES = (
+    (m.QueryMessage, m.QueryMessage.query_id, "data_queries"),
+    (m.ExamEntry, m.ExamEntry.double_entry_id, "double_entries"),
+)
 
 
 def visible_keys(db: DbSession, site_id: int) -> set[tuple[str, str]]:
@@ -49,6 +62,10 @@ def visible_keys(db: DbSession, site_id: int) -> set[tuple[str, str]]:
     lot_ids = {int(r) for t, r in keys if t == "lots"}
     for model in _LOT_TABLES:
         for rid in db.scalars(select(model.id).where(model.lot_id.in_(lot_ids))):
+            keys.add((model.__tablename__, str(rid)))
+    for model, parent_key, parent in _CHILD_TABLES:
+        parents = {int(r) for t, r in keys if t == parent}
+        for rid in db.scalars(select(model.id).where(parent_key.in_(parents))):
             keys.add((model.__tablename__, str(rid)))
     users = set(db.scalars(select(m.User.id).where(m.User.site_id == site_id)))
     keys |= {("users", str(u)) for u in users}

@@ -35,6 +35,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Data management: records a definition correction may have changed (store REVIEW_ROLES).
     "review_definitions": frozenset({"monitor", "admin", "investigator"}),
     "view_identity": frozenset({"investigator", "admin"}),
+    # Casebook and data management (store: services.data_queries, sdv, locks, deviations).
+    "open_query": frozenset({"monitor", "admin"}),
+    "answer_query": frozenset({"investigator", "assessor", "cell_processing", "qa"}),
+    "verify_source": frozenset({"monitor"}),
+    "mark_not_done": frozenset({"investigator", "assessor"}),
+    "report_deviation": frozenset({"investigator", "monitor", "admin"}),
+    "lock_casebook": frozenset({"investigator"}),
+    "unlock_casebook": frozenset({"investigator", "admin"}),
+    "lock_trial": frozenset({"admin"}),
     "manage_users": frozenset({"admin"}),
     # The start of a patient's trial (issue 13): registration, the clinical steps, the lot.
     "register_patient": frozenset({"investigator", "admin"}),

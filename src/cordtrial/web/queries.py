@@ -374,6 +374,8 @@ def score_summary(result: dict) -> str:
     parts = []
     if result.get("total") is not None:
         parts.append(f"total {result['total']}")
+    elif "total" in result and result.get("missing_items"):
+        parts.append("total not computable")
     for key, value in (result.get("scores") or {}).items():
         if value is not None:
             parts.append(f"{key.replace('_', ' ')} {value}")

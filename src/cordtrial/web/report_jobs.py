@@ -25,12 +25,6 @@ STALE = timedelta(minutes=15)
 KEEP = 10  # the newest jobs kept per user (older reports are dropped)
 
 
-def data_source(user: User, site: Site | None) -> str:
-    if site is None:
-        return "trial database"  # as `cordtrial report`
-    return f"trial database, site {site.code}"
-
-
 def start(url: str, user_id: int) -> int:
     """Queue a report for the user and start building it; returns the job's id. A job of the
     user still queued or running is returned instead of starting another."""
@@ -83,7 +77,7 @@ def _update(url: str, job_id: int, **values) -> None:
 def _run(url: str, job_id: int, user_id: int) -> None:
     from cordtrial.report.builder import build
     from cordtrial.report.render import render_html
-    from cordtrial.store.tables import analysis_tables
+    from cordtrial.store.tables import analysis_tables, data_source
 
     with _ONE_AT_A_TIME:
         try:
@@ -92,7 +86,7 @@ def _run(url: str, job_id: int, user_id: int) -> None:
                 user = db.get(User, user_id)
                 site = db.get(Site, user.site_id) if user.site_id else None
                 tables = analysis_tables(db, user)
-                source = data_source(user, site)
+                source = data_source(db, site.code if site else None)  # as `cordtrial report`
             report = build(
                 tables, data_source=source, progress=lambda msg: _update(url, job_id, step=msg)
             )

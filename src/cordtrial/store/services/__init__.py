@@ -9,13 +9,20 @@ from ..refusals import Refusal, flush_refusals
 from . import (
     adverse_events,
     assessments,
+    casebook,
+    data_queries,
+    deviations,
+    double_entry,
     infusions,
+    locks,
     manufacturing,
     patients,
     protocols,
     records,
+    sdv,
     sites,
     users,
+    worklists,
 )
 
 __all__ = [
@@ -30,4 +37,11 @@ __all__ = [
     "records",
     "sites",
     "users",
+    "casebook",
+    "data_queries",
+    "deviations",
+    "double_entry",
+    "locks",
+    "sdv",
+    "worklists",
 ]

@@ -4,6 +4,7 @@ each procedure, expectedness (from the protocol's list unless stated), onset, re
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..models import AE_OUTCOMES, RELATEDNESS, AdverseEvent, Patient, User
 from ..protocol import Protocol
 from ..protocol_versions import protocol_on
+from . import plausibility
 from .base import READ_ROLES, check, require_role, require_site
 from .fields import check_text
 from .timing import check_event_day
@@ -37,7 +39,10 @@ def record_adverse_event(
     resolution_date: date | None = None,
     outcome: str | None = None,
     protocol: Protocol | None = None,
+    confirm: Collection[str] = (),
 ) -> AdverseEvent:
+    """Record an event; an onset before the consent needs ``ae_before_consent`` in
+    ``confirm`` (services.plausibility); onset in the future or before the injury is refused."""
     protocol = protocol or protocol_on(session, onset_date)
     require_role(session, user, AE_ROLES, "record an adverse event")
     require_site(session, user, patient, "record an adverse event")
@@ -58,10 +63,14 @@ def record_adverse_event(
         reported_by_id=user.id,
     )
     validate_adverse_event(session, user, patient, row)
+    checked = plausibility.check_adverse_event(
+        user, session, patient, onset=onset_date, confirm=confirm
+    )
     if expected is None:  # from the protocol's list of expected events
         row.expected = protocol.is_expected(row.term)
     session.add(row)
     session.flush()
+    checked.store(user, session, row)
     return row
 
 

@@ -4,6 +4,7 @@ version of the definition they were entered under, e.g. "wisci2@2")."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,7 +14,10 @@ from sqlalchemy.orm import Session
 
 from ..audit import set_reason
 from ..models import VISIT_CODES, Assessment, Patient, User
+from ..protocol import Protocol
+from ..protocol_versions import protocol_on
 from ..signatures import add_signature, signatures_for
+from . import plausibility
 from .base import check, deny, reauthenticate, require_role, require_site
 from .fields import check_text
 from .timing import check_event_day
@@ -53,7 +57,7 @@ def evaluate_instrument(kind: str, data: dict[str, Any]) -> tuple[dict, dict, st
     return clean, instrument.score(clean).to_dict(), instrument.version_tag
 
 
-def _common(
+def check_heading(
     session: Session,
     user: User,
     patient: Patient,
@@ -93,40 +97,126 @@ def record_isncsci(
     assessor: User | None = None,
     comments: str | None = None,
     flag_reasons: dict[str, str] | None = None,
+    confirm: Collection[str] = (),
+    deviation_reason: str | None = None,
+    protocol: Protocol | None = None,
 ) -> Assessment:
     """Validate and classify an exam, then store it with the examiner's comments and the reason
-    for each flagged value; an invalid exam or note is refused with its errors."""
-    from cordtrial.isncsci import ExamValidationError
-
-    _common(
+    for each flagged value; an invalid exam or note is refused with its errors. Plausibility
+    warnings (visit window, consent, follow-up) must be in ``confirm`` (services.plausibility)."""
+    check_heading(
         session, user, patient, visit_code, assessed_on, assessor_name, "record an ISNCSCI exam"
     )
+    entered, result, version = _evaluated_exam(session, user, rhi)
+    notes = _evaluated_notes(session, user, entered, comments, flag_reasons)
+    checked = plausibility.check_assessment(
+        user,
+        session,
+        patient,
+        visit_code=visit_code,
+        on=assessed_on,
+        protocol=protocol or protocol_on(session, assessed_on),
+        confirm=confirm,
+        deviation_reason=deviation_reason,
+    )
+    return _store(
+        user,
+        session,
+        checked,
+        kind="isncsci",
+        visit_code=visit_code,
+        assessed_on=assessed_on,
+        data=entered,
+        result=result,
+        version=version,
+        assessor_name=assessor_name,
+        blinded=blinded,
+        assessor=assessor,
+        comments=notes.comments,
+        flag_reasons=notes.flag_reasons or None,
+    )
+
+
+def _evaluated_exam(session: Session, user: User, rhi: dict[str, Any]):
+    from cordtrial.isncsci import ExamValidationError
+
     try:
-        entered, result, version = evaluate_exam(rhi)
-        notes = evaluate_notes(rhi, comments, flag_reasons)
+        return evaluate_exam(rhi)
     except ExamValidationError as exc:
         errors = [
             {"field": e.field, "value": e.value, "allowed": e.allowed}
             for e in getattr(exc, "errors", [])
         ]
         deny(session, user, "invalid_exam", f"invalid ISNCSCI exam: {exc}", errors=errors)
+
+
+def _evaluated_notes(session: Session, user: User, rhi: dict[str, Any], comments, flag_reasons):
+    from cordtrial.isncsci import ExamValidationError
+
+    try:
+        return evaluate_notes(rhi, comments, flag_reasons)
+    except ExamValidationError as exc:
+        errors = [{"field": e.field, "value": e.value, "allowed": e.allowed} for e in exc.errors]
+        deny(session, user, "invalid_exam", f"invalid ISNCSCI exam notes: {exc}", errors=errors)
+
+
+def _evaluated_instrument(session: Session, user: User, kind: str, data: dict[str, Any]):
+    from cordtrial.instruments import InstrumentValidationError
+
+    try:
+        return evaluate_instrument(kind, data)
+    except InstrumentValidationError as exc:
+        deny(
+            session, user, "invalid_instrument", str(exc), errors=[e.to_dict() for e in exc.errors]
+        )
+
+
+def missing_item_labels(kind: str, missing: list[str]) -> list[str]:
+    """The missing items of an instrument record as a person names them ("2A Bathing...")."""
+    from cordtrial.instruments import INSTRUMENTS
+
+    items = {i.id: i for i in INSTRUMENTS[kind].items}
+
+    def name(item) -> str:
+        label = item.label.split(":")[0]
+        return f"{item.number} {label}" if len(item.number) <= 3 else label
+
+    return [name(items[m]) if m in items else m for m in missing]
+
+
+def _store(
+    user: User,
+    session: Session,
+    checked: plausibility.Checked,
+    *,
+    kind: str,
+    visit_code: str,
+    assessed_on: date,
+    data: dict,
+    result: dict,
+    version: str,
+    assessor_name: str,
+    blinded: bool,
+    assessor: User | None,
+    **extra: Any,  # an exam's comments and flag reasons
+) -> Assessment:
     row = Assessment(
-        patient_id=patient.id,
-        kind="isncsci",
+        patient_id=checked.patient.id,
+        kind=kind,
         visit_code=visit_code,
         assessed_on=assessed_on,
-        data=entered,
+        data=data,
         result=result,
         engine_version=version,
         assessor_id=assessor.id if assessor else None,
         assessor_name=assessor_name,
         blinded=bool(blinded),
         entered_by_id=user.id,
-        comments=notes.comments,
-        flag_reasons=notes.flag_reasons or None,
+        **extra,
     )
     session.add(row)
     session.flush()
+    checked.store(user, session, row)
     return row
 
 
@@ -142,33 +232,43 @@ def record_instrument(
     assessor_name: str,
     blinded: bool,
     assessor: User | None = None,
+    confirm: Collection[str] = (),
+    deviation_reason: str | None = None,
+    protocol: Protocol | None = None,
 ) -> Assessment:
-    from cordtrial.instruments import InstrumentValidationError
-
-    _common(session, user, patient, visit_code, assessed_on, assessor_name, f"record {kind}")
+    """Validate and score an instrument record, then store it. A record with items not
+    assessed is stored only when ``instrument_incomplete`` is confirmed (explicitly
+    incomplete, the missing items named in the confirmation)."""
+    check_heading(session, user, patient, visit_code, assessed_on, assessor_name, f"record {kind}")
     check(session, user, kind in INSTRUMENT_KINDS, "kind", kind, ", ".join(INSTRUMENT_KINDS))
-    try:
-        clean, score, version = evaluate_instrument(kind, data)
-    except InstrumentValidationError as exc:
-        deny(
-            session, user, "invalid_instrument", str(exc), errors=[e.to_dict() for e in exc.errors]
-        )
-    row = Assessment(
-        patient_id=patient.id,
+    clean, score, version = _evaluated_instrument(session, user, kind, data)
+    missing = list(score.get("missing_items") or [])
+    checked = plausibility.check_assessment(
+        user,
+        session,
+        patient,
+        visit_code=visit_code,
+        on=assessed_on,
+        protocol=protocol or protocol_on(session, assessed_on),
+        missing=missing,
+        missing_labels=missing_item_labels(kind, missing),
+        confirm=confirm,
+        deviation_reason=deviation_reason,
+    )
+    return _store(
+        user,
+        session,
+        checked,
         kind=kind,
         visit_code=visit_code,
         assessed_on=assessed_on,
         data=clean,
         result=score,
-        engine_version=version,
-        assessor_id=assessor.id if assessor else None,
+        version=version,
         assessor_name=assessor_name,
-        blinded=bool(blinded),
-        entered_by_id=user.id,
+        blinded=blinded,
+        assessor=assessor,
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def sign_off(user: User, session: Session, assessment: Assessment, password: str):
@@ -187,15 +287,16 @@ def correct(
     *,
     reason: str | None,
     data: dict[str, Any] | None = None,
+    confirm: Collection[str] = (),
+    deviation_reason: str | None = None,
+    protocol: Protocol | None = None,
     **fields: Any,
 ) -> Assessment:
     """Change an assessment; the data are re-validated and re-scored. A signed assessment needs
-    a reason (the change then shows its signature as invalid). An ISNCSCI exam's ``comments``
-    and ``flag_reasons`` are checked against its (new) data: a reason only for a flagged
-    cell."""
-    from cordtrial.instruments import InstrumentValidationError
-    from cordtrial.isncsci import ExamValidationError
-
+    a reason (the change then shows its signature as invalid). A new date or visit is checked
+    against the schedule again, new data for completeness (services.plausibility). An ISNCSCI
+    exam's ``comments`` and ``flag_reasons`` are checked against its (new) data: a reason only
+    for a flagged cell."""
     patient = session.get(Patient, assessment.patient_id)
     require_role(session, user, ASSESS_ROLES, "correct an assessment")
     require_site(session, user, patient, "correct an assessment")
@@ -220,43 +321,48 @@ def correct(
         check_event_day(session, user, patient, "assessed_on", fields["assessed_on"])
     if "assessor_name" in fields:
         check_text(session, user, "assessor_name", fields["assessor_name"], "the assessor's name")
+    evaluated = None
     if data is not None:
-        try:
-            if assessment.kind == "isncsci":
-                entered, result, version = evaluate_exam(data)
-            else:
-                entered, result, version = evaluate_instrument(assessment.kind, data)
-        except ExamValidationError as exc:
-            deny(session, user, "invalid_exam", str(exc))
-        except InstrumentValidationError as exc:
-            deny(
-                session,
-                user,
-                "invalid_instrument",
-                str(exc),
-                errors=[e.to_dict() for e in exc.errors],
-            )
-        assessment.data, assessment.result, assessment.engine_version = entered, result, version
+        if assessment.kind == "isncsci":
+            evaluated = _evaluated_exam(session, user, data)
+        else:
+            evaluated = _evaluated_instrument(session, user, assessment.kind, data)
+    visit = fields.get("visit_code", assessment.visit_code)
+    on = fields.get("assessed_on", assessment.assessed_on)
+    rescheduled = visit != assessment.visit_code or on != assessment.assessed_on
+    missing = list((evaluated[1] if evaluated else {}).get("missing_items") or [])
+    checked = plausibility.check_assessment(
+        user,
+        session,
+        patient,
+        visit_code=visit,
+        on=on,
+        schedule=rescheduled,
+        protocol=protocol or protocol_on(session, on),
+        missing=missing if evaluated is not None else (),
+        missing_labels=missing_item_labels(assessment.kind, missing) if missing else (),
+        confirm=confirm,
+        deviation_reason=deviation_reason,
+    )
+    if evaluated is not None:
+        assessment.data, assessment.result, assessment.engine_version = evaluated
     if assessment.kind == "isncsci" and (
-        data is not None or fields.keys() & {"comments", "flag_reasons"}
+        evaluated is not None or fields.keys() & {"comments", "flag_reasons"}
     ):
-        try:
-            notes = evaluate_notes(
-                assessment.data,
-                fields.pop("comments", assessment.comments),
-                fields.pop("flag_reasons", assessment.flag_reasons),
-            )
-        except ExamValidationError as exc:
-            errors = [
-                {"field": e.field, "value": e.value, "allowed": e.allowed} for e in exc.errors
-            ]
-            deny(session, user, "invalid_exam", f"invalid ISNCSCI exam notes: {exc}", errors=errors)
+        notes = _evaluated_notes(
+            session,
+            user,
+            assessment.data,
+            fields.pop("comments", assessment.comments),
+            fields.pop("flag_reasons", assessment.flag_reasons),
+        )
         assessment.comments, assessment.flag_reasons = notes.comments, notes.flag_reasons or None
     for key, value in fields.items():
         setattr(assessment, key, value)
     if reason:
         set_reason(session, assessment, reason)
     session.flush()
+    checked.store(user, session, assessment)
     return assessment
 
 
@@ -267,6 +373,7 @@ def reenter_under_current_definition(
     *,
     data: dict[str, Any],
     reason: str,
+    confirm: Collection[str] = (),
 ) -> Assessment:
     """Resolve a record awaiting definition review: its data, read again from the source
     document, are stored under the current definition, with the reason in the audit trail.
@@ -316,7 +423,7 @@ def reenter_under_current_definition(
         f"why the values are as entered (e.g. what the source document shows): text of at "
         f"most {REASON_MAX} characters, no control characters",
     )
-    return correct(user, session, assessment, reason=reason.strip(), data=data)
+    return correct(user, session, assessment, reason=reason.strip(), data=data, confirm=confirm)
 
 
 def require_reason_if_signed(session: Session, user: User, record, reason: str | None) -> None:

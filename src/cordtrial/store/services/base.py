@@ -29,6 +29,7 @@ __all__ = [
     "require_role",
     "require_site",
     "check",
+    "require_text",
     "reauthenticate",
     "CLINICAL",
     "IDENTITY_ROLES",
@@ -99,6 +100,19 @@ def check(session: Session, user: User, ok: bool, field: str, value: Any, allowe
             value=value,
             allowed=allowed,
         )
+
+
+TEXT_MAX = 2000
+
+
+def require_text(
+    session: Session, user: User, value: Any, field: str, what: str, limit: int = TEXT_MAX
+) -> str:
+    """A required free text (a reason, a message): non-blank, at most ``limit`` characters.
+    Returns it stripped."""
+    ok = isinstance(value, str) and bool(value.strip()) and len(value) <= limit
+    check(session, user, ok, field, value, f"{what}: text of 1-{limit} characters")
+    return value.strip()
 
 
 def reauthenticate(session: Session, user: User, password: str, purpose: str) -> None:

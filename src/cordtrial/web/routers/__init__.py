@@ -15,8 +15,11 @@ def register_routers(app: FastAPI) -> None:
         apidocs,
         audit,
         auth,
+        casebook,
+        casebook_api,
         corrections,
         dashboard,
+        data_management,
         definition_review,
         exports,
         infusions,
@@ -44,9 +47,12 @@ def register_routers(app: FastAPI) -> None:
     app.include_router(audit.router)
     app.include_router(exports.router)
     app.include_router(definition_review.router)
+    app.include_router(casebook.router)
+    app.include_router(data_management.router)
     app.include_router(apidocs.router)
     app.include_router(isncsci.api)
     app.include_router(api.router)
+    app.include_router(casebook_api.router)
     app.include_router(auth.api)
     app.include_router(account.api)
     app.include_router(admin.api)

@@ -13,6 +13,7 @@ from cordtrial.store.services import adverse_events as ae_service
 from cordtrial.store.services import patients as patient_service
 
 from ..accounts import acting_user
+from ..casebook_view import warnings_view
 from ..deps import current_principal, require, unit_of_work
 from ..forms import errors_from_refusal, parse_date, parse_int
 from ..principal import Principal
@@ -45,7 +46,7 @@ def ae_log(request: Request, who: Annotated[Principal, Depends(current_principal
         return render(request, "adverse_events.html", rows=rows)
 
 
-def _form(request, who, code, *, status_code=200, values=None, errors=None):
+def _form(request, who, code, *, status_code=200, values=None, errors=None, **extra):
     with unit_of_work(request) as db:
         patient = patient_service.get_for(acting_user(db, who), db, code)
         return render(
@@ -60,6 +61,7 @@ def _form(request, who, code, *, status_code=200, values=None, errors=None):
             relatedness=RELATEDNESS,
             related_fields=RELATED_FIELDS,
             outcomes=AE_OUTCOMES,
+            **extra,
         )
 
 
@@ -110,6 +112,8 @@ async def save_ae(
             errors[name] = f"{values[name]!r} not allowed: {', '.join(RELATEDNESS)}"
     if values["outcome"] and values["outcome"] not in AE_OUTCOMES:
         errors["outcome"] = f"{values['outcome']!r} not allowed: {', '.join(AE_OUTCOMES)}"
+    confirm = [str(v) for v in form.getlist("confirm")]
+    warnings: list[dict] = []
     if not errors:
         try:
             with unit_of_work(request) as db:
@@ -127,13 +131,26 @@ async def save_ae(
                     expected=expected,
                     resolution_date=resolution,
                     outcome=values["outcome"] or None,
+                    confirm=confirm,
                     **related,
                 )
         except Refusal as exc:
             if exc.code in ("role_not_allowed", "other_site", "not_found"):
                 raise
-            errors.update(errors_from_refusal(exc))
-    if errors:
-        return _form(request, who, code, status_code=422, values=values, errors=errors)
+            if exc.code == "confirmation_required":
+                warnings = warnings_view(exc.context.get("warnings", []))
+            else:
+                errors.update(errors_from_refusal(exc))
+    if errors or warnings:
+        return _form(
+            request,
+            who,
+            code,
+            status_code=422,
+            values=values,
+            errors=errors,
+            warnings=warnings,
+            confirmed=confirm,
+        )
     flash(request, "ok", f"Adverse event “{values['term']}” recorded.")
     return RedirectResponse(f"/patients/{code}", status_code=303)

@@ -25,14 +25,15 @@ from cordtrial.store.models import (
 from cordtrial.store.protocol_versions import protocol_of
 from cordtrial.store.services import adverse_events as ae_service
 from cordtrial.store.services import assessments as assessment_service
+from cordtrial.store.services import double_entry, manufacturing
 from cordtrial.store.services import infusions as infusion_service
-from cordtrial.store.services import manufacturing
 from cordtrial.store.services import patients as patient_service
 from cordtrial.store.services.timing import site_today
 from cordtrial.store.signatures import status as signature_status
 
 from ..accounts import acting_user
 from ..audit_view import entries_for
+from ..casebook_schemas import Confirmations, WarningCode
 from ..deps import Idempotent, current_principal, require, unit_of_work
 from ..errors import FormInvalid
 from ..idempotency import respond
@@ -204,7 +205,7 @@ def _assessment_out(a: Assessment, code: str) -> dict:
     }
 
 
-class AssessmentMeta(Strict):
+class AssessmentMeta(Confirmations):
     visit_code: VisitCode
     assessed_on: date
     assessor_name: str = Field(min_length=1, max_length=200)
@@ -266,6 +267,7 @@ def create_exam(code: Code, body: IsncsciExamIn, request: Request, who: Who, _: 
     with unit_of_work(request) as db:
         user = acting_user(db, who)
         p = patient_service.get_for(user, db, code)
+        double_entry.refuse_single_entry(user, db)
         row = assessment_service.record_isncsci(
             user,
             db,
@@ -277,6 +279,8 @@ def create_exam(code: Code, body: IsncsciExamIn, request: Request, who: Who, _: 
             blinded=body.blinded,
             comments=body.comments,
             flag_reasons=body.flag_reasons,
+            confirm=body.confirm,
+            deviation_reason=body.deviation_reason,
         )
         return respond(request, db, _assessment_out(row, code), 201)
 
@@ -311,6 +315,8 @@ def create_instrument(
             data=body.data,
             assessor_name=body.assessor_name,
             blinded=body.blinded,
+            confirm=body.confirm,
+            deviation_reason=body.deviation_reason,
         )
         return respond(request, db, _assessment_out(row, code), 201)
 
@@ -682,6 +688,9 @@ class AdverseEventIn(Strict):
     expected: bool | None = None
     resolution_date: date | None = None
     outcome: Outcome | None = None
+    confirm: list[WarningCode] = Field(  # type: ignore[valid-type]
+        default=[], max_length=10, description="warnings confirmed, e.g. ae_before_consent"
+    )
 
 
 class AdverseEventOut(BaseModel):

@@ -15,6 +15,7 @@ from sqlalchemy import JSON, Boolean, Date, Text
 from sqlalchemy.orm import Session as DbSession
 
 from cordtrial.store import models as m
+from cordtrial.store.record_refs import RECORD_TYPES
 from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import records
 from cordtrial.store.signatures import status as signature_status
@@ -22,8 +23,9 @@ from cordtrial.store.types import UTCDateTime
 
 from ..accounts import acting_user
 from ..audit_view import entries_for
+from ..casebook_view import full_page
 from ..deps import Idempotent, current_principal, require, unit_of_work
-from ..errors import Forbidden, NotFound
+from ..errors import Forbidden, FormInvalid, NotFound
 from ..form_views import FieldView, form_values, read_form
 from ..forms import errors_from_refusal
 from ..idempotency import respond
@@ -31,6 +33,7 @@ from ..principal import Principal
 from ..render import flash, render
 from ..trial_schemas import CorrectionIn
 from ..trial_steps import record_out
+from .casebook import record_panel
 from .trial_api import RecordOut
 
 router = APIRouter(include_in_schema=False)
@@ -65,7 +68,13 @@ TITLES = {
 def get_record(db: DbSession, who: Principal, table: str, record_id: int):
     """(record, patient) when the caller may see it; another site's is "not found"."""
     model = records.MODELS_BY_TABLE.get(table)
-    record = db.get(model, record_id) if model is not None else None
+    if model is None:
+        allowed = ", ".join(sorted(records.MODELS_BY_TABLE))
+        raise FormInvalid(
+            [{"field": "record_table", "value": table, "allowed": allowed}],
+            f"record_table: {table!r} is not a kind of trial record; allowed: {allowed}",
+        )
+    record = db.get(model, record_id)
     if record is None:
         raise NotFound(f"no {table} record {record_id}")
     patient = records._patient_of(db, record)
@@ -115,8 +124,11 @@ def _current(record) -> dict[str, str]:
 
 
 def _page(request, who, table, record_id, *, status_code=200, values=None, errors=None):
+    """The record, its signatures, the correction form (for who may correct it), its source
+    data verification, queries and confirmations (casebook.record_panel) and its history."""
     with unit_of_work(request) as db:
         record, patient = get_record(db, who, table, record_id)
+        panel = record_panel(db, who, table, record) if table in RECORD_TYPES else {}
         current = _current(record)
         shown = values or current
         history = []
@@ -137,6 +149,8 @@ def _page(request, who, table, record_id, *, status_code=200, values=None, error
             signatures=signature_status(db, records.signed_parent(db, record)),
             history=history,
             errors=errors or {},
+            full_page=full_page(table, record),
+            **panel,
         )
 
 
@@ -151,6 +165,8 @@ def out_rows(record) -> list[tuple[str, str]]:
 
 @router.get("/records/{table}/{record_id}")
 def record_page(table: str, record_id: int, request: Request, who: Who):
+    if table == "assessments":  # its own page: result, worksheet, and its correction form
+        return RedirectResponse(f"/assessments/{record_id}", status_code=303)
     return _page(request, who, table, record_id)
 
 

@@ -16,6 +16,7 @@ from cordtrial.store.services import assessments as assessment_service
 from cordtrial.store.services import patients as patient_service
 
 from ..accounts import acting_user
+from ..casebook_view import warnings_view
 from ..deps import current_principal, require, unit_of_work
 from ..errors import NotFound
 from ..forms import errors_from_refusal
@@ -61,7 +62,9 @@ def _form_values(row: Assessment, affected: set[str]) -> dict[str, object]:
     return out
 
 
-def _page(request, row, patient, *, values, errors, reason="", status_code=200, form_error=None):
+def _page(
+    request, row, patient, *, values, errors, reason="", status_code=200, form_error=None, **extra
+):
     rv = record_view(row.kind, row.engine_version, row.data, row.result)
     must = {
         f.item_id: f"entered as {f.value} under {rv.version_tag} (“{f.meaning_entered}”): "
@@ -81,6 +84,7 @@ def _page(request, row, patient, *, values, errors, reason="", status_code=200, 
         errors=errors,
         reason=reason,
         form_error=form_error,
+        **extra,
     )
 
 
@@ -103,6 +107,8 @@ async def save_review(
     require(who, "enter_assessments")
     form = await request.form()
     reason = str(form.get("reason", "")).strip()
+    confirm = [str(v) for v in form.getlist("confirm")]
+    warnings: list[dict] = []
     errors: dict[str, str] = {}
     with unit_of_work(request) as db:
         _, row, _ = _load(db, who, assessment_id)
@@ -113,13 +119,16 @@ async def save_review(
             with unit_of_work(request) as db:
                 user, row, _ = _load(db, who, assessment_id)
                 assessment_service.reenter_under_current_definition(
-                    user, db, row, data=data, reason=reason
+                    user, db, row, data=data, reason=reason, confirm=confirm
                 )
         except Refusal as exc:
             if exc.code in ("not_found", "other_site", "role_not_allowed"):
                 raise
-            errors.update(errors_from_refusal(exc))
-    if errors:
+            if exc.code == "confirmation_required":
+                warnings = warnings_view(exc.context.get("warnings", []))
+            else:
+                errors.update(errors_from_refusal(exc))
+    if errors or warnings:
         with unit_of_work(request) as db:
             _, row, patient = _load(db, who, assessment_id)
             return _page(
@@ -130,7 +139,14 @@ async def save_review(
                 errors=errors,
                 reason=reason,
                 status_code=422,
-                form_error="Nothing was saved: correct the highlighted fields.",
+                form_error="Nothing was saved: "
+                + (
+                    "confirm the warnings below."
+                    if warnings and not errors
+                    else "correct the highlighted fields."
+                ),
+                warnings=warnings,
+                confirmed=confirm,
             )
     flash(request, "ok", f"Re-entered under {INSTRUMENTS[spec.kind].version_tag}.")
     return RedirectResponse(f"/assessments/{assessment_id}", status_code=303)

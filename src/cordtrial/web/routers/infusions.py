@@ -34,6 +34,13 @@ VITAL_SIGNS = (
     ("spo2", "SpO₂ (%)"),
 )
 PHASES = ("before", "during", "after")
+# How the stored vital signs are named on the infusion page (this form's keys and the demo's).
+VITAL_LABELS = {
+    **dict(VITAL_SIGNS),
+    "sbp": "Systolic blood pressure (mmHg)",
+    "dbp": "Diastolic blood pressure (mmHg)",
+    "temp_c": "Temperature (°C)",
+}
 FIELDS = (
     "wristband_code",
     "label_code",
@@ -217,4 +224,5 @@ def infusion_page(
             patient=patient,
             lot=db.get(Lot, row.lot_id),
             signatures=signature_status(db, row),
+            vital_labels=VITAL_LABELS,
         )

@@ -7,11 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 
 from cordtrial import isncsci
-from cordtrial.store.models import VISIT_CODES, Assessment, Patient
+from cordtrial.store.models import VISIT_CODES, Assessment, DoubleEntry, Patient
+from cordtrial.store.protocol_versions import protocol_on
 from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import assessments as assessment_service
+from cordtrial.store.services import double_entry as de_service
 from cordtrial.store.services import patients as patient_service
 from cordtrial.store.services import records
 from cordtrial.store.services.timing import site_today
@@ -19,6 +22,7 @@ from cordtrial.store.signatures import status as signature_status
 
 from .. import layout
 from ..accounts import acting_user
+from ..casebook_view import warnings_view
 from ..classify import WorksheetInvalid, classify_worksheet, to_exam
 from ..deps import current_principal, require, unit_of_work
 from ..errors import NotFound
@@ -59,9 +63,9 @@ def patient_page(
         return render(request, "patient.html", **ctx)
 
 
-def _exam_meta_defaults(who: Principal) -> dict[str, str]:
+def _exam_meta_defaults(who: Principal, visit: str = "") -> dict[str, str]:
     return {
-        "visit_code": "",
+        "visit_code": visit if visit in VISIT_CODES else "",
         "assessed_on": date.today().isoformat(),
         "assessor_name": who.full_name,
         "blinded": "",
@@ -77,13 +81,35 @@ def new_exam(code: str, request: Request, who: Annotated[Principal, Depends(curr
             request,
             "exam_new.html",
             patient=patient,
-            meta=_exam_meta_defaults(who),
+            meta=_exam_meta_defaults(who, request.query_params.get("visit", "")),
             reasons={},
             comments="",
             visit_codes=VISIT_CODES,
             save_url=f"/patients/{code}/exams/new",
             engine_version=isncsci.ENGINE_VERSION,
+            double_entry=_double_entry_on(db),
         )
+
+
+def _double_entry_on(db) -> bool:
+    return protocol_on(db).requires_double_entry("isncsci")
+
+
+def _confirmations(form) -> tuple[list[str], str | None]:
+    """The warnings the user confirmed and the reason given for a deviation."""
+    confirm = [str(v) for v in form.getlist("confirm")]
+    reason = str(form.get("deviation_reason", "")).strip() or None
+    return confirm, reason
+
+
+def _refusal_to_form(exc: Refusal, errors: dict[str, str]) -> list[dict]:
+    """Field errors, or the warnings to confirm, of a refused save (others are error pages)."""
+    if exc.code in ("not_found", "other_site", "role_not_allowed"):
+        raise exc
+    if exc.code == "confirmation_required":
+        return warnings_view(exc.context.get("warnings", []))
+    errors.update(errors_from_refusal(exc))
+    return []
 
 
 @router.post("/patients/{code}/exams/new")
@@ -111,16 +137,15 @@ async def save_exam(
         to_exam(values, partial=False)
     except WorksheetInvalid as exc:
         errors.update({p.field: _problem_text(p) for p in exc.problems})
-    assessment_id = None
+    confirm, deviation_reason = _confirmations(form)
+    warnings: list[dict] = []
+    target = None
     if not errors:
         try:
             with unit_of_work(request) as db:
                 user = acting_user(db, who)
                 patient = patient_service.get_for(user, db, code)
-                row = assessment_service.record_isncsci(
-                    user,
-                    db,
-                    patient,
+                heading = dict(
                     visit_code=meta["visit_code"],
                     assessed_on=assessed_on,
                     rhi=values,
@@ -129,12 +154,22 @@ async def save_exam(
                     comments=comments,
                     flag_reasons=reasons,
                 )
-                assessment_id = row.id
+                if _double_entry_on(db):
+                    entry = de_service.enter_exam(user, db, patient, **heading)
+                    target = (f"/double-entries/{entry.double_entry_id}", entry.entry_number)
+                else:
+                    row = assessment_service.record_isncsci(
+                        user,
+                        db,
+                        patient,
+                        **heading,
+                        confirm=confirm,
+                        deviation_reason=deviation_reason,
+                    )
+                    target = (f"/assessments/{row.id}", 0)
         except Refusal as exc:
-            if exc.code in ("not_found", "other_site", "role_not_allowed"):
-                raise
-            errors.update(errors_from_refusal(exc))
-    if errors:
+            warnings = _refusal_to_form(exc, errors)
+    if errors or warnings:
         # The classification beside the form is a courtesy; when the entered values cannot be
         # classified, the field errors shown next to each field say why, so show none.
         try:
@@ -153,14 +188,36 @@ async def save_exam(
                 reasons=reasons,
                 comments=comments,
                 errors=errors,
+                warnings=warnings,
+                confirmed=confirm,
+                deviation_reason=deviation_reason,
                 result=result.as_dict() if result else None,
                 visit_codes=VISIT_CODES,
                 save_url=f"/patients/{code}/exams/new",
                 engine_version=isncsci.ENGINE_VERSION,
-                form_error="Nothing was saved: correct the highlighted fields.",
+                double_entry=_double_entry_on(db),
+                form_error="Nothing was saved: "
+                + (
+                    "confirm the warnings below."
+                    if warnings and not errors
+                    else "correct the highlighted fields."
+                ),
             )
-    flash(request, "ok", "Exam saved.")
-    return RedirectResponse(f"/assessments/{assessment_id}", status_code=303)
+    url, number = target
+    if number:
+        flash(
+            request,
+            "ok",
+            f"Entry {number} of 2 saved. "
+            + (
+                "A second person enters the same exam independently."
+                if number == 1
+                else "A third person now reconciles the two entries."
+            ),
+        )
+    else:
+        flash(request, "ok", "Exam saved.")
+    return RedirectResponse(url, status_code=303)
 
 
 def _problem_text(p) -> str:
@@ -173,13 +230,12 @@ def _problem_text(p) -> str:
 def assessment_page(
     assessment_id: int, request: Request, who: Annotated[Principal, Depends(current_principal)]
 ):
+    from .casebook import record_panel
+
     with unit_of_work(request) as db:
         user = acting_user(db, who)
-        row = db.get(Assessment, assessment_id)
-        if row is None:
-            raise NotFound(f"no assessment with id {assessment_id}")
-        # The store checks role and site (and logs a refusal for another site's record).
-        patient = patient_service.get_for(user, db, db.get(Patient, row.patient_id).study_code)
+        row = _assessment(db, user, assessment_id)
+        patient = db.get(Patient, row.patient_id)
         rv = None
         if row.kind != "isncsci":
             rv = record_view(row.kind, row.engine_version, row.data, row.result)
@@ -192,6 +248,10 @@ def assessment_page(
             signatures=signature_status(db, row),
             can_sign=who.can("enter_assessments"),
             can_review=who.can("enter_assessments"),
+            reconciled_from=db.scalar(
+                select(DoubleEntry).where(DoubleEntry.assessment_id == row.id)
+            ),
+            **record_panel(db, who, "assessments", row),
         )
 
 
@@ -234,6 +294,147 @@ def worksheet_pdf(
     )
 
 
+def _assessment(db, user, assessment_id: int) -> Assessment:
+    row = db.get(Assessment, assessment_id)
+    if row is None:
+        raise NotFound(f"no assessment with id {assessment_id}")
+    # The store checks role and site (and logs a refusal for another site's record).
+    patient_service.get_for(user, db, db.get(Patient, row.patient_id).study_code)
+    return row
+
+
+# -- correcting a stored exam or instrument (e.g. to answer a query) -----------------------------
+
+
+def _correct_page(request, db, who, row, *, values, meta, reason="", status_code=200, **extra):
+    patient = db.get(Patient, row.patient_id)
+    ctx = dict(
+        a=row,
+        patient=patient,
+        meta=meta,
+        values=values,
+        reason=reason,
+        visit_codes=VISIT_CODES,
+        save_url=f"/assessments/{row.id}/correct",
+        **extra,
+    )
+    if row.kind == "isncsci":
+        return render(
+            request,
+            "exam_correct.html",
+            status_code=status_code,
+            engine_version=isncsci.ENGINE_VERSION,
+            **ctx,
+        )
+    return render(
+        request,
+        "instrument_correct.html",
+        status_code=status_code,
+        spec=form_spec(row.kind),
+        **ctx,
+    )
+
+
+def _stored_values(row: Assessment) -> dict:
+    return {
+        k: [str(x) for x in v] if isinstance(v, list) else str(v)
+        for k, v in (row.data or {}).items()
+    }
+
+
+@router.get("/assessments/{assessment_id}/correct")
+def correct_form(
+    assessment_id: int, request: Request, who: Annotated[Principal, Depends(current_principal)]
+):
+    require(who, "enter_assessments")
+    with unit_of_work(request) as db:
+        row = _assessment(db, acting_user(db, who), assessment_id)
+        meta = {
+            "visit_code": row.visit_code,
+            "assessed_on": row.assessed_on.isoformat(),
+            "assessor_name": row.assessor_name,
+            "blinded": "on" if row.blinded else "",
+        }
+        return _correct_page(request, db, who, row, values=_stored_values(row), meta=meta)
+
+
+@router.post("/assessments/{assessment_id}/correct")
+async def save_correction(
+    assessment_id: int, request: Request, who: Annotated[Principal, Depends(current_principal)]
+):
+    """Correct a stored record (data and heading) with a reason, through the store's
+    assessments.correct: re-validated, re-scored or re-classified, audited; a verification
+    mark on it is cleared and a signature shows as invalid."""
+    require(who, "enter_assessments")
+    form = await request.form()
+    meta = {k: str(form.get(k, "")).strip() for k in _exam_meta_defaults(who)}
+    reason = str(form.get("reason", "")).strip()
+    confirm, deviation_reason = _confirmations(form)
+    errors: dict[str, str] = {}
+    with unit_of_work(request) as db:
+        kind = _assessment(db, acting_user(db, who), assessment_id).kind
+    if kind == "isncsci":
+        values = {k: str(form.get(k, "")).strip() for k in layout.ALL_FIELDS}
+        data = values = {k: v for k, v in values.items() if v}
+        try:
+            to_exam(values, partial=False)
+        except WorksheetInvalid as exc:
+            errors.update({p.field: _problem_text(p) for p in exc.problems})
+    else:
+        data, values = parse_instrument_form(form_spec(kind), form, errors)
+    assessed_on = parse_date(meta["assessed_on"], "assessed_on", errors)
+    if meta["visit_code"] not in VISIT_CODES:
+        errors["visit_code"] = f"{meta['visit_code']!r} not allowed: {', '.join(VISIT_CODES)}"
+    if not reason:
+        errors["reason"] = "required: why the record is corrected (kept in the audit trail)"
+    warnings: list[dict] = []
+    if not errors:
+        try:
+            with unit_of_work(request) as db:
+                user = acting_user(db, who)
+                row = _assessment(db, user, assessment_id)
+                assessment_service.correct(
+                    user,
+                    db,
+                    row,
+                    reason=reason,
+                    data=data,
+                    confirm=confirm,
+                    deviation_reason=deviation_reason,
+                    visit_code=meta["visit_code"],
+                    assessed_on=assessed_on,
+                    assessor_name=meta["assessor_name"],
+                    blinded=meta["blinded"] == "on",
+                )
+        except Refusal as exc:
+            warnings = _refusal_to_form(exc, errors)
+    if errors or warnings:
+        with unit_of_work(request) as db:
+            row = _assessment(db, acting_user(db, who), assessment_id)
+            return _correct_page(
+                request,
+                db,
+                who,
+                row,
+                values=values,
+                meta=meta,
+                reason=reason,
+                status_code=422,
+                errors=errors,
+                warnings=warnings,
+                confirmed=confirm,
+                deviation_reason=deviation_reason,
+                form_error="Nothing was saved: "
+                + (
+                    "confirm the warnings below."
+                    if warnings and not errors
+                    else "correct the highlighted fields."
+                ),
+            )
+    flash(request, "ok", "Corrected; the reason is in the audit trail.")
+    return RedirectResponse(f"/assessments/{assessment_id}", status_code=303)
+
+
 @router.post("/assessments/{assessment_id}/sign")
 async def sign_assessment(
     assessment_id: int, request: Request, who: Annotated[Principal, Depends(current_principal)]
@@ -270,7 +471,7 @@ def new_instrument(
             "instrument_new.html",
             patient=patient,
             spec=spec,
-            meta=_exam_meta_defaults(who),
+            meta=_exam_meta_defaults(who, request.query_params.get("visit", "")),
             visit_codes=VISIT_CODES,
         )
 
@@ -288,6 +489,8 @@ async def save_instrument(
     assessed_on = parse_date(meta["assessed_on"], "assessed_on", errors)
     if meta["visit_code"] not in VISIT_CODES:
         errors["visit_code"] = f"{meta['visit_code']!r} not allowed: {', '.join(VISIT_CODES)}"
+    confirm, deviation_reason = _confirmations(form)
+    warnings: list[dict] = []
     assessment_id = None
     if not errors:
         try:
@@ -304,13 +507,13 @@ async def save_instrument(
                     data=data,
                     assessor_name=meta["assessor_name"],
                     blinded=meta["blinded"] == "on",
+                    confirm=confirm,
+                    deviation_reason=deviation_reason,
                 )
                 assessment_id = row.id
         except Refusal as exc:
-            if exc.code in ("not_found", "other_site", "role_not_allowed"):
-                raise
-            errors.update(errors_from_refusal(exc))
-    if errors:
+            warnings = _refusal_to_form(exc, errors)
+    if errors or warnings:
         with unit_of_work(request) as db:
             patient = patient_service.get_for(acting_user(db, who), db, code)
             return render(
@@ -322,8 +525,16 @@ async def save_instrument(
                 meta=meta,
                 values=values,
                 errors=errors,
+                warnings=warnings,
+                confirmed=confirm,
+                deviation_reason=deviation_reason,
                 visit_codes=VISIT_CODES,
-                form_error="Nothing was saved: correct the highlighted fields.",
+                form_error="Nothing was saved: "
+                + (
+                    "confirm the warnings below."
+                    if warnings and not errors
+                    else "correct the highlighted fields."
+                ),
             )
     flash(request, "ok", f"{spec.title} saved.")
     return RedirectResponse(f"/assessments/{assessment_id}", status_code=303)
