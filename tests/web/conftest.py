@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from cordtrial.store import db as store_db
 from cordtrial.store.models import Site
@@ -390,3 +391,22 @@ def browser_login(page, base: str, username: str, password: str) -> None:
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
+
+
+def amend_to_double_entry(url: str) -> None:
+    """The trial amends its protocol, as its administrator would on the Protocol page: ISNCSCI
+    exams entered from today on are entered twice and reconciled."""
+    from cordtrial.store.models import User
+    from cordtrial.store.protocol_versions import protocol_on
+    from cordtrial.store.services import protocols
+    from cordtrial.store.services.timing import site_today
+
+    with store_db.session_scope(url) as s:
+        admin = s.scalar(select(User).where(User.username == USERNAME["admin"]))
+        protocols.amend(
+            admin,
+            s,
+            protocol_on(s).model_copy(update={"double_data_entry": ("isncsci",)}),
+            effective_from=site_today(None),
+            summary="Amendment 1: ISNCSCI exams entered twice and reconciled",
+        )

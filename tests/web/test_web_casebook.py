@@ -13,7 +13,7 @@ from datetime import timedelta
 import httpx
 import numpy as np
 import pytest
-from conftest import INJURY, OTHER_INVESTIGATOR, PASSWORD, USERNAME, login
+from conftest import INJURY, OTHER_INVESTIGATOR, PASSWORD, USERNAME, amend_to_double_entry, login
 from sqlalchemy import select
 
 from cordtrial.store import db as store_db
@@ -333,21 +333,7 @@ def test_deviation_reported_closed_and_reopened_in_pages(client):
 
 @pytest.fixture
 def double_entry_protocol(scenario):
-    """The trial amends its protocol: ISNCSCI exams entered from today on are entered twice."""
-    from cordtrial.store.protocol_versions import protocol_on
-    from cordtrial.store.services import protocols
-    from cordtrial.store.services.timing import site_today
-
-    with store_db.session_scope(scenario.url) as s:
-        admin = s.scalar(select(User).where(User.username == USERNAME["admin"]))
-        current = protocol_on(s)
-        protocols.amend(
-            admin,
-            s,
-            current.model_copy(update={"double_data_entry": ("isncsci",)}),
-            effective_from=site_today(None),
-            summary="Amendment 1: ISNCSCI exams entered twice and reconciled",
-        )
+    amend_to_double_entry(scenario.url)
 
 
 def _second_assessor(url: str) -> None:
@@ -528,3 +514,46 @@ def test_record_pages_show_fields_panel_and_history(scenario, client):
     aid = store_exam(scenario.url)
     r = client.get(f"/records/assessments/{aid}", follow_redirects=False)
     assert r.headers["location"] == f"/assessments/{aid}"
+
+
+def test_an_exams_flag_reasons_and_comments_are_corrected_on_its_correction_page(scenario, client):
+    with store_db.session_scope(scenario.url) as s:
+        who = s.scalar(select(User).where(User.username == "ass"))
+        p = s.scalar(select(Patient).where(Patient.study_code == "SAP-001"))
+        rhi = {**exam(), "c5RightMotor": "2*"}
+        aid = assessments.record_isncsci(
+            who, s, p, visit_code="screening", assessed_on=INJURY + timedelta(days=8), rhi=rhi,
+            assessor_name="Dr Exam", blinded=False, comments="splint",
+            flag_reasons={"c5RightMotor": "old nerve injury"},
+        ).id  # fmt: skip
+    token = login(client, "assessor")
+    page = client.get(f"/assessments/{aid}/correct").text
+    assert 'value="old nerve injury"' in page and "splint" in page  # shown to correct
+    form = {
+        **rhi,
+        "csrf_token": token,
+        "visit_code": "screening",
+        "assessed_on": (INJURY + timedelta(days=8)).isoformat(),
+        "assessor_name": "Dr Exam",
+        "reason": "source: brachial plexus, not a nerve",
+        "reason:c5RightMotor": "brachial plexus injury",
+        "comments": "splint on the right wrist",
+    }
+    r = client.post(f"/assessments/{aid}/correct", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    with store_db.session_scope(scenario.url) as s:
+        row = s.get(assessments.Assessment, aid)
+        assert row.flag_reasons == {"c5RightMotor": "brachial plexus injury"}
+        assert row.comments == "splint on the right wrist"
+    # a reason for a value that is not flagged is refused, and nothing is saved
+    bad = {**form, "reason:c6RightMotor": "no flag here", "comments": "changed"}
+    r = client.post(f"/assessments/{aid}/correct", data=bad)
+    assert r.status_code == 422
+    with store_db.session_scope(scenario.url) as s:
+        assert s.get(assessments.Assessment, aid).comments == "splint on the right wrist"
+
+
+def test_with_double_entry_notes_go_on_the_reconciled_exam(double_entry_protocol, client):
+    login(client, "assessor")
+    page = client.get("/patients/SAP-001/exams/new").text
+    assert 'data-testid="notes-after-reconciliation"' in page and 'id="exam-notes"' not in page

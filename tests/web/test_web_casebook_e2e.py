@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import INJURY, PASSWORD, USERNAME, browser_login
+from conftest import INJURY, PASSWORD, USERNAME, amend_to_double_entry, browser_login
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -26,17 +26,9 @@ EXAM_DAY = (INJURY + timedelta(days=8)).isoformat()  # screening window: days 0-
 
 
 @pytest.fixture
-def double_entry(tmp_path, monkeypatch, scenario):
-    """The label protocol with ISNCSCI double data entry on, and a second assessor at SAP."""
-    from cordtrial.store.protocol import DEFAULT_PROTOCOL
-
-    path = tmp_path / "dde.toml"
-    path.write_text(
-        DEFAULT_PROTOCOL.read_text().replace(
-            "double_data_entry = []", 'double_data_entry = ["isncsci"]'
-        )
-    )
-    monkeypatch.setenv("CORDTRIAL_PROTOCOL", str(path))
+def double_entry(scenario):
+    """A protocol amendment turns ISNCSCI double data entry on; a second assessor at SAP."""
+    amend_to_double_entry(scenario.url)
     with store_db.session_scope(scenario.url) as s:
         users.create_user(
             None,

@@ -126,7 +126,8 @@ def test_flag_reasons_and_comments_are_entered_saved_and_shown(live_server, page
     browser_login(page, base, USERNAME["assessor"], PASSWORD["assessor"])
     page.goto(f"{base}/patients/SAP-001/exams/new")
     page.select_option("#visit_code", "screening")
-    page.fill("#assessed_on", (INJURY + timedelta(days=3)).isoformat())
+    # after the consent (an exam before it asks for a confirmation) and in the screening window
+    page.fill("#assessed_on", (INJURY + timedelta(days=8)).isoformat())
     page.select_option("#quickfill-level", "S4-5")
     page.click("#quickfill-apply")
     for field in (VAC, DAP):

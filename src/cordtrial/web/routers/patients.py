@@ -91,6 +91,16 @@ def new_exam(code: str, request: Request, who: Annotated[Principal, Depends(curr
         )
 
 
+def _exam_notes(form) -> tuple[dict[str, str], str]:
+    """Beside the grades: a reason per flagged cell ("reason:<cell>") and the comments."""
+    reasons = {
+        key.removeprefix("reason:"): str(value).strip()
+        for key, value in form.items()
+        if key.startswith("reason:") and str(value).strip()
+    }
+    return reasons, str(form.get("comments", ""))
+
+
 def _double_entry_on(db) -> bool:
     return protocol_on(db).requires_double_entry("isncsci")
 
@@ -121,13 +131,7 @@ async def save_exam(
     values = {k: str(form.get(k, "")).strip() for k in layout.ALL_FIELDS}
     values = {k: v for k, v in values.items() if v}
     meta = {k: str(form.get(k, "")).strip() for k in _exam_meta_defaults(who)}
-    # Beside the grades: a reason per flagged cell ("reason:<cell>") and comments.
-    reasons = {
-        key.removeprefix("reason:"): str(value).strip()
-        for key, value in form.items()
-        if key.startswith("reason:") and str(value).strip()
-    }
-    comments = str(form.get("comments", ""))
+    reasons, comments = _exam_notes(form)
     errors: dict[str, str] = {}
     assessed_on = parse_date(meta["assessed_on"], "assessed_on", errors)
     if meta["visit_code"] not in VISIT_CODES:
@@ -151,10 +155,8 @@ async def save_exam(
                     rhi=values,
                     assessor_name=meta["assessor_name"],
                     blinded=meta["blinded"] == "on",
-                    comments=comments,
-                    flag_reasons=reasons,
                 )
-                if _double_entry_on(db):
+                if _double_entry_on(db):  # notes go on the reconciled exam (exam_new.html)
                     entry = de_service.enter_exam(user, db, patient, **heading)
                     target = (f"/double-entries/{entry.double_entry_id}", entry.entry_number)
                 else:
@@ -163,6 +165,8 @@ async def save_exam(
                         db,
                         patient,
                         **heading,
+                        comments=comments,
+                        flag_reasons=reasons,
                         confirm=confirm,
                         deviation_reason=deviation_reason,
                     )
@@ -308,6 +312,8 @@ def _assessment(db, user, assessment_id: int) -> Assessment:
 
 def _correct_page(request, db, who, row, *, values, meta, reason="", status_code=200, **extra):
     patient = db.get(Patient, row.patient_id)
+    extra.setdefault("reasons", row.flag_reasons or {})
+    extra.setdefault("comments", row.comments or "")
     ctx = dict(
         a=row,
         patient=patient,
@@ -371,11 +377,14 @@ async def save_correction(
     reason = str(form.get("reason", "")).strip()
     confirm, deviation_reason = _confirmations(form)
     errors: dict[str, str] = {}
+    notes: dict = {}  # an exam's flag reasons and comments, corrected with it
     with unit_of_work(request) as db:
         kind = _assessment(db, acting_user(db, who), assessment_id).kind
     if kind == "isncsci":
         values = {k: str(form.get(k, "")).strip() for k in layout.ALL_FIELDS}
         data = values = {k: v for k, v in values.items() if v}
+        reasons, comments = _exam_notes(form)
+        notes = {"flag_reasons": reasons, "comments": comments}
         try:
             to_exam(values, partial=False)
         except WorksheetInvalid as exc:
@@ -405,12 +414,15 @@ async def save_correction(
                     assessed_on=assessed_on,
                     assessor_name=meta["assessor_name"],
                     blinded=meta["blinded"] == "on",
+                    **notes,
                 )
         except Refusal as exc:
             warnings = _refusal_to_form(exc, errors)
     if errors or warnings:
         with unit_of_work(request) as db:
             row = _assessment(db, acting_user(db, who), assessment_id)
+            if notes:  # as typed
+                notes = {"reasons": notes["flag_reasons"], "comments": notes["comments"]}
             return _correct_page(
                 request,
                 db,
@@ -430,6 +442,7 @@ async def save_correction(
                     if warnings and not errors
                     else "correct the highlighted fields."
                 ),
+                **notes,
             )
     flash(request, "ok", "Corrected; the reason is in the audit trail.")
     return RedirectResponse(f"/assessments/{assessment_id}", status_code=303)
