@@ -640,15 +640,20 @@ def _run_in_schedule(t: AnalysisTables) -> str:
     """Why no patient has a run-in: where this schedule puts the exams before the infusion."""
     inf = t.infusions.groupby("patient")["days_since_injury"].min()
     ex = t.exams.assign(before=lambda d: d["patient"].map(inf) - d["days_since_injury"])
-    ex = ex[ex["before"] >= 0]
+    ex = ex[ex["before"] > 0]
     if inf.empty or ex.empty:
-        return "No patient has an infused course with exams before the infusion. "
+        return "No infused patient has an exam before the infusion day. "
     per = ex.groupby("patient")["before"]
-    first, last = per.max(), per.min()
+
+    def days(v: pd.Series) -> str:
+        lo, hi = int(v.min()), int(v.max())
+        return f"{lo}" if lo == hi else f"{lo}-{hi}"
+
     text = (
-        f"In this schedule the first exam is {first.min():.0f}-{first.max():.0f} days before the "
-        f"infusion and the last {last.min():.0f}-{last.max():.0f} days before it; no exam lies "
-        "11-17 days before the last one, so the data cannot show whether recovery had stopped. "
+        f"In this schedule the exams before the infusion day are {days(per.max())} days (the "
+        f"first) and {days(per.min())} days (the last) before it; no patient has an exam "
+        "11-17 days before one within 3 days of the infusion, so the data cannot show whether "
+        "recovery had stopped. "
     )
     if inf.max() < 91:
         text += (
