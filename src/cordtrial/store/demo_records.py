@@ -155,8 +155,9 @@ def _motor(t: ExamTarget) -> dict[str, list[int]]:
         points[(side, "lower")] = max(0, lems[side] - sum(fixed[side].values()))
 
     tokens = _strong_tokens(t.grade, slots, points, below, fixed_strong())
+    weak_top = 2 if t.grade == "C" else 5
     for g, idx in slots.items():
-        _fill(values[g[0]], idx, tokens[g], points[g])
+        _fill(values[g[0]], idx, tokens[g], points[g], weak_top)
     return values
 
 
@@ -169,9 +170,9 @@ def _motor_level(t: ExamTarget, u: int, k_nli: int) -> int | None:
 
 
 def _strong_tokens(grade, slots, points, below: int, fixed: int) -> dict:
-    """How many muscles of each limb get grade >= 3."""
+    """How many muscles of each limb get grade >= 3 at least (C: at most; D: enough for half)."""
     tokens = dict.fromkeys(slots, 0)
-    most = below // 2 - 1 - fixed if grade == "C" else sum(len(s) for s in slots.values())
+    most = below // 2 - 1 - fixed if grade == "C" else 0  # others: no cap on strong muscles
     least = max(0, math.ceil(below / 2) - fixed) if grade == "D" else 0
 
     def room(g):
@@ -193,14 +194,14 @@ def _strong_tokens(grade, slots, points, below: int, fixed: int) -> dict:
     return tokens
 
 
-def _fill(values: list[int], idx: list[int], strong: int, points: int) -> None:
+def _fill(values: list[int], idx: list[int], strong: int, points: int, weak_top: int) -> None:
     """Strong muscles (the rostral ``strong`` of ``idx``) start at 3; the points left go to them
-    up to 5, then to the others up to 2, rostral first."""
+    up to 5, then to the others up to ``weak_top`` (2 in AIS C), rostral first."""
     rem = points - 3 * strong
     for n, i in enumerate(idx):
         values[i] = 3 if n < strong else 0
     for n, i in enumerate(idx):
-        top = 5 if n < strong else 2
+        top = 5 if n < strong else weak_top
         add = max(0, min(top - values[i], rem))
         values[i] += add
         rem -= add
