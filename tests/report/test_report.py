@@ -143,9 +143,12 @@ def test_generator_limits_stated_where_figures_are_shown_issue14_point7(html: st
     walking = text.split("Walking prediction at baseline vs observed walking", 2)[-1][:6000]
     assert "SYNTHETIC: every outcome here was produced by a data generator" in walking
     assert "ONE YEAR after injury" in walking
-    plateau = text.split("Pre-infusion plateau check", 1)[1][:600]
+    plateau = text.split("Pre-infusion plateau check", 1)[1][:1200]
     assert "not assessable in any of 13 patients" in plateau
     assert "14-day run-in" in plateau
+    # why: where the schedule puts the exams before the infusion, and that it is acute
+    assert re.search(r"and [\d-]+ days \(the last\) before it; no patient has an exam", plateau)
+    assert "chronic protocol" in plateau
 
 
 def test_build_on_empty_store_says_so() -> None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import numpy as np
-
-from cordtrial.store.demo import build_exam
+from cordtrial.store.demo_records import ExamTarget, worksheet
 from cordtrial.store.services import assessments, infusions
 
 from .conftest import PASSWORD, infusion_input, make_lot
@@ -16,7 +14,8 @@ INFUSION_DAY = 45  # infusion_input: injury + 45 days
 
 def exam(seed: int = 1, grade: str = "A") -> dict[str, str]:
     """A complete ISNCSCI exam (RHI naming), as the demo builds them."""
-    return build_exam(np.random.default_rng(seed), "c5", grade, 20.0, 0.0, 0.2)
+    lems = 0 if grade in ("A", "B") else 10
+    return worksheet(ExamTarget("c5", "c5", grade, 20 + seed % 3, lems, 30, 26))
 
 
 def infuse(w, s, code: str | None = None, lot: str = "LOT-A"):

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from cordtrial.store import audit_anchor, db
 from cordtrial.store.audit import row_state
 from cordtrial.store.commands import register
-from cordtrial.store.demo import build_exam
+from cordtrial.store.demo_records import ExamTarget, worksheet
 from cordtrial.store.importer import write_csv
 from cordtrial.store.models import Assessment, AuditEntry, trial_tables
 
@@ -39,7 +39,7 @@ def exam_rows(n: int, patient: str = "SAP-001", seed: int = 0) -> list[dict]:
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(n):
-        rhi = build_exam(rng, "c6", "C", 30.0, 10.0, 0.5)
+        rhi = worksheet(ExamTarget("c6", "c6", "C", 30 + int(rng.integers(0, 5)), 10, 60, 50))
         rows.append(
             {
                 "patient": patient,

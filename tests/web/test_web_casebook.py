@@ -11,13 +11,12 @@ import re
 from datetime import timedelta
 
 import httpx
-import numpy as np
 import pytest
 from conftest import INJURY, OTHER_INVESTIGATOR, PASSWORD, USERNAME, amend_to_double_entry, login
 from sqlalchemy import select
 
 from cordtrial.store import db as store_db
-from cordtrial.store.demo import build_exam
+from cordtrial.store.demo_records import ExamTarget, worksheet
 from cordtrial.store.models import Patient, User
 from cordtrial.store.services import assessments, users
 
@@ -28,8 +27,8 @@ def basic(role: str) -> httpx.BasicAuth:
     return httpx.BasicAuth(USERNAME[role], PASSWORD[role])
 
 
-def exam(seed: int = 1) -> dict[str, str]:
-    return build_exam(np.random.default_rng(seed), "c5", "A", 20.0, 0.0, 0.2)
+def exam() -> dict[str, str]:
+    return worksheet(ExamTarget("c5", "c5", "A", uems=20, lems=0, lt_total=30, pp_total=26))
 
 
 def store_exam(url: str, *, patient="SAP-001", user="ass", visit="screening", day=8) -> int:

@@ -629,15 +629,40 @@ def _plateau(t: AnalysisTables, s: Section) -> None:
             assumptions=assumptions,
         )
         return
-    gaps = p["reason"].str.extract(r"nearest earlier exam: (\d+) days")[0].dropna().astype(int)
-    spans = f" (nearest earlier exams {gaps.min()}-{gaps.max()} days before)" if len(gaps) else ""
     s.note(
         f"Pre-infusion plateau check (14-day run-in): not assessable in any of {len(p)} "
-        f"patients{spans}. No patient has two exams spanning the run-in, so this schedule cannot "
-        "show a pre-infusion plateau; add an exam about 2 weeks before the infusion. "
-        + assumptions,
+        f"patients. {_run_in_schedule(t)}" + assumptions,
         "warning",
     )
+
+
+def _run_in_schedule(t: AnalysisTables) -> str:
+    """Why no patient has a run-in: where this schedule puts the exams before the infusion."""
+    inf = t.infusions.groupby("patient")["days_since_injury"].min()
+    ex = t.exams.assign(before=lambda d: d["patient"].map(inf) - d["days_since_injury"])
+    ex = ex[ex["before"] > 0]
+    if inf.empty or ex.empty:
+        return "No infused patient has an exam before the infusion day. "
+    per = ex.groupby("patient")["before"]
+
+    def days(v: pd.Series) -> str:
+        lo, hi = int(v.min()), int(v.max())
+        return f"{lo}" if lo == hi else f"{lo}-{hi}"
+
+    text = (
+        f"In this schedule the exams before the infusion day are {days(per.max())} days (the "
+        f"first) and {days(per.min())} days (the last) before it; no patient has an exam "
+        "11-17 days before one within 3 days of the infusion, so the data cannot show whether "
+        "recovery had stopped. "
+    )
+    if inf.max() < 91:
+        text += (
+            f"The infusions were {inf.min():.0f}-{inf.max():.0f} days after injury, while "
+            "spontaneous recovery is still under way (fastest in the first 3 months: ICCP, "
+            "Fawcett 2007): no plateau is expected then, and the 14-day no-improvement run-in "
+            "comes from the group's chronic protocol (study.md), not from this schedule. "
+        )
+    return text + "A run-in needs an exam about 2 weeks before the infusion (e.g. unscheduled). "
 
 
 def _walking_section(t: AnalysisTables, rep: Report) -> Section:
@@ -700,10 +725,10 @@ def _walking_section(t: AnalysisTables, rep: Report) -> Section:
         )
     if t.patients["synthetic"].any():
         s.note(
-            SYNTHETIC_LIMIT + " In cordtrial's example data walking is drawn from the van "
-            "Middendorp rule itself; other generators (e.g. the store's demo trial) derive it "
-            "from their own motor-score course, so observed and expected walkers can differ "
-            "without any treatment.",
+            SYNTHETIC_LIMIT + " In cordtrial's synthetic trials (the example data and the "
+            "store's demo trial) walking by one year is drawn from the van Middendorp rule "
+            "itself, applied to the first exam: observed and expected walkers differ by chance, "
+            "and fall short when the last assessment comes before one year.",
             "caveat",
         )
     if pred["van_middendorp_2011_p"].notna().any() and pred["walks_observed"].notna().any():
@@ -922,9 +947,15 @@ def _methods_section(t: AnalysisTables | None, rep: Report) -> Section:
                 f"{len(r)} patients evaluable."
             )
         p = sc.plateau_check(t, "uems", run_in_days=14)
+        assessable = int(p["plateau"].notna().sum())
         facts.append(
             "Pre-infusion plateau (two exams spanning a 14-day run-in) assessable in "
-            f"{int(p['plateau'].notna().sum())} of {len(p)} patients."
+            f"{assessable} of {len(p)} patients"
+            + (
+                ": the schedule has no exam about 2 weeks before the infusion."
+                if not assessable
+                else "."
+            )
         )
         first = t.exams.groupby("patient")["days_since_injury"].min()
         facts.append(

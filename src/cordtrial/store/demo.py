@@ -3,11 +3,12 @@
 Nothing here is patient data. The shape follows the published design (study.md, cell-product.md):
 cervical non-penetrating injuries, AIS A/B/C at enrolment, blood draws for autologous serum,
 bone-marrow harvest, about two weeks of culture, QA release, one IV infusion 40-54 days after
-injury, exams on the protocol schedule, and a few expected adverse events. Recovery is drawn
-(seeded, reproducible) from the NATURAL-HISTORY figures in ``cordtrial.analysis.natural_history``
-(EMSCI conversion rates, van Middendorp 2009; EMSCI motor-score means by grade), i.e. the demo
-data contain no treatment effect by construction. Every site, study code, assessor and the
-``synthetic`` flags say "synthetic".
+injury, exams on the protocol schedule, and a few expected adverse events. Each patient's
+recovery is the no-effect natural course of ``cordtrial.analysis.datasets.natural_course`` (the
+model of the analysis's example trial: EMSCI conversion rates and score means by grade, walking
+by one year from the van Middendorp 2011 rule at the first exam), written as ISNCSCI worksheets
+and instruments by ``demo_records``; the demo data contain no treatment effect by construction.
+Every site, study code, assessor and the ``synthetic`` flags say "synthetic".
 
 Everything goes through the services, so the demo obeys the same rules and leaves the same audit
 trail and signatures as real entry would.
@@ -15,16 +16,17 @@ trail and signatures as real entry would.
 
 from __future__ import annotations
 
-import math
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cordtrial.analysis.datasets.natural_course import Course, ExamState, draw_course, side_items
+
+from . import demo_records as records
 from .models import ROLES, Patient, Site, User
 from .passwords import hash_password
 from .protocol import Protocol
@@ -38,12 +40,6 @@ PATIENTS_PER_SITE = (11, 2)
 # Baseline mix A/B/C: one of the illustrative mixes of natural-history.md section 6 (6/2/5);
 # the case series' own mix is not public.
 BASELINE_MIX = ("A",) * 6 + ("B",) * 2 + ("C",) * 5
-KEY_MUSCLES = ("c5", "c6", "c7", "c8", "t1", "l2", "l3", "l4", "l5", "s1")
-DERMATOMES = (
-    "c2", "c3", "c4", "c5", "c6", "c7", "c8",
-    "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11", "t12",
-    "l1", "l2", "l3", "l4", "l5", "s1", "s2", "s3", "s4_5",
-)  # fmt: skip
 MECHANISMS = (
     "fall from standing height",
     "fall from height",
@@ -65,271 +61,6 @@ def demo_usernames() -> dict[str, list[str]]:
 
 class DemoError(RuntimeError):
     """The store is not in a state the demo can be seeded into."""
-
-
-# -- natural history ---------------------------------------------------------------------------
-
-
-def _natural_history():
-    from cordtrial.analysis import natural_history as nh
-
-    return nh
-
-
-def draw_outcome(rng: np.random.Generator, grade: str) -> str:
-    """The one-year grade without treatment, from EMSCI conversion figures (van Middendorp 2009,
-    via natural_history.DEFAULT_REFERENCE): A: >= 1 grade 26.1 %, >= 2 grades 11.8 %;
-    B: 73 % convert, split C:D 30:37 as in Marino 2011 (SCIMS tetraplegia); C: 74 % reach D."""
-    nh = _natural_history()
-    u = rng.random()
-    if grade == "A":
-        two = nh.reference_rate(nh.DEFAULT_REFERENCE["A"], "ge2_grades").rate
-        one = nh.reference_rate(nh.DEFAULT_REFERENCE["A"], "ge1_grade").rate
-        return "C" if u < two else "B" if u < one else "A"
-    if grade == "B":
-        conv = nh.reference_rate(nh.DEFAULT_REFERENCE["B"], "ge1_grade").rate
-        return ("C" if rng.random() < 30 / 67 else "D") if u < conv else "B"
-    conv = nh.reference_rate(nh.DEFAULT_REFERENCE["C"], "ge1_grade").rate
-    return "D" if u < conv else "C"
-
-
-def conversion_day(rng: np.random.Generator, grade: str) -> int:
-    """Day of conversion: inverse of the grade's EMSCI recovery-fraction curve (most recovery in
-    the first 3 months, Fawcett 2007)."""
-    nh = _natural_history()
-    u = rng.uniform(0.02, 0.98)
-    for day in range(14, 366):
-        if nh.recovery_fraction(day, grade) >= u:
-            return day
-    return 365
-
-
-# -- exams -------------------------------------------------------------------------------------
-
-
-def _distribute(points: float, slots: int, strong_max: int | None) -> list[int]:
-    """Spread motor points over muscles rostral first (cap 5); at most ``strong_max`` >= 3."""
-    out, rem, strong = [], max(0, round(points)), 0
-    for _ in range(slots):
-        v = min(5, rem)
-        if strong_max is not None and v >= 3 and strong >= strong_max:
-            v = min(v, 2)
-        strong += v >= 3
-        out.append(v)
-        rem -= v
-    return out
-
-
-def build_exam(
-    rng: np.random.Generator, nli: str, grade: str, uems: float, lems: float, recovered: float
-) -> dict[str, str]:
-    """An exam in RHI naming with neurological level ``nli`` (c5-c7) and the pattern of ``grade``
-    (ISNCSCI 2019 definitions), motor points near the targets. The engine classifies it."""
-    k = KEY_MUSCLES.index(nli)
-    below = KEY_MUSCLES[k + 1 :]
-    n_upper_below = 5 - (k + 1)
-    half = math.ceil(len(below) / 2)
-    rhi: dict[str, str] = {}
-    for side in ("Right", "Left"):
-        jitter = rng.normal(0, 1.0)
-        upper_pts = uems / 2 - (5 * k + 4) + jitter
-        lower_pts = lems / 2 - jitter
-        if grade in ("A", "B"):
-            # motor complete: nothing more than three levels below the motor level
-            within = min(3, n_upper_below)
-            vals = _distribute(upper_pts, within, None) + [0] * (len(below) - within)
-        else:
-            strong_max = half - 1 if grade == "C" else None
-            if strong_max is None:
-                upper = _distribute(upper_pts, n_upper_below, None)
-                lower = _distribute(lower_pts, 5, None)
-            else:
-                # AIS C: fewer than half the key muscles below the NLI at >= 3. Legs get their
-                # share of strong muscles first so LEMS does not fall as arms recover.
-                lower = _distribute(lower_pts, 5, min(strong_max, math.ceil(lower_pts / 5)))
-                used = sum(v >= 3 for v in lower)
-                upper = _distribute(upper_pts, n_upper_below, strong_max - used)
-            vals = upper + lower
-            if grade == "D":
-                i = len(vals) - 1
-                while sum(v >= 3 for v in vals) < half and i >= 0:
-                    vals[i] = max(vals[i], 3)
-                    i -= 1
-        for m in KEY_MUSCLES[:k]:
-            rhi[f"{m}{side}Motor"] = "5"
-        rhi[f"{nli}{side}Motor"] = "4"  # pins the motor level at the NLI
-        for m, v in zip(below, vals, strict=True):
-            rhi[f"{m}{side}Motor"] = str(v)
-        d_nli = DERMATOMES.index(nli)
-        p_two = 0.1 + 0.5 * recovered if grade == "D" else 0.05 + 0.2 * recovered
-        for i, derm in enumerate(DERMATOMES):
-            for kind in ("Touch", "Prick"):
-                if i <= d_nli:
-                    v = 2
-                elif grade == "A":
-                    v = 1 if i == d_nli + 1 else 0
-                elif i == d_nli + 1:
-                    v = 1  # keeps the sensory level at the NLI
-                else:
-                    v = 2 if rng.random() < p_two else 1
-                    if derm == "s4_5" and grade == "B" and kind == "Prick":
-                        v = int(rng.random() < 0.5)
-                rhi[f"{derm}{side}{kind}"] = str(v)
-    rhi["analContraction"] = "Yes" if grade in ("C", "D") else "No"
-    rhi["analSensation"] = "No" if grade == "A" else "Yes"
-    return rhi
-
-
-def _option(values: tuple, frac: float) -> int | str:
-    frac = min(1.0, max(0.0, frac))
-    return values[round(frac * (len(values) - 1))]
-
-
-def scim_record(rng: np.random.Generator, uems: float, lems: float, grade: str) -> dict:
-    """SCIM III items loosely tied to arm and leg strength (synthetic, not a validated model)."""
-    from cordtrial.instruments import INSTRUMENTS
-
-    scim = INSTRUMENTS["scim3"]
-    arm, leg = uems / 50, lems / 50
-    sphincter = {"A": 0.1, "B": 0.2, "C": 0.45, "D": 0.75}[grade]
-    frac = {
-        "feeding": arm,
-        "bathing_upper": arm * 0.9,
-        "bathing_lower": arm * 0.6,
-        "dressing_upper": arm * 0.9,
-        "dressing_lower": arm * 0.5,
-        "grooming": arm,
-        "respiration": 0.6 + 0.4 * arm,
-        "bladder": sphincter,
-        "bowel": sphincter,
-        "toilet": (arm + leg) / 2,
-        "bed_mobility": arm * 0.8,
-        "transfer_bed_wheelchair": arm * 0.8,
-        "transfer_wheelchair_toilet": arm * 0.7,
-        "mobility_indoors": 0.25 * arm + 0.75 * leg,
-        "mobility_moderate": 0.2 * arm + 0.7 * leg,
-        "mobility_outdoors": 0.15 * arm + 0.65 * leg,
-        "stairs": leg * 0.8,
-        "transfer_wheelchair_car": arm * 0.6,
-        "transfer_ground_wheelchair": leg * 0.7,
-    }
-    return {
-        item.id: _option(item.allowed_values, frac[item.id] + rng.normal(0, 0.08))
-        for item in scim.items
-    }
-
-
-def wisci_record(rng: np.random.Generator, lems: float) -> dict:
-    maximum = (
-        0 if lems < 15 else int(np.clip(round((lems - 15) / 35 * 20 + rng.normal(0, 1.5)), 0, 20))
-    )
-    return {"self_selected": max(0, maximum - int(rng.integers(0, 3))), "maximum": maximum}
-
-
-def nbd_record(rng: np.random.Generator, grade: str) -> dict:
-    from cordtrial.instruments import INSTRUMENTS
-
-    severity = {"A": 0.8, "B": 0.7, "C": 0.45, "D": 0.25}[grade]
-    out = {}
-    for item in INSTRUMENTS["nbd"].items:
-        values = item.allowed_values
-        if item.id == "faecal_incontinence_frequency":  # listed from most to least frequent
-            values = tuple(reversed(values))
-        out[item.id] = _option(values, severity + rng.normal(0, 0.2))
-    return out
-
-
-def lutf_record(rng: np.random.Generator, grade: str) -> dict:
-    method = {
-        "A": "intermittent_self_catheterisation",
-        "B": "intermittent_self_catheterisation",
-        "C": "reflex_triggering",
-        "D": "normal_voiding",
-    }[grade]
-    return {
-        "awareness_of_need_to_empty": "no" if grade in ("A", "B") else "yes",
-        "main_emptying_method": method,
-        "supplementary_emptying_methods": ["none"],
-        # voluntary emptyings: none when catheterising, a few when reflex or normal voiding
-        "voluntary_emptyings_per_day": {"A": 0, "B": 0, "C": 3, "D": 6}[grade],
-        "involuntary_leakage_last_3_months": "weekly" if grade in ("A", "B") else "monthly",
-        "collecting_appliances": "no",
-        "urinary_tract_drugs": "yes" if grade in ("A", "B") else "no",
-        "urinary_tract_surgery": "no",
-        "change_in_symptoms": "no",
-    }
-
-
-# -- seeding -----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Course:
-    """One synthetic patient's natural course."""
-
-    nli: str
-    baseline: str
-    outcome: str
-    converts_on: int
-    uems0: float
-    lems0: float
-    uems_gain: float
-    lems_gain: float
-
-    def at(self, day: int) -> tuple[str, float, float, float]:
-        nh = _natural_history()
-        f = nh.recovery_fraction(day, self.baseline)
-        grade = self.outcome if day >= self.converts_on else self.baseline
-        uems = self.uems0 + self.uems_gain * f
-        lems = 0.0 if grade in ("A", "B") else self.lems0 + self.lems_gain * f
-        if grade in ("C", "D") and self.baseline in ("A", "B"):
-            lems = self.lems_gain * max(0.0, f - 0.2)
-        return grade, uems, lems, f
-
-
-def _course(rng: np.random.Generator, baseline: str) -> _Course:
-    nh = _natural_history()
-    nli = str(rng.choice(("c5", "c6", "c7"), p=(0.4, 0.35, 0.25)))
-    k = KEY_MUSCLES.index(nli)
-    means = nh.motor_means_table()
-
-    def mean_sd(score: str, grade: str, week: int) -> tuple[float, float]:
-        row = means[
-            (means["score"] == score)
-            & (means["population"] == "tetraplegia")
-            & (means["ais"] == grade)
-            & (means["week"] == week)
-        ].iloc[0]
-        return float(row["mean"]), float(row["sd"])
-
-    m, sd = mean_sd("uems", baseline, 2)
-    floor = 2 * (5 * k + 4)
-    uems0 = float(np.clip(rng.normal(m, sd / 2), floor, floor + 12))
-    outcome = draw_outcome(rng, baseline)
-    # gains: EMSCI tetraplegia means of the baseline grade, week 2 -> 52 (natural-history.md §3)
-    uems_gain = max(
-        0.0, nh.expected_motor_gain("uems", baseline, True, 14, 364) * rng.lognormal(0, 0.3)
-    )
-    if baseline == "C":
-        lm, lsd = mean_sd("lems", "C", 2)
-        lems0 = float(np.clip(rng.normal(lm, lsd / 2), 2, 20))
-        lems_gain = nh.expected_motor_gain("lems", "C", True, 14, 364) * rng.lognormal(0, 0.3)
-    else:
-        lems0 = 0.0
-        target = mean_sd("lems", baseline, 52)[0] if outcome in ("C", "D") else 0.0
-        lems_gain = target * rng.lognormal(0, 0.3)
-        if outcome == "D":
-            lems_gain = max(lems_gain, 30.0)
-    return _Course(
-        nli,
-        baseline,
-        outcome,
-        conversion_day(rng, baseline) if outcome != baseline else 10_000,
-        uems0,
-        lems0,
-        uems_gain,
-        lems_gain,
-    )
 
 
 # Patients on their way through the trial on the day the demo is seeded: (stage they have
@@ -454,8 +185,18 @@ class _Journey:
     def __init__(self, session, rng, protocol, site, team, passwords, n, code, baseline, today):
         self.s, self.rng, self.protocol, self.site, self.today = session, rng, protocol, site, today
         self.team, self.passwords, self.n, self.code = team, passwords, n, code
-        self.course = _course(rng, baseline)
         self.plan = self._plan()
+        self.age = int(rng.integers(20, 71))
+        self.course: Course = draw_course(
+            rng,
+            baseline,
+            tetraplegia=True,
+            age=self.age,
+            first_day=self.plan["screen"],
+            nli_choices=records.DEMO_LEVELS,
+        )
+        self.nli = records.demo_nli(self.course)
+        self.states: dict[int, ExamState] = {}
 
     def _plan(self) -> dict[str, int]:
         """Days after injury of each step (study.md, cell-product.md): screening within 2
@@ -521,7 +262,7 @@ class _Journey:
             site=self.site,
             study_code=code,
             sex="M" if rng.random() < 0.8 else "F",
-            age_at_injury=int(rng.integers(20, 71)),
+            age_at_injury=self.age,
             synthetic=True,
             identity={
                 "full_name": f"Synthetic Person {code}",
@@ -535,7 +276,7 @@ class _Journey:
             injury_date=self.injury,
             mechanism=str(rng.choice(MECHANISMS)),
             non_penetrating=True,
-            level=self.course.nli.upper(),
+            level=self.nli.upper(),
         )
         self.exam("screening", self.plan["screen"])
 
@@ -659,8 +400,13 @@ class _Journey:
         )
 
     def exam(self, visit: str, d: int, blinded: bool = False) -> None:
-        grade, uems, lems, f = self.course.at(d)
-        rhi = build_exam(self.rng, self.course.nli, grade, uems, lems, f)
+        """The course's exam on day ``d`` as a worksheet; the first carries the L3/S1 items the
+        walking rule was given (natural_course.side_items)."""
+        state = self.course.exam(self.rng, d, post=d > self.plan["infusion"])
+        self.states[d] = state
+        first = self.course.first_items if visit == "screening" else None
+        items = side_items(state.grade, state.scores["lems"], first) if first else None
+        rhi = records.worksheet(records.exam_target(self.course, self.nli, state, items))
         assessor = self.team["assessor"]
         assessments.record_isncsci(
             assessor,
@@ -675,11 +421,13 @@ class _Journey:
         )
 
     def instruments(self, visit: str, d: int, bowel_bladder: bool = False) -> None:
-        grade, uems, lems, _ = self.course.at(d)
-        rng = self.rng
-        recs = {"scim3": scim_record(rng, uems, lems, grade), "wisci2": wisci_record(rng, lems)}
+        state, rng = self.states[d], self.rng  # the same day's exam
+        recs = {"scim3": records.scim_record(rng, state), "wisci2": records.wisci_record(state)}
         if bowel_bladder:
-            recs |= {"nbd": nbd_record(rng, grade), "lutf": lutf_record(rng, grade)}
+            recs |= {
+                "nbd": records.nbd_record(rng, state.grade),
+                "lutf": records.lutf_record(state.grade),
+            }
         assessor = self.team["assessor"]
         for kind, data in recs.items():
             assessments.record_instrument(
