@@ -227,24 +227,35 @@ def _non_key(exams: Exams, rows: np.ndarray, level: np.ndarray, key_too: bool):
 def _grades_without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
     """The AIS grades (5, len(rows) booleans) of exams ``rows`` with an untested VAC taken as
     absent (the exams' own grades where already known, else classified for these rows)."""
-    from .ais import asia_impairment_scale
 
     known = exams._memo.get(("ais", True)) or exams._memo.get(("ais", False))
-    if known is not None:
-        grades = exams.unpack(known.present)[:, rows]
-        untested = np.flatnonzero(exams.vac[rows] == BINARY_NT)
-        which = rows[untested]
-    else:
-        grades = np.zeros((5, len(rows)), dtype=bool)
-        untested, which = np.arange(len(rows)), rows
-    if len(which):
-        codes = exams.codes[:, which]
-        codes[VAC_ROW] = np.where(codes[VAC_ROW] == BINARY_NT, NO_CODE, codes[VAC_ROW])
-        absent = Exams(codes, exams.non_key[:, which])
-        grades[:, untested] = absent.unpack(
-            asia_impairment_scale(absent, literal_check=False).present
-        )
+    if known is None:
+        return _without_vac(exams, rows)
+    grades = exams.unpack(known.present)[:, rows]
+    untested = exams.vac[rows] == BINARY_NT
+    if untested.any():
+        # Classified once for every exam that may ask (VAC NT, a non-key muscle named at a
+        # key level on either side): both sides ask, each pass has a fixed cost.
+        asking = exams.memo("VAC NT with a non-key muscle", lambda: _asking(exams))
+        absent = exams.memo("grades without VAC", lambda: _without_vac(exams, asking))
+        grades[:, untested] = absent[:, np.searchsorted(asking, rows[untested])]
     return grades
+
+
+def _asking(exams: Exams) -> np.ndarray:
+    """The exams with VAC NT and a non-key muscle named at a key-muscle level."""
+    named = np.isin(exams.non_key, KEY_LEVELS).any(axis=0)
+    return np.flatnonzero(named & (exams.vac == BINARY_NT))
+
+
+def _without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
+    """The AIS grades (5, len(rows)) of exams ``rows`` classified with VAC NT read as absent."""
+    from .ais import asia_impairment_scale
+
+    codes = exams.codes[:, rows]
+    codes[VAC_ROW] = np.where(codes[VAC_ROW] == BINARY_NT, NO_CODE, codes[VAC_ROW])
+    absent = Exams(codes, exams.non_key[:, rows])
+    return absent.unpack(asia_impairment_scale(absent, literal_check=False).present)
 
 
 def has_plain_nt(exams: Exams, vac: bool = True) -> np.ndarray:
