@@ -110,7 +110,7 @@ def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 def _text_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -> bool:
     """Codes of a string column into ``out`` straight from its bytes; False (and ``out``
-    untouched) for a column that is not text.
+    untouched) for a column that is not text or is mostly values of several bytes.
 
     The one-byte values of a vocabulary are its plain digits, whose codes are their values
     (``_DIGITS``), so a one-byte value's code is its byte minus ``"0"`` when below the number
@@ -136,6 +136,10 @@ def _text_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -
         _digit_codes(np.frombuffer(data, dtype=np.uint8, count=n, offset=int(offsets[0])),
                      digits, out)  # fmt: skip
         return True
+    if 2 * (int(offsets[-1]) - int(offsets[0])) > 3 * n:
+        # Mostly values of several bytes (VAC and DAP: "Yes", "No"): Arrow hashes them
+        # faster than they are packed one by one (``_encode_general``).
+        return False
     # A column of nulls and empty strings has no data bytes; one zero byte keeps gathers valid.
     raw = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, np.uint8)
     first = offsets[:-1]
