@@ -375,6 +375,12 @@ def test_unusual_column_types_are_read_like_the_single_path(column):
     table = table_of(exams).set_column(
         list(table_of(exams).column_names).index("s1LeftMotor"), "s1LeftMotor", column
     )
+    assert_rows_like_the_single_path(table)
+
+
+def assert_rows_like_the_single_path(table: pa.Table) -> None:
+    """Every row of ``table`` classified as the single path classifies it, or rejected with
+    the same field errors."""
     result = classify_table(table)
     errors = {e.row - 1: [(f.field, f.value) for f in e.errors] for e in result.errors}
     done = iter(range(result.classified))
@@ -387,3 +393,21 @@ def test_unusual_column_types_are_read_like_the_single_path(column):
         row = next(done)
         assert {k: result.table.column(k)[row].as_py() for k in RESULT_KEYS} == expected
     assert errors == {}
+
+
+def test_non_key_columns_read_like_the_single_path():
+    # Exact level names in both cases and the empty words are looked up from the column's
+    # buffers; any other spelling (padded, hyphenated, rejected) takes the general path. Nulls,
+    # a sliced column (offsets not starting at zero) and both string widths.
+    values = ["x", None, "", "C5", "c6", "T1", "t12", "L2", "S1", "s1", "None", "null", " C7",
+              "C7 ", "s4-5", "S4_5", "C4", "T2", "Q1", "", None, "NONE", "c5*", "L5", "l4"]  # fmt: skip
+    exams = generate_exams(40 * len(values), 31, **PLAIN)
+    for kind in (pa.string(), pa.large_string()):
+        for repeat in (1, 40):  # few values and many
+            column = pa.array(values * repeat, kind).slice(1)
+            records = exams[: len(column)]
+            name = "rightLowestNonKeyMuscleWithMotorFunction"
+            table = table_of(records)
+            if name in table.column_names:
+                table = table.drop_columns([name])
+            assert_rows_like_the_single_path(table.append_column(name, column))

@@ -218,30 +218,47 @@ def c_or_d(exams: Exams) -> dict[str, np.ndarray]:
     matches the reference: ``0**`` with three 5s and six 0s is ``C`` (four or three of ten, C
     either way); five ``2**`` is ``D*``; ``2*`` with four 5s is ``C*,D*``; ``NT*`` is plain NT.
     """
-    count = {}
-    for name, fact in _KINDS.items():
-        per_side = [side.bits(fact, "motor", packed=False) for side in exams.sides]
-        if all(is_false(b) for b in per_side):
-            count[name] = 0
-            continue
-        below = sum(
-            (np.full((_N_KEY, exams.n), b.value) if isinstance(b, Const) else b).view(np.int8)
-            for b in per_side
-        )
-        suffix = np.zeros((_N_KEY + 1, exams.n), dtype=np.int16)  # row j: muscles j.. below
-        for j in range(_N_KEY - 1, -1, -1):
-            np.add(suffix[j + 1], below[j], out=suffix[j])
-        count[name] = 2 * suffix
-    total = (2 * (_N_KEY - np.arange(_N_KEY + 1)))[:, None]
-    yes, open_, assumed, flagged = (count[k] for k in ("yes", "open", "assumed", "flagged"))
-    shape = (_N_KEY + 1, exams.n)
+    counts = {name: _count_below(exams, fact) for name, fact in _KINDS.items()}
+    reached: dict[tuple[str, ...], np.ndarray] = {}
+
+    def half_reached(*kinds: str) -> np.ndarray:
+        """Do the muscles of ``kinds`` make at least half of those below (per row)? Kinds no
+        exam has count nothing; plain exams compare one count for all four flags."""
+        counted = tuple(k for k in kinds if counts[k] is not None)
+        if counted not in reached:
+            total = sum((counts[k] for k in counted[1:]), counts[counted[0]]) if counted else 0
+            reached[counted] = np.broadcast_to(total >= _HALF_BELOW, (_N_KEY + 1, exams.n))
+        return reached[counted]
+
     flags = {
-        "D": yes + assumed + open_ + flagged >= total,
-        "D*": yes + open_ < total,
-        "C": yes + assumed < total,
-        "C*": yes + assumed + flagged >= total,
+        "D": half_reached("yes", "assumed", "open", "flagged"),
+        "D*": ~half_reached("yes", "open"),
+        "C": ~half_reached("yes", "assumed"),
+        "C*": half_reached("yes", "assumed", "flagged"),
     }
-    return {k: exams.pack(np.broadcast_to(v, shape)) for k, v in flags.items()}
+    return {k: exams.pack(v) for k, v in flags.items()}
+
+
+#: Row j: half the key muscles below an NLI whose first muscle below is j (both sides: 2 x
+#: (10 - j) muscles), as int8 like the counts (a wider type would widen every comparison).
+_HALF_BELOW = (_N_KEY - np.arange(_N_KEY + 1, dtype=np.int8))[:, None]
+
+
+def _count_below(exams: Exams, fact: np.ndarray) -> np.ndarray | None:
+    """Row j: how many key muscles from ``KEY_LEVELS[j]`` down (both sides) have ``fact``
+    (int8: at most 20); None where no exam has one."""
+    per_side = [side.bits(fact, "motor", packed=False) for side in exams.sides]
+    if all(is_false(b) for b in per_side):
+        return None
+    right, left = (
+        (np.full((_N_KEY, exams.n), b.value) if isinstance(b, Const) else b).view(np.int8)
+        for b in per_side
+    )
+    below = right + left
+    suffix = np.zeros((_N_KEY + 1, exams.n), dtype=np.int8)
+    for j in range(_N_KEY - 1, -1, -1):
+        np.add(suffix[j + 1], below[j], out=suffix[j])
+    return suffix
 
 
 def asia_impairment_scale(exams: Exams, literal_check: bool = True) -> Result:

@@ -79,6 +79,23 @@ def unpack(bits: Bits, n: int, shape: tuple[int, ...] | None = None) -> np.ndarr
     return np.unpackbits(bits, axis=-1, count=n, bitorder="little").view(bool)
 
 
+def columns_of(bits: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """The bits of exams ``columns`` (packed rows, any leading shape) as booleans, one column
+    per exam: a few exams read without unpacking every exam."""
+    return (bits[..., columns >> 3] >> (columns & 7).astype(np.uint8)) & 1 == 1
+
+
+def with_columns(bits: np.ndarray, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """A copy of packed ``bits`` with the bits of exams ``columns`` set to ``values``
+    (booleans, one column per exam); only the bytes holding those exams are unpacked."""
+    out = bits.copy()
+    touched = np.unique(columns >> 3)
+    block = np.unpackbits(out[..., touched], axis=-1, bitorder="little")
+    block[..., np.searchsorted(touched, columns >> 3) * 8 + (columns & 7)] = values
+    out[..., touched] = np.packbits(block, axis=-1, bitorder="little")
+    return out
+
+
 def materialise(bits: Bits, shape: tuple[int, ...]) -> np.ndarray:
     """``bits`` as a packed array of ``shape`` (not a copy when it already is one: do not
     write to it, see ``writable``)."""

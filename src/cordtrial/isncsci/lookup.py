@@ -39,7 +39,20 @@ def _range_reader(first: int, last: int, limit: int) -> tuple[int, Reader]:
         return 1, lambda c: c <= last
     if last == limit - 1:
         return 1, lambda c: c >= first
-    return 3, lambda c: (c >= first) & (c <= last)
+    return 2, _between(first, last)
+
+
+def _between(first: int, last: int) -> Reader:
+    """Whether first <= code <= last, as one subtraction and one unsigned comparison (codes below
+    ``first`` wrap to large values) instead of two comparisons and an AND: codes are int8."""
+    span, start = np.uint8(last - first), np.int8(first)
+
+    def read(c: np.ndarray) -> np.ndarray:
+        if c.dtype != np.int8:
+            return (c >= first) & (c <= last)
+        return (c - start).view(np.uint8) <= span
+
+    return read
 
 
 def _reader(codes: list[int], limit: int) -> tuple[int, Reader]:

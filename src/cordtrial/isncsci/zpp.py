@@ -21,11 +21,13 @@ from .answers import (
     all_of,
     any_of,
     any_rows,
+    columns_of,
     first_rows,
     groups_any,
     is_false,
     materialise,
     prefix_or,
+    with_columns,
 )
 from .codes import BINARY_NT, KEY_LEVELS, NO_CODE, NO_NON_KEY, VAC_ROW
 from .completeness import S4_5_ROW
@@ -225,24 +227,35 @@ def _non_key(exams: Exams, rows: np.ndarray, level: np.ndarray, key_too: bool):
 def _grades_without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
     """The AIS grades (5, len(rows) booleans) of exams ``rows`` with an untested VAC taken as
     absent (the exams' own grades where already known, else classified for these rows)."""
-    from .ais import asia_impairment_scale
 
     known = exams._memo.get(("ais", True)) or exams._memo.get(("ais", False))
-    if known is not None:
-        grades = exams.unpack(known.present)[:, rows]
-        untested = np.flatnonzero(exams.vac[rows] == BINARY_NT)
-        which = rows[untested]
-    else:
-        grades = np.zeros((5, len(rows)), dtype=bool)
-        untested, which = np.arange(len(rows)), rows
-    if len(which):
-        codes = exams.codes[:, which]
-        codes[VAC_ROW] = np.where(codes[VAC_ROW] == BINARY_NT, NO_CODE, codes[VAC_ROW])
-        absent = Exams(codes, exams.non_key[:, which])
-        grades[:, untested] = absent.unpack(
-            asia_impairment_scale(absent, literal_check=False).present
-        )
+    if known is None:
+        return _without_vac(exams, rows)
+    grades = exams.unpack(known.present)[:, rows]
+    untested = exams.vac[rows] == BINARY_NT
+    if untested.any():
+        # Classified once for every exam that may ask (VAC NT, a non-key muscle named at a
+        # key level on either side): both sides ask, each pass has a fixed cost.
+        asking = exams.memo("VAC NT with a non-key muscle", lambda: _asking(exams))
+        absent = exams.memo("grades without VAC", lambda: _without_vac(exams, asking))
+        grades[:, untested] = absent[:, np.searchsorted(asking, rows[untested])]
     return grades
+
+
+def _asking(exams: Exams) -> np.ndarray:
+    """The exams with VAC NT and a non-key muscle named at a key-muscle level."""
+    named = np.isin(exams.non_key, KEY_LEVELS).any(axis=0)
+    return np.flatnonzero(named & (exams.vac == BINARY_NT))
+
+
+def _without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
+    """The AIS grades (5, len(rows)) of exams ``rows`` classified with VAC NT read as absent."""
+    from .ais import asia_impairment_scale
+
+    codes = exams.codes[:, rows]
+    codes[VAC_ROW] = np.where(codes[VAC_ROW] == BINARY_NT, NO_CODE, codes[VAC_ROW])
+    absent = Exams(codes, exams.non_key[:, rows])
+    return absent.unpack(asia_impairment_scale(absent, literal_check=False).present)
 
 
 def has_plain_nt(exams: Exams, vac: bool = True) -> np.ndarray:
@@ -262,26 +275,26 @@ def _with_non_key(
     """The lowest non-key muscle with function extends the motor ZPP only when it lies more
     than three levels below the segment the key muscles give (matches the reference: motor
     level C4 with C6 = 1 and non-key C8 -> C6; non-key T1 -> C6; S1 -> S1), and only where the
-    grade allows (``_non_key``); it is never starred."""
-    named = np.isin(side.non_key, KEY_LEVELS)
-    if not named.any():
+    grade allows (``_non_key``); it is never starred. Only the exams with a non-key muscle
+    named at a key-muscle level are read and changed."""
+    named = np.flatnonzero(np.isin(side.non_key, KEY_LEVELS))
+    if not len(named):
         return present, starred
-    level = np.where(named, side.non_key, NO_NON_KEY)
+    level = side.non_key[named]
     values = np.arange(len(ZPP_NAMES) - 1)[:, None]  # ZPP row - 1 = level
-    far = exams.pack(named & (level > values + 3))
-    rows = np.flatnonzero(exams.unpack(any_rows(present[1:] & far)))
-    if not len(rows):
+    zpp = columns_of(present[1:], named)
+    far = zpp & (level > values + 3)
+    hit = far.any(axis=0)
+    if not hit.any():
         return present, starred  # no ZPP value the non-key muscle lies far enough below
-    uses, keep = _non_key(exams, rows, level[rows], key_too)
-    applies = np.zeros(exams.n, dtype=bool)
-    applies[rows[uses]] = True
-    kept = np.ones(exams.n, dtype=bool)
-    kept[rows] = keep
-    moved = present[1:] & far & exams.pack(applies)
-    present, starred = present.copy(), starred.copy()
-    present[1:] &= ~(moved & ~exams.pack(kept))
+    rows, level, zpp, far = named[hit], level[hit], zpp[:, hit], far[:, hit]
+    uses, keep = _non_key(exams, rows, level, key_too)
+    moved = far & uses
+    zpp &= ~(moved & ~keep)
+    zpp |= (values == level) & moved.any(axis=0)
+    present = with_columns(present, rows, np.concatenate([columns_of(present[:1], rows), zpp]))
+    starred = starred.copy()
     starred[1:] &= present[1:]
-    present[1:] |= exams.pack(values == level) & any_rows(moved)
     return present, starred
 
 

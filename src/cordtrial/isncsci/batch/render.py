@@ -7,11 +7,9 @@ and rendered once per distinct set, like ``Candidates.render``.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
-from ..answers import unpack
+from ..answers import prefix_or, unpack
 from ..classification import NAMES
 from ..sides import Result
 from ..totals import ND_CODE
@@ -32,39 +30,64 @@ def render(key: str, result: Result, n: int) -> Coded:
     present, starred = result.present, result.starred
     names = NAMES[key]
     rows = present.shape[0]
-    seen = np.zeros_like(present[0])
-    several = np.zeros_like(present[0])
-    for row in range(rows):
-        several |= present[row] & seen
-        seen |= present[row]
-    special = unpack(several | ~seen | np.bitwise_or.reduce(starred, axis=0), n)
+    # Per exam: was a value seen in an earlier row (running OR), so "several" is a present row
+    # after a seen one; "special" exams list several values, a star or none.
+    seen = prefix_or(present)
+    several = np.bitwise_or.reduce(present[1:] & seen[:-1], axis=0)
+    special = several | ~seen[-1] | np.bitwise_or.reduce(starred, axis=0)
     # The index of a single value, bit by bit: bit k is set where a row with bit k is present.
-    index = np.zeros(n, dtype=np.uint8)
-    for bit in range(max(rows - 1, 1).bit_length()):
-        with_bit = [row for row in range(rows) if row >> bit & 1]
-        if with_bit:
-            plane = unpack(np.bitwise_or.reduce(present[with_bit], axis=0), n)
-            index |= plane.view(np.uint8) << np.uint8(bit)
-    columns = np.flatnonzero(special)
+    planes = unpack(
+        np.stack([np.bitwise_or.reduce(present[r], axis=0) for r in _BIT_ROWS[rows]]), n
+    )
+    index = planes[0].view(np.uint8).copy()
+    for bit in range(1, len(planes)):
+        index |= planes[bit].view(np.uint8) << np.uint8(bit)
+    columns = np.flatnonzero(unpack(special, n))
     if not len(columns):
         return index, names
-    # Exams with several values, stars or none: one key per set, two bits per value.
-    flags = (unpack(present, n)[:, columns], unpack(starred, n)[:, columns])
-    keys = np.zeros(len(columns), dtype=np.uint64)
-    for row in range(rows):
-        keys |= flags[0][row].astype(np.uint64) << np.uint64(2 * row)
-        keys |= flags[1][row].astype(np.uint64) << np.uint64(2 * row + 1)
+    # Exams with several values, stars or none: one key per set, two bits per value (present,
+    # starred), packed into a 64-bit integer per exam.
+    bits = np.zeros((len(columns), 64), dtype=bool)
+    bits[:, 0 : 2 * rows : 2] = unpack(present, n)[:, columns].T
+    bits[:, 1 : 2 * rows : 2] = unpack(starred, n)[:, columns].T
+    keys = np.packbits(bits, axis=-1, bitorder="little").view("<u8")[:, 0]
     distinct, which = np.unique(keys, return_inverse=True)
-    strings = tuple(_joined(int(k), names) for k in distinct.tolist())
+    known = _JOINED.setdefault(names, {})
+    if len(known) > _MAX_JOINED:
+        known.clear()
+    strings = tuple(
+        [
+            known[k] if k in known else known.setdefault(k, _joined(k, names))
+            for k in distinct.tolist()
+        ]
+    )
     out = index.astype(np.int32)
     out[columns] = len(names) + which
     return out, names + strings
 
 
-@lru_cache(maxsize=65_536)  # the same few hundred sets recur from chunk to chunk
+#: Per row count: for each bit of a row index, the rows whose index has that bit.
+_BIT_ROWS = {
+    rows: [np.asarray([r for r in range(rows) if r >> bit & 1])
+           for bit in range(max(rows - 1, 1).bit_length())]
+    for rows in range(2, 33)
+}  # fmt: skip
+
+
+#: Rendered sets per field's names (a dict keyed by the set alone: hashing the names for
+#: every lookup would cost more than the lookup); the same sets recur from chunk to chunk.
+_JOINED: dict[tuple[str, ...], dict[int, str]] = {}
+_MAX_JOINED = 65_536
+
+
 def _joined(key: int, names: tuple[str, ...]) -> str:
-    return ",".join(
-        name + ("*" if key >> (2 * i + 1) & 1 else "")
-        for i, name in enumerate(names)
-        if key >> (2 * i) & 1
-    )
+    """The set ``key`` (bit 2i: value i present, bit 2i + 1: starred) as ``Candidates.render``
+    writes it: the values in order, comma-separated, each with its star."""
+    parts = []
+    for name in names:
+        if not key:
+            break
+        if key & 1:
+            parts.append(name + "*" if key & 2 else name)
+        key >>= 2
+    return ",".join(parts)

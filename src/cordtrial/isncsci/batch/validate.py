@@ -11,11 +11,11 @@ is its grade (sensory ``0``-``2``, motor ``0``-``5``) or, for VAC/DAP, 0 for ``Y
   non-key muscle may be recorded): the vectorised classifier for not-testable cells takes it;
 - *bad* when any field is missing or not allowed: it gets the ``FieldError`` list that
   ``Exam.from_rhi`` would raise (same fields, values, allowed text and order; tested);
-- otherwise valid but flagged: it goes to the single-exam engine.
+- otherwise valid but flagged (classified with the open rows, see ``table``).
 
 Encoding avoids per-value Python work: a text column is read straight from its Arrow buffers,
-one byte per value through a 256-entry table when every value is one character (the usual
-case), else each value packed into an integer and looked up among the vocabulary's packed
+a one-byte value (a digit: the usual case) by subtracting "0" from its byte, a longer one
+looked up as bytes when few, else packed into an integer and looked up among the vocabulary's packed
 values; only values that match nothing (padded, not allowed) are looked up one by one.
 Dictionary-encoded columns look up only their few distinct values; integer columns are read as
 numbers.
@@ -75,19 +75,19 @@ def _allowed(column: str) -> str:
     return f"{kind}: {', '.join(vocabulary)}"
 
 
-def _byte_table(vocabulary: tuple[str, ...]) -> np.ndarray:
-    table = np.full(256, INVALID, dtype=np.int8)
-    for code, value in enumerate(vocabulary):
-        if len(value) == 1:
-            table[ord(value)] = code
-    return table
-
-
 def _digit_table(vocabulary: tuple[str, ...]) -> dict[int, int]:
     return {int(v): code for code, v in enumerate(vocabulary) if v.isdigit()}
 
 
-_BYTE_TABLES = {id(v): _byte_table(v) for v in (SENSORY_VALUES, MOTOR_VALUES, BINARY_VALUES)}
+def _digits(vocabulary: tuple[str, ...]) -> int:
+    """How many one-byte values the vocabulary has; they are its first values, the digits
+    "0", "1", ... in order (so a digit's code is its value)."""
+    single = [v for v in vocabulary if len(v) == 1]
+    assert single == [str(i) for i in range(len(single))] == list(vocabulary[: len(single)])
+    return len(single)
+
+
+_DIGITS = {id(v): _digits(v) for v in (SENSORY_VALUES, MOTOR_VALUES, BINARY_VALUES)}
 
 
 @dataclass
@@ -109,11 +109,15 @@ def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def _text_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -> bool:
-    """Codes of a string column into ``out`` straight from its bytes: a column of one-byte
-    values (the usual: grades) through a 256-entry table, any other by packing each value of up
-    to four bytes into an integer looked up among the vocabulary's; values that match nothing
-    (padded, nulls, not allowed) are looked up one by one, or by ``_encode_general`` when there
-    are many. False (and ``out`` untouched) for a column that is not text."""
+    """Codes of a string column into ``out`` straight from its bytes; False (and ``out``
+    untouched) for a column that is not text or is mostly values of several bytes.
+
+    The one-byte values of a vocabulary are its plain digits, whose codes are their values
+    (``_DIGITS``), so a one-byte value's code is its byte minus ``"0"`` when below the number
+    of digits (one subtraction and one comparison per column, no table gather). Values of
+    several bytes ("NT", "0*") are looked up as bytes when few, else packed into integers and
+    looked up among the vocabulary's; values that match nothing (padded, nulls, not allowed)
+    are looked up one by one, or by ``_encode_general`` when there are many."""
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         return False
     n = len(array)
@@ -126,16 +130,22 @@ def _text_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -
         offset=array.offset * width,
     )  # fmt: skip
     lengths = offsets[1:] - offsets[:-1]
-    if offsets[-1] - offsets[0] == n and array.null_count == 0 and (lengths == 1).all():
-        raw = np.frombuffer(data, dtype=np.uint8, count=n, offset=int(offsets[0]))
-        np.take(_BYTE_TABLES[id(vocabulary)], raw, out=out)
+    digits = _DIGITS[id(vocabulary)]
+    if offsets[-1] - offsets[0] == n and array.null_count == 0 and lengths.min() == 1:
+        # Every value one byte (n bytes, none empty): the usual column of grades.
+        _digit_codes(np.frombuffer(data, dtype=np.uint8, count=n, offset=int(offsets[0])),
+                     digits, out)  # fmt: skip
         return True
+    if 2 * (int(offsets[-1]) - int(offsets[0])) > 3 * n:
+        # Mostly values of several bytes (VAC and DAP: "Yes", "No"): Arrow hashes them
+        # faster than they are packed one by one (``_encode_general``).
+        return False
     # A column of nulls and empty strings has no data bytes; one zero byte keeps gathers valid.
     raw = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, np.uint8)
     first = offsets[:-1]
     if first[-1] >= len(raw):  # an empty last value points past the data
         first = np.minimum(first, len(raw) - 1)
-    np.take(_BYTE_TABLES[id(vocabulary)], np.take(raw, first), out=out)
+    _digit_codes(np.take(raw, first), digits, out)
     longer = lengths != 1
     if array.null_count:
         longer |= ~array.is_valid().to_numpy(zero_copy_only=False)
@@ -177,6 +187,15 @@ def _text_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -
     else:
         out[rows] = _encode_general(array.take(pa.array(rows)), vocabulary)
     return True
+
+
+def _digit_codes(raw: np.ndarray, digits: int, out: np.ndarray) -> None:
+    """Codes of one-byte values: ``"0"``.. as 0.. below ``digits``, INVALID otherwise."""
+    as_bytes = out.view(np.uint8)
+    np.subtract(raw, ord("0"), out=as_bytes)  # wraps: bytes below "0" become large
+    wrong = as_bytes >= digits
+    if wrong.any():
+        out[wrong] = INVALID
 
 
 def _pack(raw: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -260,8 +279,73 @@ NO_NON_KEY = -1
 def _non_key(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(empty, invalid, level) of a non-key muscle column, read as Exam.from_rhi reads it:
     masks of empty and of rejected values, and the level index of each valid one
-    (``NO_NON_KEY`` elsewhere)."""
+    (``NO_NON_KEY`` elsewhere).
+
+    A text column is read from its buffers: empty values need no work, and values spelt
+    exactly as a level name (``C5``, ``c5``) or ``None``/``null`` are packed like cell values
+    and looked up; only other spellings (padded, ``s4-5``, rejected) take Arrow kernels."""
     array = _array(column)
+    kind = array.type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return _non_key_general(array)
+    n = len(array)
+    width = 8 if pa.types.is_large_string(kind) else 4
+    _, offsets_buffer, data = array.buffers()
+    offsets = np.frombuffer(
+        offsets_buffer, dtype=np.int64 if width == 8 else np.int32, count=n + 1,
+        offset=array.offset * width,
+    )  # fmt: skip
+    empty = np.ones(n, dtype=bool)
+    invalid = np.zeros(n, dtype=bool)
+    level = np.full(n, NO_NON_KEY, dtype=np.int8)
+    if n == 0 or offsets[-1] == offsets[0]:
+        return empty, invalid, level  # every value empty or null
+    lengths = offsets[1:] - offsets[:-1]
+    rows = np.flatnonzero(lengths)
+    if array.null_count:  # a null is empty
+        rows = rows[_valid_at(array, rows)]
+    raw = np.frombuffer(data, dtype=np.uint8)
+    keys, values = _NON_KEY_PACKED
+    packed = _pack(raw, offsets[rows], lengths[rows])
+    position = np.minimum(np.searchsorted(keys, packed), len(keys) - 1)
+    found = keys[position] == packed
+    level[rows[found]] = values[position[found]]
+    empty[rows[found]] = values[position[found]] == NO_NON_KEY  # "None", "null"
+    rows = rows[~found]
+    if len(rows):
+        empty[rows], invalid[rows], level[rows] = _non_key_general(array.take(pa.array(rows)))
+    return empty, invalid, level
+
+
+def _valid_at(array: pa.Array, rows: np.ndarray) -> np.ndarray:
+    """Is each of ``rows`` not null (read from the validity bitmap)?"""
+    bitmap = array.buffers()[0]
+    if bitmap is None:
+        return np.ones(len(rows), dtype=bool)
+    at = rows + array.offset
+    bits = np.frombuffer(bitmap, dtype=np.uint8)
+    return (bits[at >> 3] >> (at & 7).astype(np.uint8)) & 1 == 1
+
+
+def _non_key_vocabulary() -> tuple[np.ndarray, np.ndarray]:
+    """(sorted packed keys, level) of the exact spellings ``_non_key`` looks up: the level
+    names and their lower case (level index) and the empty words (``NO_NON_KEY``)."""
+    words = {w: NO_NON_KEY for w in _NON_KEY_EMPTY if w}
+    for name in _NON_KEY_NAMES:
+        words[name] = words[name.lower()] = INDEX[name]
+    encoded = [w.encode() for w in words]
+    flat = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    lengths = np.array([len(w) for w in encoded], dtype=np.int64)
+    keys = _pack(flat, np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    order = np.argsort(keys)
+    return keys[order], np.asarray(list(words.values()), dtype=np.int8)[order]
+
+
+_NON_KEY_PACKED = _non_key_vocabulary()
+
+
+def _non_key_general(array: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_non_key`` for any column type, by Arrow kernels."""
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
     n = len(array)
