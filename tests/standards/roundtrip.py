@@ -50,7 +50,15 @@ def clinical_differences(a: Trial, b: Trial, assessor_names: bool = False) -> li
         diffs.append(f"sites: {sites_a} != {sites_b}")
     for code, p in pa.items():
         q = pb[code]
-        for f in ("site_code", "sex", "age_at_injury", "synthetic"):
+        for f in (
+            "site_code",
+            "sex",
+            "age_at_injury",
+            "synthetic",
+            "ended_on",
+            "end_reason",
+            "end_detail",
+        ):
             if p[f] != q[f]:
                 diffs.append(f"{code}.{f}: {p[f]!r} != {q[f]!r}")
         expected_status = "enrolled" if p["status"] == "infused" else p["status"]

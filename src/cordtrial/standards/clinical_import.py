@@ -233,6 +233,15 @@ def _import_subject(
             report.skipped[r.form] = report.skipped.get(r.form, 0) + 1
             continue
         done += 1
+    if demo.get("ended_on") or demo.get("end_reason"):  # last: no record may follow it
+        patients.end_study(
+            user,
+            session,
+            patient,
+            ended_on=demo.get("ended_on"),
+            reason=demo.get("end_reason"),
+            detail=demo.get("end_detail"),
+        )
     return done
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from cordtrial.instruments import INSTRUMENTS, Instrument, ItemKind
 from cordtrial.isncsci import CELL_KEYS, RESULT_KEYS
-from cordtrial.store.models import AE_OUTCOMES, RELATEDNESS, VISIT_CODES
+from cordtrial.store.models import AE_OUTCOMES, END_REASONS, RELATEDNESS, VISIT_CODES
 
 from . import cde, terms
 from .trial import Row, Trial
@@ -189,6 +189,10 @@ FORMS: tuple[Form, ...] = (
         Field("age_at_injury", "Age at injury (years)", "integer", required=True),
         Field("synthetic", "Synthetic (demo) record", "boolean", required=True),
         Field("status", "Patient status (derived by cordtrial)", derived=True, note="re-derived on import"),
+        # the end of the patient's participation (issue 13); imported last, after every record
+        Field("ended_on", "End of study: date", "date"),
+        Field("end_reason", "End of study: reason", "choice", tuple((r, r.replace("_", " ")) for r in END_REASONS)),
+        Field("end_detail", "End of study: details"),
     ), ENROLMENT),
     Form("injury", "Spinal cord injury", (
         Field("injury_date", "Date of injury", "date", required=True),

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from cordtrial.analysis.datasets.natural_course import Course, ExamState, draw_course, side_items
 
 from . import demo_records as records
-from .models import ROLES, Patient, Site, User
+from .models import ROLES, Assessment, Patient, Site, User
 from .passwords import hash_password
 from .protocol import Protocol
 from .protocol_versions import protocol_on
@@ -253,6 +253,17 @@ class _Journey:
             self.infuse()
             self.follow_up(complete=stop == "complete")
             self.adverse_events()
+        if stop == "complete":
+            self.end_of_study()
+
+    def end_of_study(self) -> None:
+        """The one-year visit done, the investigator records the end of study (completed)."""
+        last = self.s.scalar(
+            select(func.max(Assessment.assessed_on)).where(Assessment.patient_id == self.p.id)
+        )
+        patients.end_study(
+            self.team["investigator"], self.s, self.p, ended_on=last, reason="completed"
+        )
 
     def register(self) -> None:
         inv, rng, code = self.team["investigator"], self.rng, self.code
@@ -544,7 +555,6 @@ def _monitoring_visit(session: Session, team: dict[str, User], passwords: dict[s
     are verified against source and its exams up to month 1 signed off; a query on its month 3
     exam is open, and one on the second patient's month 6 SCIM III was answered. (Synthetic:
     the questions are made up to show the workflow.)"""
-    from .models import Assessment
     from .services import data_queries, sdv
     from .services.trial_records import records_of
 
