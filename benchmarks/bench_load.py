@@ -328,10 +328,12 @@ class SiteUser(User):
         )
         await self.pause()
         marker = f"load-{uuid.uuid4().hex[:12]}"
+        level = self.rng.randrange(0, 21)  # a complete WISCI II: self-selected <= maximum
+        data = {"maximum": level, "self_selected": self.rng.randrange(0, level + 1)}
         await self.write(
             "record instrument",
             f"/api/v1/patients/{code}/instruments/wisci2",
-            {**meta, "assessor_name": marker, "data": {"maximum": self.rng.randrange(0, 21)}},
+            {**meta, "assessor_name": marker, "data": data},
             marker,
         )
         await self.pause()
