@@ -68,6 +68,8 @@ EXPLAINED: dict[tuple[str, str], tuple[str, str, str]] = {
 
 def test_oracle_reproduces_the_reference_cases() -> None:
     """The oracle pipeline (RHI mapping, result keys) is right: it gives every expected result."""
+    if not REFERENCE_CASES.exists():
+        pytest.skip(f"{REFERENCE_CASES} not present (shared reference data is never committed)")
     cases = json.loads(REFERENCE_CASES.read_text(encoding="utf-8"))
     exams = [{k: v for k, v in case.items() if k != "totals"} for case in cases]
     answers = oracle_classify(exams)

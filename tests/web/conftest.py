@@ -7,6 +7,7 @@ test session into a template SQLite file; each test that changes data gets its o
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import shutil
 import socket
@@ -49,6 +50,15 @@ INJURY = TODAY - timedelta(days=30)
 REFERENCE_CASES = (
     Path(__file__).resolve().parents[2] / ".." / "shared" / "isncsci" / ("reference-cases.json")
 )
+
+
+def reference_case(index: int) -> dict:
+    """One exam of the shared reference cases; skips the test where ../shared is absent
+    (shared data is read by tests, never committed)."""
+    if not REFERENCE_CASES.exists():
+        pytest.skip(f"{REFERENCE_CASES} not present (shared reference data is never committed)")
+    return json.loads(REFERENCE_CASES.read_text(encoding="utf-8"))[index]
+
 
 # Passing results for every release test of the shipped protocol (approved-label.toml).
 PASSING_TESTS = {

@@ -11,10 +11,10 @@ from conftest import (
     INJURY,
     OTHER_INVESTIGATOR,
     PASSWORD,
-    REFERENCE_CASES,
     TODAY,
     USERNAME,
     login,
+    reference_case,
 )
 
 API = "/api/v1"
@@ -25,7 +25,7 @@ def basic(role: str) -> httpx.BasicAuth:
 
 
 def reference_exam(index: int = 0) -> tuple[dict, dict]:
-    case = json.loads(REFERENCE_CASES.read_text())[index]
+    case = reference_case(index)
     meta = {"id", "group", "comments", "note", "check", "totals"}
     return {k: v for k, v in case.items() if k not in meta}, case["totals"]
 

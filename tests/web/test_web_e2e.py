@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import timedelta
 
@@ -11,10 +10,10 @@ import pytest
 from conftest import (
     INJURY,
     PASSWORD,
-    REFERENCE_CASES,
     TODAY,
     USERNAME,
     browser_login,
+    reference_case,
 )
 from playwright.sync_api import expect
 
@@ -59,7 +58,7 @@ def _keys_for(value: str, field: str) -> list[str]:
 @pytest.mark.parametrize("case_index", [0, 6])
 def test_full_isncsci_exam_by_keyboard(live_server, page, case_index):
     base, _ = live_server
-    case = json.loads(REFERENCE_CASES.read_text())[case_index]
+    case = reference_case(case_index)
     expected = case["totals"]
     browser_login(page, base, USERNAME["assessor"], PASSWORD["assessor"])
     page.goto(f"{base}/patients/SAP-001/exams/new")

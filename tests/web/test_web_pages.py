@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import timedelta
 
 import pytest
-from conftest import INJURY, PASSWORD, REFERENCE_CASES, TODAY, USERNAME, csrf_of, login
+from conftest import INJURY, PASSWORD, TODAY, USERNAME, csrf_of, login, reference_case
 
 ROLES = list(USERNAME)
 
@@ -128,7 +127,7 @@ def test_patient_page_timeline_and_identity_by_role(client):
 
 
 def _exam_form(token: str, index: int = 0, **over) -> dict:
-    case = json.loads(REFERENCE_CASES.read_text())[index]
+    case = reference_case(index)
     meta = {"id", "group", "comments", "note", "check", "totals"}
     data = {k: v for k, v in case.items() if k not in meta}
     data.update(

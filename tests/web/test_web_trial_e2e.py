@@ -12,14 +12,13 @@ be wider than the screen.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import REFERENCE_CASES, serve
+from conftest import reference_case, serve
 from playwright.sync_api import expect
 from test_web_e2e import _keys_for
 
@@ -116,7 +115,7 @@ def logout(page) -> None:
 
 def enter_exam(page, base: str, code: str, visit: str, on: str) -> None:
     """A whole ISNCSCI exam (reference case 0, AIS A) by keyboard, on the day it was done."""
-    case = json.loads(REFERENCE_CASES.read_text())[0]
+    case = reference_case(0)
     page.goto(f"{base}/patients/{code}/exams/new")
     page.select_option("#visit_code", visit)
     page.fill("#assessed_on", on)
