@@ -363,3 +363,16 @@ def test_a_correction_cannot_move_raw_material_after_its_culture_or_consent(clie
     error = r.json()["errors"][0]
     assert error["field"] == "consent_date" and "raw material" in error["allowed"]
     assert correct("consents", consent, "consent_date", 7).status_code == 200
+
+
+def test_every_link_of_the_administration_menu_opens_a_page(client):
+    """The menu's Protocol link pointed at /admin/protocol, a 404."""
+    import re
+
+    login(client, "admin")
+    page = client.get("/admin/users")
+    nav = re.search(r'<nav class="actions" aria-label="Administration">(.*?)</nav>', page.text)
+    links = re.findall(r'href="([^"]+)"', nav.group(1))
+    assert "/protocol" in links and len(links) == 4
+    for href in links:
+        assert client.get(href).status_code == 200, href
