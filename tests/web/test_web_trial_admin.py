@@ -376,3 +376,19 @@ def test_every_link_of_the_administration_menu_opens_a_page(client):
     assert "/protocol" in links and len(links) == 4
     for href in links:
         assert client.get(href).status_code == 200, href
+
+
+def test_a_site_time_zone_is_a_place_not_the_servers_setting(client):
+    """'localtime' (the server's own setting) and 'Factory' were offered and accepted."""
+    for name in ("localtime", "Factory"):
+        r = client.post(
+            f"{API}/admin/sites",
+            json={"code": "KOB", "name": "Kobe General", "time_zone": name},
+            auth=basic("admin"),
+        )
+        assert r.status_code == 422, (name, r.text)
+        assert r.json()["errors"][0]["field"] == "time_zone"
+    login(client, "admin")
+    page = client.get("/admin/sites").text
+    assert '<option value="Asia/Tokyo"' in page
+    assert '<option value="localtime"' not in page and '<option value="Factory"' not in page
