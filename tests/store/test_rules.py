@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from cordtrial.store.protocol import default_protocol
 from cordtrial.store.rules import (
     EligibilityFacts,
+    blood_draw_count_deviation,
     blood_draw_deviation,
     eligibility_problems,
     eligible_answers,
@@ -94,3 +95,9 @@ def test_blood_draws_outside_days_14_to_28_are_a_deviation():
     assert blood_draw_deviation(LABEL, injury, injury + timedelta(days=14)) is None
     assert blood_draw_deviation(LABEL, injury, injury + timedelta(days=28)) is None
     assert "day 30" in blood_draw_deviation(LABEL, injury, injury + timedelta(days=30))
+
+
+def test_a_blood_draw_beyond_the_protocols_count_is_a_deviation():
+    assert blood_draw_count_deviation(LABEL, 1) is None
+    assert blood_draw_count_deviation(LABEL, 2) is None  # the label plans two draws
+    assert blood_draw_count_deviation(LABEL, 3) == "blood draw 3; the protocol plans 2"

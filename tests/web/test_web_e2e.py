@@ -251,3 +251,16 @@ def test_monitor_cannot_edit_and_sees_no_other_site(live_server, page):
     )
     assert r.status == 403
     page.goto(f"{base}/audit")
+
+
+def test_the_lots_growth_chart_fits_a_phone_screen(live_server, page):
+    """The growth curve (an SVG 560 px wide) made the whole lot page 586 px wide at 390 px."""
+    base, scenario = live_server
+    page.set_viewport_size({"width": 390, "height": 844})
+    browser_login(page, base, USERNAME["cell_processing"], PASSWORD["cell_processing"])
+    page.goto(f"{base}/lots/{scenario.lot_quarantine}")
+    chart = page.locator("svg.chart").first
+    expect(chart).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = chart.bounding_box()
+    assert box["width"] <= 390 and box["height"] > 100  # scaled down, not cut off or flattened

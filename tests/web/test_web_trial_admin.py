@@ -322,3 +322,73 @@ def test_report_is_built_in_the_background_like_the_cli(client, scenario):
     assert client.get(f"{API}/reports/{job['id']}", auth=basic("monitor")).status_code == 404
     assert json.dumps(job)  # the state is plain JSON
     assert PASSWORD  # fixture passwords unchanged
+
+
+def _ids(client, model):
+    from cordtrial.store import db as store_db
+    from cordtrial.store.models import Patient
+
+    with store_db.session_scope(client.app.state.database_url) as s:
+        pid = s.query(Patient.id).filter(Patient.study_code == "SAP-001").scalar()
+        return [i for (i,) in s.query(model.id).filter(model.patient_id == pid).order_by(model.id)]
+
+
+def test_a_correction_cannot_move_raw_material_after_its_culture_or_consent(client):
+    """SAP-001: consent day 6, draws days 7 and 9, harvest day 10, culture started day 11 (from
+    that harvest and both draws). Each corrected day below is valid on its own (after consent,
+    within the protocol's days) but would contradict a record that relies on it."""
+    from cordtrial.store.models import BloodDraw, Consent, MarrowHarvest
+
+    def correct(table, rid, field, day):
+        return client.post(
+            f"{API}/records/{table}/{rid}/corrections",
+            json={"changes": {field: (INJURY + timedelta(days=day)).isoformat()}, "reason": "typo"},
+            auth=basic("investigator"),
+        )
+
+    cases = (
+        ("marrow_harvests", _ids(client, MarrowHarvest)[0], "harvested_on", "the culture"),
+        ("blood_draws", _ids(client, BloodDraw)[1], "drawn_on", "the culture"),
+    )
+    for table, rid, field, why in cases:
+        r = correct(table, rid, field, 12)
+        assert r.status_code == 422, (table, r.text)
+        error = r.json()["errors"][0]
+        assert error["field"] == field and why in error["allowed"]
+        assert (INJURY + timedelta(days=11)).isoformat() in error["allowed"]
+        assert correct(table, rid, field, 11).status_code == 200  # the culture's own day is fine
+    consent = _ids(client, Consent)[0]
+    r = correct("consents", consent, "consent_date", 8)  # after the first draw (day 7)
+    assert r.status_code == 422, r.text
+    error = r.json()["errors"][0]
+    assert error["field"] == "consent_date" and "raw material" in error["allowed"]
+    assert correct("consents", consent, "consent_date", 7).status_code == 200
+
+
+def test_every_link_of_the_administration_menu_opens_a_page(client):
+    """The menu's Protocol link pointed at /admin/protocol, a 404."""
+    import re
+
+    login(client, "admin")
+    page = client.get("/admin/users")
+    nav = re.search(r'<nav class="actions" aria-label="Administration">(.*?)</nav>', page.text)
+    links = re.findall(r'href="([^"]+)"', nav.group(1))
+    assert "/protocol" in links and len(links) == 4
+    for href in links:
+        assert client.get(href).status_code == 200, href
+
+
+def test_a_site_time_zone_is_a_place_not_the_servers_setting(client):
+    """'localtime' (the server's own setting) and 'Factory' were offered and accepted."""
+    for name in ("localtime", "Factory"):
+        r = client.post(
+            f"{API}/admin/sites",
+            json={"code": "KOB", "name": "Kobe General", "time_zone": name},
+            auth=basic("admin"),
+        )
+        assert r.status_code == 422, (name, r.text)
+        assert r.json()["errors"][0]["field"] == "time_zone"
+    login(client, "admin")
+    page = client.get("/admin/sites").text
+    assert '<option value="Asia/Tokyo"' in page
+    assert '<option value="localtime"' not in page and '<option value="Factory"' not in page

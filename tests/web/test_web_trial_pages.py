@@ -137,3 +137,28 @@ def test_patient_page_shows_the_path_and_correct_links(client):
     login(client, "monitor")
     page = client.get("/patients/SAP-001")
     assert ">correct<" not in page.text and ">record<" in page.text
+
+
+def test_a_blood_draw_outside_the_protocol_is_saved_with_a_warning_to_report_it(client):
+    """SAP-001 has two draws (days 7 and 9 after injury; the protocol plans 2 draws on days
+    14-28): a third one is saved, and the page says which deviation it is."""
+    login(client, "investigator")
+    page = client.get("/patients/SAP-001/record/blood-draw")
+    token = csrf_of(page.text)
+
+    def draw(day: int):
+        return client.post(
+            "/patients/SAP-001/record/blood-draw",
+            data={"csrf_token": token, "drawn_on": (INJURY + timedelta(days=day)).isoformat(),
+                  "volume_ml": "200", "serum_volume_ml": "90", "operator": "Nurse Draw"},
+            follow_redirects=True,
+        )  # fmt: skip
+
+    r = draw(15)  # within the days, but a third draw
+    assert r.status_code == 200 and "Blood draw recorded" in r.text, r.text
+    assert 'class="flash flash-warn"' in r.text
+    assert "protocol deviation: blood draw 3; the protocol plans 2" in r.text
+    assert "report it under Deviations" in r.text and "day 15 after injury" not in r.text
+    r = draw(12)  # outside the days as well
+    assert "drawn on day 12 after injury; the protocol plans days 14-28" in r.text
+    assert "blood draw 3; the protocol plans 2" in r.text  # day 12 comes before day 15

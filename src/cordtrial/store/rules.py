@@ -128,3 +128,12 @@ def blood_draw_deviation(protocol: Protocol, injury_date: date, drawn_on: date) 
     if first <= day <= last:
         return None
     return f"drawn on day {day} after injury; the protocol plans days {first}-{last}"
+
+
+def blood_draw_count_deviation(protocol: Protocol, number: int) -> str | None:
+    """Why the ``number``-th blood draw of a patient is beyond the protocol's planned count
+    (study.md: two draws for autologous serum; a deviation to report, not a refusal), or None."""
+    rm = protocol.raw_material
+    if rm is None or number <= rm.blood_draws:
+        return None
+    return f"blood draw {number}; the protocol plans {rm.blood_draws}"

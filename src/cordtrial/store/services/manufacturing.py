@@ -98,6 +98,29 @@ def validate_blood_draw(session: Session, user: User, patient: Patient, row: Blo
             f"more than 0 and at most the blood drawn ({row.volume_ml:g} mL), or blank",
         )
     _check_operator(session, user, row.operator)
+    if row.id is not None:  # a correction: the serum may already be in a culture
+        started = session.scalar(
+            select(func.min(Lot.culture_started_on))
+            .join(LotSerum, LotSerum.lot_id == Lot.id)
+            .where(LotSerum.blood_draw_id == row.id)
+        )
+        _check_before_culture(session, user, "drawn_on", row.drawn_on, started, "serum")
+
+
+def _check_before_culture(
+    session: Session, user: User, field: str, day: date, started: date | None, what: str
+) -> None:
+    """A raw material's (corrected) day is not after the start of a culture that uses it: the
+    same order the lot's start checks (validate_lot_start), kept when either side changes."""
+    check(
+        session,
+        user,
+        started is None or day <= started,
+        field,
+        day.isoformat(),
+        f"on or before {started.isoformat() if started else ''}, the start of the culture that "
+        f"uses this {what}",
+    )
 
 
 def record_blood_draw(
@@ -154,6 +177,11 @@ def validate_harvest(session: Session, user: User, patient: Patient, row: Marrow
         "where the marrow was aspirated, e.g. posterior iliac crest",
     )
     _check_operator(session, user, row.operator)
+    if row.id is not None:  # a correction: the marrow may already be in a culture
+        started = session.scalar(
+            select(func.min(Lot.culture_started_on)).where(Lot.harvest_id == row.id)
+        )
+        _check_before_culture(session, user, "harvested_on", row.harvested_on, started, "harvest")
 
 
 def record_harvest(

@@ -341,6 +341,38 @@ def record_eligibility(
     return row
 
 
+def _check_raw_material_consented(
+    session: Session, user: User, patient: Patient, row: Consent
+) -> None:
+    """A corrected consent day is not after raw material already taken under it (a draw or
+    harvest needs a consent given by its day, as checked when it was recorded). A withdrawal
+    is never refused: what was taken before it stays as it was."""
+    others = select(func.min(Consent.consent_date)).where(
+        Consent.patient_id == patient.id, Consent.id != row.id
+    )
+    first_consent = min(d for d in (session.scalar(others), row.consent_date) if d is not None)
+    taken = [
+        session.scalar(
+            select(func.min(BloodDraw.drawn_on)).where(BloodDraw.patient_id == patient.id)
+        ),
+        session.scalar(
+            select(func.min(MarrowHarvest.harvested_on)).where(
+                MarrowHarvest.patient_id == patient.id
+            )
+        ),
+    ]
+    first_taken = min((d for d in taken if d is not None), default=None)
+    check(
+        session,
+        user,
+        first_taken is None or first_consent <= first_taken,
+        "consent_date",
+        row.consent_date.isoformat(),
+        f"on or before {first_taken.isoformat() if first_taken else ''}, when raw material "
+        "(a blood draw or the bone-marrow harvest) was first taken under this consent",
+    )
+
+
 def validate_consent(session: Session, user: User, patient: Patient, row: Consent) -> None:
     check_event_day(session, user, patient, "consent_date", row.consent_date)
     check_text(
@@ -372,6 +404,8 @@ def validate_consent(session: Session, user: User, patient: Patient, row: Consen
             row.withdrawal_use,
             ", ".join(WITHDRAWAL_USES),
         )
+    if row.id is not None:  # a correction: raw material may already rely on this consent
+        _check_raw_material_consented(session, user, patient, row)
 
 
 def record_consent(

@@ -23,10 +23,16 @@ ADMIN = ("admin",)
 SITE_CODE = re.compile(r"^[A-Z0-9]{2,16}$")
 
 
+# Names some systems list beside the IANA zones that are no place's time: "localtime" is
+# whatever the server is set to (a site's "today" would move with the server), "Factory" and
+# "posixrules" are tzdata internals.
+NOT_A_PLACE = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @cache
 def time_zones() -> frozenset[str]:
     """The IANA time zone names this system knows (e.g. Asia/Tokyo, Europe/Berlin, UTC)."""
-    return frozenset(available_timezones())
+    return frozenset(available_timezones()) - NOT_A_PLACE
 
 
 def sites_for(admin: User, session: Session) -> list[Site]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from cordtrial.store.models import Patient, Site
+from cordtrial.store.models import Base, Patient, Site
 from cordtrial.store.protocol_versions import protocol_of
 from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import patients as patient_service
@@ -25,7 +25,7 @@ from ..principal import Principal
 from ..queries import get_lot
 from ..render import flash, render
 from ..trial_schemas import EligibilityIn, PatientIn
-from ..trial_steps import STEPS, Step
+from ..trial_steps import STEPS, Step, notes_for
 
 router = APIRouter(include_in_schema=False)
 Who = Annotated[Principal, Depends(current_principal)]
@@ -185,7 +185,7 @@ async def save_step(code: str, slug: str, request: Request, who: Who):
     require(who, step.permission)
     form = form_values(await request.form())
     body, errors = read_form(step.model, form)
-    status, target = 422, None
+    status, target, notes = 422, None, []
     if body is not None:
         try:
             with unit_of_work(request) as db:
@@ -193,6 +193,7 @@ async def save_step(code: str, slug: str, request: Request, who: Who):
                 patient = patient_service.get_for(user, db, code)
                 record = step.apply(db, user, patient, body)
                 target = step.lands_on(record, patient)
+                notes = notes_for(db, record) if isinstance(record, Base) else []
         except Refusal as exc:
             if exc.code in NOT_FORM:
                 raise
@@ -205,6 +206,8 @@ async def save_step(code: str, slug: str, request: Request, who: Who):
     if errors:
         return _step_page(request, who, code, step, status_code=status, values=form, errors=errors)
     flash(request, "ok", step.done)
+    for note in notes:  # saved (the event happened), but the team must know and report it
+        flash(request, "warn", f"{note}: report it under Deviations.")
     return RedirectResponse(target, status_code=303)
 
 
