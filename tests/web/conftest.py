@@ -262,6 +262,34 @@ def scenario(template_db, tmp_path) -> Scenario:
     )
 
 
+DEMO_PASSWORDS = {
+    role: f"demo-{role}-pass"
+    for role in (
+        "investigator",
+        "assessor",
+        "cell_processing",
+        "qa",
+        "monitor",
+        "statistician",
+        "admin",
+    )
+}
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> str:
+    """The URL of a store seeded with the demo trial (about a minute; shared by the slow tests
+    that read it and must not change it)."""
+    from cordtrial.store import db
+    from cordtrial.store.demo import seed_demo
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite'}"
+    db.upgrade(url)
+    with db.session_scope(url) as s:
+        seed_demo(s, passwords=dict(DEMO_PASSWORDS))
+    return url
+
+
 @pytest.fixture
 def app(scenario):
     from cordtrial.web.app import create_app

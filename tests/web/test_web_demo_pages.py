@@ -10,36 +10,19 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import _free_port, browser_login
+from conftest import DEMO_PASSWORDS, _free_port, browser_login
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-DEMO_PASSWORDS = {
-    role: f"demo-{role}-pass"
-    for role in (
-        "investigator",
-        "assessor",
-        "cell_processing",
-        "qa",
-        "monitor",
-        "statistician",
-        "admin",
-    )
-}
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory):
+def demo_server(demo_store):
     import uvicorn
 
-    from cordtrial.store import db
-    from cordtrial.store.demo import seed_demo
     from cordtrial.web.app import create_app
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite'}"
-    db.upgrade(url)
-    with db.session_scope(url) as s:
-        seed_demo(s, passwords=dict(DEMO_PASSWORDS))
+    url = demo_store
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(url), host="127.0.0.1", port=port, log_level="warning")

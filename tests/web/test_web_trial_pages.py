@@ -4,6 +4,8 @@ saved on a refusal, and the label page."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -162,3 +164,66 @@ def test_a_blood_draw_outside_the_protocol_is_saved_with_a_warning_to_report_it(
     r = draw(12)  # outside the days as well
     assert "drawn on day 12 after injury; the protocol plans days 14-28" in r.text
     assert "blood draw 3; the protocol plans 2" in r.text  # day 12 comes before day 15
+
+
+def test_identifying_data_is_corrected_from_its_record_page(client):
+    """The patient page's 'Correct identifying data' link opens the identity's record page
+    (identifying data has no signatures) and a correction with a reason is saved."""
+    login(client, "investigator")
+    page = client.get("/patients/SAP-001")
+    link = re.search(r'href="(/records/patient_identities/\d+)"', page.text)
+    assert link, "no link to correct identifying data"
+    record = client.get(link.group(1))
+    assert record.status_code == 200, record.text
+    assert "full_name" in record.text
+    r = client.post(
+        link.group(1),
+        data={"csrf_token": csrf_of(record.text), "hospital_number": "H-0042", "reason": ""},
+    )
+    assert r.status_code == 422 and "reason" in r.text
+    r = client.post(
+        link.group(1),
+        data={
+            "csrf_token": csrf_of(record.text),
+            "hospital_number": "H-0042",
+            "reason": "typo in the hospital number (admission sheet)",
+        },
+        follow_redirects=True,
+    )
+    assert r.status_code == 200 and "Corrected: hospital_number" in r.text, r.text
+    assert "H-0042" in client.get(link.group(1)).text
+
+
+def test_identifying_data_record_and_correction_through_the_api(client):
+    identity = client.get(f"{API}/patients/SAP-001/identity", auth=basic("investigator")).json()
+    pid = identity["record_id"]
+    url = f"{API}/records/patient_identities/{pid}"
+    r = client.get(url, auth=basic("investigator"))
+    assert r.status_code == 200, r.text
+    assert r.json()["signatures"] == []
+    r = client.post(
+        f"{url}/corrections",
+        json={"changes": {"hospital_number": "H-0043"}, "reason": "admission sheet"},
+        auth=basic("investigator"),
+    )
+    assert r.status_code == 200, r.text
+    assert any("H-0043" in json.dumps(h["changes"]) for h in r.json()["history"])
+
+
+def test_a_query_page_links_to_the_correction_for_roles_that_may_correct(client):
+    """A query on an injury record: the investigator is sent to the injury's correction
+    page; roles that may not correct injuries get no link (it would only say 403)."""
+    login(client, "investigator")
+    page = client.get("/patients/SAP-001").text
+    injury = int(re.search(r'href="/records/injuries/(\d+)"', page).group(1))
+    client.cookies.clear()
+    body = {"record_table": "injuries", "record_id": injury, "text": "Level per the MRI?"}
+    q = client.post(f"{API}/queries", json=body, auth=basic("monitor"))
+    assert q.status_code in (200, 201), q.text
+    login(client, "investigator")
+    page = client.get(f"/queries/{q.json()['id']}").text
+    assert f'href="/records/injuries/{injury}" data-testid="correct-record"' in page
+    client.cookies.clear()
+    login(client, "assessor")
+    page = client.get(f"/queries/{q.json()['id']}")
+    assert page.status_code == 200 and 'data-testid="correct-record"' not in page.text

@@ -27,7 +27,7 @@ from cordtrial.casebook.plausibility import EVENT_DATES, date_findings
 
 from . import models as m
 from .audit import AuditedSession, actor_of, set_reason
-from .record_refs import in_casebook, patient_id_of
+from .record_refs import in_casebook, patient_id_of, record_id_of
 from .refusals import refuse
 from .types import utcnow
 
@@ -139,7 +139,7 @@ def _clear_verifications(session: Session, touched) -> None:
         marks = session.scalars(
             select(m.SourceVerification).where(
                 m.SourceVerification.record_table == obj.__tablename__,
-                m.SourceVerification.record_id == obj.id,
+                m.SourceVerification.record_id == record_id_of(obj),
                 m.SourceVerification.cleared_at.is_(None),
             )
         ).all()

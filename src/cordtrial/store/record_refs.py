@@ -53,6 +53,12 @@ def model_for(table: str) -> type[m.Base] | None:
     return next((mdl for mdl in m.AUDITED_MODELS if mdl.__tablename__ == table), None)
 
 
+def record_id_of(obj: Any) -> int:
+    """The record's key as the audit trail, signatures and verifications name it: its ``id``,
+    or for identifying data (keyed by its patient) the patient's id."""
+    return obj.patient_id if isinstance(obj, m.PatientIdentity) else obj.id
+
+
 def in_casebook(obj: object) -> bool:
     """Whether ``obj`` is a patient's trial data (what a lock freezes)."""
     return isinstance(obj, m.AUDITED_MODELS) and not isinstance(obj, _NOT_CASEBOOK)

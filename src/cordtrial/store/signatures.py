@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from .audit import canonical_json, row_state
 from .models import Base, Lot, ReleaseTest, Signature, User
+from .record_refs import record_id_of
 from .types import utcnow
 
 # Fields left out of the signed content because they change legitimately after signing
@@ -59,7 +60,7 @@ def add_signature(session: Session, signer: User, record: Base, meaning: str) ->
     """Record a signature; the caller has re-authenticated ``signer`` (see services)."""
     sig = Signature(
         record_table=record.__tablename__,
-        record_id=record.id,
+        record_id=record_id_of(record),
         meaning=meaning,
         signer_id=signer.id,
         signer_name=signer.display_name,
@@ -75,7 +76,10 @@ def signatures_for(session: Session, record: Base) -> list[Signature]:
     return list(
         session.scalars(
             select(Signature)
-            .where(Signature.record_table == record.__tablename__, Signature.record_id == record.id)
+            .where(
+                Signature.record_table == record.__tablename__,
+                Signature.record_id == record_id_of(record),
+            )
             .order_by(Signature.id)
         )
     )

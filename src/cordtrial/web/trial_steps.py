@@ -16,6 +16,7 @@ from cordtrial.store import models as m
 from cordtrial.store.audit import canonical_value
 from cordtrial.store.models import secret_columns
 from cordtrial.store.protocol_versions import protocol_on
+from cordtrial.store.record_refs import record_id_of
 from cordtrial.store.rules import blood_draw_count_deviation, blood_draw_deviation
 from cordtrial.store.services import manufacturing as mf
 from cordtrial.store.services import patients as patient_service
@@ -410,7 +411,7 @@ def record_out(db: DbSession, record: m.Base, patient: m.Patient) -> dict[str, A
 def _record_out(db: DbSession, record: m.Base, patient: m.Patient) -> dict[str, Any]:
     return {
         "table": record.__tablename__,
-        "id": record.id,
+        "id": record_id_of(record),
         "patient": patient.study_code,
         "protocol_version": getattr(record, "protocol_version", None),
         "data": record_data(record),

@@ -42,6 +42,7 @@ from ..models import (
     User,
 )
 from ..protocol_versions import protocol_of, restamp
+from ..record_refs import record_id_of
 from ..signatures import signatures_for
 from ..types import UTCDateTime
 from . import adverse_events, infusions, manufacturing, patients
@@ -247,7 +248,7 @@ def signed_parent(session: Session, record):
 
 def check_reason(session: Session, user: User, reason: str | None, record=None) -> str:
     if not (isinstance(reason, str) and reason.strip()):
-        what = f"{record.__tablename__} {record.id}" if record is not None else "the record"
+        what = _name(record) if record is not None else "the record"
         signed = record is not None and is_signed(session, record)
         deny(
             session,
@@ -386,3 +387,7 @@ def _allowed(kind) -> str:
 
 def is_signed(session: Session, record) -> bool:
     return bool(signatures_for(session, signed_parent(session, record)))
+
+
+def _name(record) -> str:
+    return f"{record.__tablename__} {record_id_of(record)}"

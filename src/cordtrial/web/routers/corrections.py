@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Boolean, Date, Text
 from sqlalchemy.orm import Session as DbSession
 
 from cordtrial.store import models as m
-from cordtrial.store.record_refs import RECORD_TYPES
+from cordtrial.store.record_refs import RECORD_TYPES, record_id_of
 from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import records
 from cordtrial.store.signatures import status as signature_status
@@ -231,7 +231,7 @@ def _detail(db, who: Principal, record, patient) -> dict:
     history = []
     if who.can("view_audit"):
         history, _ = entries_for(
-            db, who, table=record.__tablename__, record_id=str(record.id), limit=100
+            db, who, table=record.__tablename__, record_id=str(record_id_of(record)), limit=100
         )
     out["history"] = history
     return out

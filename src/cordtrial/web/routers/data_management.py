@@ -16,7 +16,7 @@ from cordtrial.casebook.forms import FORMS
 from cordtrial.store.models import DEVIATION_KINDS, CasebookLock, DataLock, Patient, Site
 from cordtrial.store.record_refs import model_for, record_label
 from cordtrial.store.refusals import Refusal
-from cordtrial.store.services import data_queries, locks, sdv, worklists
+from cordtrial.store.services import data_queries, locks, records, sdv, worklists
 from cordtrial.store.services import deviations as deviation_service
 from cordtrial.store.services import double_entry as de_service
 
@@ -59,16 +59,19 @@ def query_page(query_id: int, request: Request, who: Who):
             about=record_label(record),
             field=view.field_label(q.record_table, getattr(record, "kind", None), q.field),
             record_url=view.record_url(q.record_table, q.record_id),
-            correct_url=_correct_url(q.record_table, q.record_id),
+            correct_url=_correct_url(who, q.record_table, q.record_id),
             locked=locks.casebook_lock(db, patient) is not None,
             names=user_names(db, [m.author_id for m in q.messages]),
         )
 
 
-def _correct_url(table: str, record_id: int) -> str | None:
-    """Where the site corrects the record a query is about (issue 13 adds the generic
-    correction page of the other records)."""
-    return f"/assessments/{record_id}/correct" if table == "assessments" else None
+def _correct_url(who: Principal, table: str, record_id: int) -> str | None:
+    """Where the caller corrects the record a query is about (None: their role may not)."""
+    if not records.may_amend(who.role, table):
+        return None
+    if table == "assessments":  # its own page: the worksheet
+        return f"/assessments/{record_id}/correct"
+    return f"/records/{table}/{record_id}"
 
 
 def _query_step(request, who, query_id, model, form, step, done):

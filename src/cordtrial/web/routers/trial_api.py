@@ -57,6 +57,8 @@ class RecordOut(BaseModel):
 
 class IdentityOut(BaseModel):
     patient: str
+    # Corrected as /api/v1/records/patient_identities/{record_id}/corrections (None: not stored)
+    record_id: int | None
     full_name: str | None
     date_of_birth: date | None
     hospital_number: str | None
@@ -91,6 +93,7 @@ def patient_identity(code: Code, request: Request, who: Who) -> dict:
         row = patient_service.identity_for(user, db, patient)
         return {
             "patient": code,
+            "record_id": row.patient_id if row else None,
             "full_name": row.full_name if row else None,
             "date_of_birth": row.date_of_birth if row else None,
             "hospital_number": row.hospital_number if row else None,
