@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cordtrial.casebook import plausibility as pl
-from cordtrial.casebook.grid import RecordRef, build
+from cordtrial.casebook.grid import RecordRef, StudyEnd, build
 from cordtrial.casebook.reconcile import discrepancies, reconciled
 from cordtrial.casebook.schedule import Anchors, phase, visit_state, window_for, windows
 from cordtrial.store.protocol import default_protocol
@@ -183,6 +183,46 @@ def test_double_entry_and_unscheduled_records_in_the_grid():
 def test_infusion_step_is_overdue_after_the_protocols_last_day():
     book = build(P, Anchors(injury=INJURY), [], today=INJURY + timedelta(days=55))
     assert {c.form: c.state for c in book.enrolment}["infusion"] == "overdue"
+
+
+def test_visits_after_the_end_of_study_are_not_expected_and_never_overdue():
+    ended = StudyEnd(INFUSED + timedelta(days=40), "lost to follow-up")
+    done = _ref("isncsci", "month1", INFUSED + timedelta(days=30))
+    years_later = INFUSED + timedelta(days=800)  # every window long past
+    book = build(P, INFUSED_ANCHORS, [done], today=years_later, ended=ended)
+    rows = {r.code: r for r in book.visits}
+    assert rows["month1"].cells["isncsci"].state == "done"  # done before the end: unchanged
+    # month 1's SCIM window opened before the end: a missed form, still overdue
+    assert rows["month1"].cells["scim3"].state == "overdue"
+    for code in ("month3", "month6", "month12"):  # windows open after the end
+        assert rows[code].state == "not_expected"
+        for form in rows[code].expected:
+            cell = rows[code].cells[form]
+            assert cell.state == "not_expected" and cell.next_action("site") is None
+            assert cell.not_expected_reason == (
+                f"study ended {ended.on.isoformat()} (lost to follow-up)"
+            )
+        assert rows[code].cells["lutf"].state in ("not_applicable", "not_expected")
+    overdue = {c.visit for c in book.cells() if c.state == "overdue"}
+    assert overdue == {r.code for r in book.visits if r.window.start <= ended.on}
+    assert book.count("due") == 0
+    without_end = build(P, INFUSED_ANCHORS, [done], today=years_later)
+    assert {c.visit for c in without_end.cells() if c.state == "overdue"} >= {"month6", "month12"}
+
+
+def test_enrolment_steps_left_at_the_end_of_study_are_not_expected():
+    anchors = Anchors(injury=INJURY)
+    ended = StudyEnd(INJURY + timedelta(days=20), "consent withdrawn")
+    records = [RecordRef("injury", "injuries", 1, INJURY)]
+    book = build(P, anchors, records, today=INJURY + timedelta(days=90), ended=ended)
+    steps = {c.form: c for c in book.enrolment}
+    assert steps["injury"].state == "done"
+    assert steps["infusion"].state == "not_expected"  # not overdue after the 54 days
+    assert steps["infusion"].not_expected_reason.startswith("study ended")
+    # infusion-anchored visits never got a window: not expected either
+    assert {r.code: r.state for r in book.visits}["month12"] == "not_expected"
+    assert book.count("overdue") == 1  # screening, whose window opened before the end
+    assert book.count("due") == 0
 
 
 # -- double data entry -----------------------------------------------------------------------

@@ -26,6 +26,7 @@ from cordtrial.store.services import (
     assessments,
     casebook,
     double_entry,
+    patients,
     records,
     worklists,
 )
@@ -412,6 +413,30 @@ def test_worklists_list_what_waits(world):
         ),
     )
     assert r.context["field"] == "state"
+
+
+def test_forms_after_the_end_of_study_are_neither_overdue_nor_listed(world):
+    with db.session_scope(world.url) as s:
+        infuse(world, s)
+        patients.end_study(
+            world.user(s, "investigator"),
+            s,
+            world.pat(s),
+            ended_on=day(world, INFUSION_DAY + 10),
+            reason="adverse_event",
+        )
+    later = worklists.Filters(patient="SAP-001", today=day(world, 1000))
+    with db.session_scope(world.url) as s:
+        mon = world.user(s, "monitor")
+        listed = {r["visit"] for r in worklists.run(mon, s, "forms", later)}
+        assert "week1" in listed  # its window opened before the end: missed, still listed
+        assert listed.isdisjoint({"month1", "month3", "month6", "month12"})
+        book = casebook.casebook_for(mon, s, world.pat(s), today=later.today)
+        month6 = next(r for r in book.visits if r.code == "month6")
+        assert month6.state == "not_expected"
+        assert month6.cells["isncsci"].not_expected_reason == (
+            f"study ended {day(world, INFUSION_DAY + 10)} (adverse event)"
+        )
 
 
 def test_no_record_is_stored_when_a_rule_refuses(world):

@@ -101,6 +101,35 @@ def test_a_form_marked_not_done_shows_its_reason(client):
     assert "already marked not done" in r.text
 
 
+def test_after_the_end_of_study_later_visits_are_not_expected_anywhere(client):
+    ended = (INJURY + timedelta(days=10)).isoformat()
+    r = client.post(
+        f"{API}/patients/SAP-002/end-of-study",
+        json={"ended_on": ended, "reason": "lost_to_follow_up"},
+        auth=basic("investigator"),
+    )
+    assert r.status_code == 201, r.text
+    why = f"study ended {ended} (lost to follow up)"
+    body = client.get(f"{API}/patients/SAP-002/casebook", auth=basic("monitor")).json()
+    month6 = next(v for v in body["visits"] if v["visit"] == "month6")
+    assert month6["state"] == "not_expected"
+    assert {c["state"] for c in month6["cells"]} == {"not_expected"}
+    assert month6["cells"][0]["not_expected_reason"] == why
+    infusion = next(c for c in body["enrolment"] if c["form"] == "infusion")
+    assert infusion["state"] == "not_expected" and infusion["next_action"] is None
+    screening = next(v for v in body["visits"] if v["visit"] == "screening")
+    assert screening["cells"][0]["state"] == "overdue"  # its window opened before the end
+    login(client, "monitor")
+    page = client.get("/patients/SAP-002/casebook").text
+    assert _cell(page, "cell-month6-isncsci") == "not_expected"
+    assert _cell(page, "cell-enrolment-infusion") == "not_expected"
+    assert why in page
+    rows = list(csv.DictReader(io.StringIO(client.get("/worklists/forms.csv").text)))
+    assert [(r["visit"], r["form"]) for r in rows if r["patient"] == "SAP-002"] == [
+        ("screening", "ISNCSCI")
+    ]
+
+
 # -- plausibility in pages and API -------------------------------------------------------------
 
 

@@ -42,6 +42,7 @@ STATE_CLASS = {
     "not_yet_due": "muted",
     "not_done": "nd",
     "not_applicable": "na",
+    "not_expected": "muted",
     "queried": "warn",
     "verified": "ok",
     "signed": "ok",
