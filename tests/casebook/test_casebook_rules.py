@@ -107,6 +107,21 @@ def test_before_consent_and_incomplete_warn_with_the_items_named():
     assert pl.completeness_findings([]) == []
 
 
+def test_completed_without_the_last_visit_is_refused_before_its_window_then_warns():
+    month12 = window_for(P.visit("month12"), INFUSED_ANCHORS)
+    early = month12.start - timedelta(days=1)
+    refused = pl.end_of_study_findings(P, INFUSED_ANCHORS, "completed", early, False)
+    assert _codes(refused) == ["completed_before_last_visit"] and refused[0].refuses
+    assert "month12" in refused[0].message and refused[0].field == "reason"
+    late = month12.end + timedelta(days=10)
+    warned = pl.end_of_study_findings(P, INFUSED_ANCHORS, "completed", late, False)
+    assert _codes(warned) == ["completed_without_last_visit"] and not warned[0].refuses
+    not_infused = pl.end_of_study_findings(P, Anchors(injury=INJURY), "completed", late, False)
+    assert _codes(not_infused) == ["completed_without_last_visit"]  # no window to judge by
+    assert pl.end_of_study_findings(P, INFUSED_ANCHORS, "completed", early, True) == []
+    assert pl.end_of_study_findings(P, INFUSED_ANCHORS, "lost_to_follow_up", early, False) == []
+
+
 def test_every_rule_says_what_it_does_and_cites_a_source():
     for rule in pl.RULES.values():
         assert rule.action in ("refuse", "warn") and rule.summary and rule.source
@@ -116,6 +131,7 @@ def test_every_rule_says_what_it_does_and_cites_a_source():
         "follow_up_not_infused",
         "visit_out_of_window",
         "instrument_incomplete",
+        "completed_without_last_visit",
     }
 
 

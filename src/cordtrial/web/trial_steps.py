@@ -124,7 +124,13 @@ def _lot(db, user, patient, body: LotIn):
 
 def _end(db, user, patient, body: EndOfStudyIn):
     return patient_service.end_study(
-        user, db, patient, ended_on=body.ended_on, reason=body.reason, detail=body.detail
+        user,
+        db,
+        patient,
+        ended_on=body.ended_on,
+        reason=body.reason,
+        detail=body.detail,
+        confirm=body.confirm,
     )
 
 
