@@ -177,7 +177,7 @@ def test_api_out_of_window_needs_confirm_and_reason_and_records_a_deviation(clie
         auth=basic("assessor"),
     )
     assert r.status_code == 201, r.text
-    [dev] = client.get(f"{API}/deviations", auth=basic("monitor")).json()
+    [dev] = client.get(f"{API}/deviations?kind=visit_out_of_window", auth=basic("monitor")).json()
     assert dev["kind"] == "visit_out_of_window" and dev["days_outside"] == 6
     assert dev["reason"] == "ICU until day 20" and dev["status"] == "open"
     r = client.post(url, json={**body, "confirm": ["not_a_rule"]}, auth=basic("assessor"))
@@ -346,7 +346,8 @@ def test_deviation_reported_closed_and_reopened_in_pages(client):
     listed = client.get("/deviations?status=open").text
     assert "harvest volume not written down" in listed
     rows = list(csv.DictReader(io.StringIO(client.get("/deviations.csv?kind=procedure").text)))
-    assert [r["status"] for r in rows] == ["open"]
+    mine = [r["status"] for r in rows if r["description"] == "harvest volume not written down"]
+    assert mine == ["open"]
     assert client.get("/deviations?status=bogus&kind=x").status_code == 200  # unknown: nothing
     assert client.get("/deviations?sort=x").status_code == 422
     client.cookies.clear()

@@ -158,10 +158,13 @@ def test_a_blood_draw_outside_the_protocol_is_saved_with_a_warning_to_report_it(
     assert r.status_code == 200 and "Blood draw recorded" in r.text, r.text
     assert 'class="flash flash-warn"' in r.text
     assert "protocol deviation: blood draw 3; the protocol plans 2" in r.text
-    assert "report it under Deviations" in r.text and "day 15 after injury" not in r.text
+    assert "recorded under Deviations" in r.text and "day 15 after injury" not in r.text
     r = draw(12)  # outside the days as well
     assert "drawn on day 12 after injury; the protocol plans days 14-28" in r.text
     assert "blood draw 3; the protocol plans 2" in r.text  # day 12 comes before day 15
+    listed = client.get("/deviations?kind=procedure").text
+    assert "blood draw: blood draw 3; the protocol plans 2" in listed  # the day-15 draw
+    assert "blood draw: drawn on day 12 after injury" in listed
 
 
 def test_completed_without_the_last_visit_asks_to_confirm_or_is_refused(client):

@@ -220,8 +220,8 @@ async def save_step(code: str, slug: str, request: Request, who: Who):
             warnings=warnings,
         )  # fmt: skip
     flash(request, "ok", step.done)
-    for note in notes:  # saved (the event happened), but the team must know and report it
-        flash(request, "warn", f"{note}: report it under Deviations.")
+    for note in notes:  # saved (the event happened), and recorded as a deviation to review
+        flash(request, "warn", f"{note}: recorded under Deviations, to review.")
     return RedirectResponse(target, status_code=303)
 
 
