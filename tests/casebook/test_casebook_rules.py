@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from cordtrial.casebook import plausibility as pl
 from cordtrial.casebook.grid import RecordRef, StudyEnd, build
-from cordtrial.casebook.reconcile import discrepancies, reconciled
+from cordtrial.casebook.reconcile import discrepancies, entry_defaults, reconciled
 from cordtrial.casebook.schedule import Anchors, phase, visit_state, window_for, windows
 from cordtrial.store.protocol import default_protocol
 
@@ -275,3 +275,11 @@ def test_discrepancies_are_symmetric_and_choosing_one_entry_gives_it_back(first,
     merged, unresolved = reconciled(first, second, chosen)
     assert unresolved == []
     assert merged == {k: v for k, v in first.items() if v != ""}
+
+
+def test_a_double_entry_heading_starts_blank_but_for_the_visit():
+    today = date(2026, 12, 5)
+    double = entry_defaults("month1", double_entry=True, user_name="Typist", today=today)
+    assert double == {"visit_code": "month1", "assessed_on": "", "assessor_name": "", "blinded": ""}
+    single = entry_defaults("month1", double_entry=False, user_name="Dr A", today=today)
+    assert single["assessor_name"] == "Dr A" and single["assessed_on"] == "2026-12-05"

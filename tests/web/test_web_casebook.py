@@ -586,3 +586,34 @@ def test_with_double_entry_notes_go_on_the_reconciled_exam(double_entry_protocol
     login(client, "assessor")
     page = client.get("/patients/SAP-001/exams/new").text
     assert 'data-testid="notes-after-reconciliation"' in page and 'id="exam-notes"' not in page
+
+
+def _heading(page: str) -> dict[str, str]:
+    return dict(re.findall(r'name="(assessed_on|assessor_name)" value="([^"]*)"', page))
+
+
+def test_each_double_entry_starts_blank_but_for_the_visit(double_entry_protocol, scenario, client):
+    """The heading is compared like the cells: neither typist gets a name or a date filled in
+    (the one who types is not the assessor of the worksheet)."""
+    _second_assessor(scenario.url)
+    body = {
+        "visit_code": "screening",
+        "assessed_on": (INJURY + timedelta(days=8)).isoformat(),
+        "assessor_name": "Dr Exam",
+        "blinded": False,
+        "exam": exam(),
+    }
+    r = client.post(f"{API}/patients/SAP-001/isncsci-entries", json=body, auth=basic("assessor"))
+    assert r.status_code == 201, r.text
+    login(client, username="ass2", password="Okapi-quiver-landmark-7")
+    page = client.get("/patients/SAP-001/exams/new?visit=screening").text
+    assert 'data-testid="double-entry-note"' in page
+    assert _heading(page) == {"assessed_on": "", "assessor_name": ""}
+    assert "Dr Exam" not in page  # nothing of the first entry either
+    assert re.search(r'<option value="screening" selected>', page)  # the visit is kept
+
+
+def test_a_single_entry_starts_with_today_and_the_user_as_assessor(client):
+    login(client, "assessor")
+    heading = _heading(client.get("/patients/SAP-001/exams/new").text)
+    assert heading["assessor_name"] == "Assessor User" and heading["assessed_on"]

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from cordtrial import isncsci
+from cordtrial.casebook.reconcile import entry_defaults
 from cordtrial.store.models import VISIT_CODES, Assessment, DoubleEntry, Patient
 from cordtrial.store.protocol_versions import protocol_on
 from cordtrial.store.refusals import Refusal
@@ -63,13 +64,15 @@ def patient_page(
         return render(request, "patient.html", **ctx)
 
 
-def _exam_meta_defaults(who: Principal, visit: str = "") -> dict[str, str]:
-    return {
-        "visit_code": visit if visit in VISIT_CODES else "",
-        "assessed_on": date.today().isoformat(),
-        "assessor_name": who.full_name,
-        "blinded": "",
-    }
+def _exam_meta_defaults(
+    who: Principal, visit: str = "", *, double_entry: bool = False
+) -> dict[str, str]:
+    return entry_defaults(
+        visit if visit in VISIT_CODES else "",
+        double_entry=double_entry,
+        user_name=who.full_name,
+        today=date.today(),
+    )
 
 
 @router.get("/patients/{code}/exams/new")
@@ -77,17 +80,19 @@ def new_exam(code: str, request: Request, who: Annotated[Principal, Depends(curr
     require(who, "enter_assessments")
     with unit_of_work(request) as db:
         patient = patient_service.get_for(acting_user(db, who), db, code)
+        double = _double_entry_on(db)
+        visit = request.query_params.get("visit", "")
         return render(
             request,
             "exam_new.html",
             patient=patient,
-            meta=_exam_meta_defaults(who, request.query_params.get("visit", "")),
+            meta=_exam_meta_defaults(who, visit, double_entry=double),
             reasons={},
             comments="",
             visit_codes=VISIT_CODES,
             save_url=f"/patients/{code}/exams/new",
             engine_version=isncsci.ENGINE_VERSION,
-            double_entry=_double_entry_on(db),
+            double_entry=double,
         )
 
 
