@@ -3,13 +3,13 @@ and next actions, and the comparison of two entries of an exam."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cordtrial.casebook import plausibility as pl
-from cordtrial.casebook.grid import RecordRef, StudyEnd, build
+from cordtrial.casebook.grid import RecordRef, StudyEnd, build, lock_note
 from cordtrial.casebook.reconcile import discrepancies, entry_defaults, reconciled
 from cordtrial.casebook.schedule import Anchors, phase, visit_state, window_for, windows
 from cordtrial.store.protocol import default_protocol
@@ -184,6 +184,12 @@ def test_a_locked_casebook_offers_no_action_and_shows_locked_first():
     book = build(P, INFUSED_ANCHORS, records, today=TODAY, locked=True)
     cell = next(r for r in book.visits if r.code == "day1").cells["isncsci"]
     assert cell.status == "locked" and cell.next_action("monitor") is None
+
+
+def test_a_lock_says_when_and_by_whom():
+    at = datetime(2026, 12, 5, 8, 30, tzinfo=UTC)
+    assert lock_note(at, "Dr Inv") == "casebook locked on 2026-12-05 by Dr Inv"
+    assert lock_note(at, "Admin", trial=True) == "trial data locked on 2026-12-05 by Admin"
 
 
 def test_double_entry_and_unscheduled_records_in_the_grid():

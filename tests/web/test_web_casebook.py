@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -617,3 +617,36 @@ def test_a_single_entry_starts_with_today_and_the_user_as_assessor(client):
     login(client, "assessor")
     heading = _heading(client.get("/patients/SAP-001/exams/new").text)
     assert heading["assessor_name"] == "Assessor User" and heading["assessed_on"]
+
+
+def test_a_locked_casebook_shows_no_correction_form_and_refuses_one(scenario, client):
+    from cordtrial.store.models import BloodDraw
+    from cordtrial.store.services.locks import MEANING
+
+    aid = store_exam(scenario.url)
+    with store_db.session_scope(scenario.url) as s:
+        p = s.scalar(select(Patient).where(Patient.study_code == "SAP-001"))
+        draw = s.scalar(select(BloodDraw.id).where(BloodDraw.patient_id == p.id).limit(1))
+    token = login(client, "investigator")
+    url = f"/records/blood_draws/{draw}"
+    assert 'id="correct-form"' in client.get(url).text  # before the lock
+    client.post(
+        "/patients/SAP-001/casebook/lock",
+        data={"csrf_token": token, "meaning": MEANING, "password": PASSWORD["investigator"]},
+    )
+    page = client.get(url).text
+    assert 'id="correct-form"' not in page and 'data-testid="correction-locked"' in page
+    today = datetime.now(UTC).date().isoformat()  # locked just now (UTC)
+    assert f"casebook locked on {today} by Investigator User" in page
+    r = client.get(f"/assessments/{aid}/correct", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/assessments/{aid}"
+    assert "correct</a>" not in client.get("/patients/SAP-001").text  # no correct links either
+    client.post(url, data={"csrf_token": token, "volume_ml": "200", "reason": "typo"})
+    client.cookies.clear()
+    saved = client.get(f"{API}/records/blood_draws/{draw}", auth=basic("monitor")).json()
+    assert saved["data"]["volume_ml"] == 240  # the page's save was refused too
+    body = {"changes": {"volume_ml": 200}, "reason": "typo"}
+    r = client.post(
+        f"{API}/records/blood_draws/{draw}/corrections", json=body, auth=basic("investigator")
+    )
+    assert r.status_code == 409 and r.json()["code"] == "casebook_locked"

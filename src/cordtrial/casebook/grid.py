@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from .forms import ENROLMENT_STEPS, FORMS, VISIT_FORMS
@@ -63,6 +63,12 @@ class RecordRef:
     open_queries: int = 0
     done: bool = True  # a lot counts as done once released
     note: str = ""  # e.g. "saved incomplete", "released"
+
+
+def lock_note(locked_at: datetime, by: str, *, trial: bool = False) -> str:
+    """Why a record cannot be corrected now, in the words a correction form shows instead."""
+    what = "trial data locked" if trial else "casebook locked"
+    return f"{what} on {locked_at.strftime('%Y-%m-%d')} by {by}"
 
 
 @dataclass(frozen=True)

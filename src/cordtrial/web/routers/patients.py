@@ -16,8 +16,8 @@ from cordtrial.store.protocol_versions import protocol_on
 from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import assessments as assessment_service
 from cordtrial.store.services import double_entry as de_service
+from cordtrial.store.services import locks, records
 from cordtrial.store.services import patients as patient_service
-from cordtrial.store.services import records
 from cordtrial.store.services.timing import site_today
 from cordtrial.store.signatures import status as signature_status
 
@@ -59,7 +59,9 @@ def patient_page(
             injury_date=injury_date,
             today=site_today(patient.site),
             plan=patient_plan(db, patient, who),
-            correctable={t for t in records.MODELS_BY_TABLE if records.may_amend(who.role, t)},
+            correctable=set()
+            if locks.lock_note_for(db, patient)  # the record pages say why
+            else {t for t in records.MODELS_BY_TABLE if records.may_amend(who.role, t)},
         )
         return render(request, "patient.html", **ctx)
 
@@ -360,6 +362,10 @@ def correct_form(
     require(who, "enter_assessments")
     with unit_of_work(request) as db:
         row = _assessment(db, acting_user(db, who), assessment_id)
+        locked = locks.lock_note_for(db, db.get(Patient, row.patient_id))
+        if locked:  # no form to fill in for nothing: the store would refuse the save
+            flash(request, "warn", f"Not correctable: {locked}.")
+            return RedirectResponse(f"/assessments/{row.id}", status_code=303)
         meta = {
             "visit_code": row.visit_code,
             "assessed_on": row.assessed_on.isoformat(),
