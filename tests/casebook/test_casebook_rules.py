@@ -186,6 +186,25 @@ def test_a_locked_casebook_offers_no_action_and_shows_locked_first():
     assert cell.status == "locked" and cell.next_action("monitor") is None
 
 
+def test_each_record_of_a_cell_is_verified_and_the_next_one_is_the_target():
+    draws = [
+        RecordRef("blood_draw", "blood_draws", 1, INJURY + timedelta(days=14)),
+        RecordRef("blood_draw", "blood_draws", 2, INJURY + timedelta(days=21)),
+    ]
+    book = build(P, INFUSED_ANCHORS, draws, today=TODAY)
+    cell = {c.form: c for c in book.enrolment}["blood_draw"]
+    step = cell.next_action("monitor")
+    assert step.kind == "verify" and step.record.id == 1 and step.label.endswith("(2 records)")
+    assert [r.id for r in cell.to_verify] == [1, 2]
+    draws[0] = RecordRef("blood_draw", "blood_draws", 1, draws[0].on, verified=True)
+    cell = {c.form: c for c in build(P, INFUSED_ANCHORS, draws, today=TODAY).enrolment}[
+        "blood_draw"
+    ]
+    step = cell.next_action("monitor")
+    assert step.record.id == 2 and step.label == "verify against source"
+    assert [r.id for r in cell.to_verify] == [2] and not cell.verified
+
+
 def test_a_lock_says_when_and_by_whom():
     at = datetime(2026, 12, 5, 8, 30, tzinfo=UTC)
     assert lock_note(at, "Dr Inv") == "casebook locked on 2026-12-05 by Dr Inv"

@@ -650,3 +650,31 @@ def test_a_locked_casebook_shows_no_correction_form_and_refuses_one(scenario, cl
         f"{API}/records/blood_draws/{draw}/corrections", json=body, auth=basic("investigator")
     )
     assert r.status_code == 409 and r.json()["code"] == "casebook_locked"
+
+
+def test_every_serum_draw_has_its_own_verify_link(scenario, client):
+    from cordtrial.store.models import BloodDraw
+
+    with store_db.session_scope(scenario.url) as s:
+        p = s.scalar(select(Patient).where(Patient.study_code == "SAP-001"))
+        first, second = s.scalars(
+            select(BloodDraw.id).where(BloodDraw.patient_id == p.id).order_by(BloodDraw.drawn_on)
+        ).all()
+    token = login(client, "monitor")
+    page = client.get("/patients/SAP-001/casebook").text
+    for draw in (first, second):
+        assert (
+            f'href="/records/blood_draws/{draw}" class="small" data-testid="verify-blood_draws-{draw}"'
+            in page
+        )
+    r = client.post(f"/records/blood_draws/{first}/verify", data={"csrf_token": token})
+    assert r.status_code in (200, 303)
+    page = client.get("/patients/SAP-001/casebook").text
+    assert f'data-testid="verify-blood_draws-{first}"' not in page
+    assert f'data-testid="verify-blood_draws-{second}"' in page
+    # the cell's next action leads to the draw still to verify, not to the first one
+    assert re.search(
+        rf'href="/records/blood_draws/{second}" data-testid="next-enrolment-blood_draw"', page
+    )
+    login(client, "statistician")  # reads, does not verify: no links
+    assert 'data-testid="verify-' not in client.get("/patients/SAP-001/casebook").text

@@ -93,6 +93,7 @@ class NextAction:
         "enter", "second_entry", "reconcile", "answer_query", "sign", "verify", "review_query"
     ]
     label: str
+    record: RecordRef | None = None  # the record it is done on (the first one that needs it)
 
 
 @dataclass(frozen=True)
@@ -150,17 +151,26 @@ class Cell:
     def labels(self) -> list[str]:
         return [STATUS_LABELS[s] for s in self.statuses]
 
+    @property
+    def to_verify(self) -> tuple[RecordRef, ...]:
+        """The cell's records not (or no longer) verified against source: each needs its own
+        mark (a cell of two serum draws is verified once both are)."""
+        return tuple(r for r in self.records if not r.verified)
+
     def next_action(self, actor: Actor) -> NextAction | None:
         if self.locked or self.state in ("not_applicable", "not_expected") or actor == "reader":
             return None
+        queried = next((r for r in self.records if r.open_queries), None)
         if actor == "monitor":
             if self.queries:
-                return NextAction("review_query", f"review {_n(self.queries, 'query')}")
-            if self.records and not self.verified:
-                return NextAction("verify", "verify against source")
+                return NextAction("review_query", f"review {_n(self.queries, 'query')}", queried)
+            if self.to_verify:
+                left = len(self.to_verify)
+                label = "verify against source" + (f" ({left} records)" if left > 1 else "")
+                return NextAction("verify", label, self.to_verify[0])
             return None
         if self.queries:
-            return NextAction("answer_query", f"answer {_n(self.queries, 'query')}")
+            return NextAction("answer_query", f"answer {_n(self.queries, 'query')}", queried)
         if self.double_entry == "awaiting_second":
             return NextAction("second_entry", "second entry by another person")
         if self.double_entry == "awaiting_reconciliation":
@@ -169,7 +179,8 @@ class Cell:
             until = f" by {self.window.end}" if self.window and self.state == "due" else ""
             return NextAction("enter", f"enter{until}")
         if self.records and self.signable and not self.signed:
-            return NextAction("sign", "sign off")
+            unsigned = next((r for r in self.records if not r.signed), None)
+            return NextAction("sign", "sign off", unsigned)
         return None
 
 
