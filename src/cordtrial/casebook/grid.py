@@ -3,8 +3,8 @@ action, plus the steps from injury to infusion.
 
 Statuses (REDCap's record status dashboard and OpenClinica's participant matrix are the
 conventions site teams know; standards.md): a cell is not yet due, due, overdue, done, done out
-of window or not done (with a reason), or not expected (the patient's study ended before it
-came due: a visit whose window opens after the end of study is never due nor overdue); on top of that its records may be signed, verified
+of window, not done (with a reason) or not expected (the patient's study ended before its
+window opened: never due nor overdue); on top of that its records may be signed, verified
 (source data verification), queried (open data queries) and locked. Pure: records are given as
 ``RecordRef`` summaries; the store reads them (``cordtrial.store.services.casebook``).
 """
@@ -274,8 +274,8 @@ def _enrolment_cell(
     if any(r.done for r in records):
         state: CellState = "done"
     elif ended is not None:  # a step not done by the end of study will not be
-        return Cell(form, None, "not_expected", records, locked=locked,
-                    not_expected_reason=ended.describe())  # fmt: skip
+        why = ended.describe()
+        return Cell(form, None, "not_expected", records, locked=locked, not_expected_reason=why)
     elif form == "infusion" and deadline is not None and anchors.injury is not None:
         last = anchors.injury + timedelta(days=deadline)
         state = "overdue" if today > last else "due"

@@ -216,9 +216,15 @@ async def save_step(code: str, slug: str, request: Request, who: Who):
             errors = exc.by_field()
     if errors or warnings:
         return _step_page(
-            request, who, code, step, status_code=status, values=form, errors=errors,
+            request,
+            who,
+            code,
+            step,
+            status_code=status,
+            values=form,
+            errors=errors,
             warnings=warnings,
-        )  # fmt: skip
+        )
     flash(request, "ok", step.done)
     for note in notes:  # saved (the event happened), and recorded as a deviation to review
         flash(request, "warn", f"{note}: recorded under Deviations, to review.")
