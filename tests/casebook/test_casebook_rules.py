@@ -3,14 +3,14 @@ and next actions, and the comparison of two entries of an exam."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cordtrial.casebook import plausibility as pl
-from cordtrial.casebook.grid import RecordRef, build
-from cordtrial.casebook.reconcile import discrepancies, reconciled
+from cordtrial.casebook.grid import RecordRef, StudyEnd, build, lock_note
+from cordtrial.casebook.reconcile import discrepancies, entry_defaults, reconciled
 from cordtrial.casebook.schedule import Anchors, phase, visit_state, window_for, windows
 from cordtrial.store.protocol import default_protocol
 
@@ -107,6 +107,21 @@ def test_before_consent_and_incomplete_warn_with_the_items_named():
     assert pl.completeness_findings([]) == []
 
 
+def test_completed_without_the_last_visit_is_refused_before_its_window_then_warns():
+    month12 = window_for(P.visit("month12"), INFUSED_ANCHORS)
+    early = month12.start - timedelta(days=1)
+    refused = pl.end_of_study_findings(P, INFUSED_ANCHORS, "completed", early, False)
+    assert _codes(refused) == ["completed_before_last_visit"] and refused[0].refuses
+    assert "month12" in refused[0].message and refused[0].field == "reason"
+    late = month12.end + timedelta(days=10)
+    warned = pl.end_of_study_findings(P, INFUSED_ANCHORS, "completed", late, False)
+    assert _codes(warned) == ["completed_without_last_visit"] and not warned[0].refuses
+    not_infused = pl.end_of_study_findings(P, Anchors(injury=INJURY), "completed", late, False)
+    assert _codes(not_infused) == ["completed_without_last_visit"]  # no window to judge by
+    assert pl.end_of_study_findings(P, INFUSED_ANCHORS, "completed", early, True) == []
+    assert pl.end_of_study_findings(P, INFUSED_ANCHORS, "lost_to_follow_up", early, False) == []
+
+
 def test_every_rule_says_what_it_does_and_cites_a_source():
     for rule in pl.RULES.values():
         assert rule.action in ("refuse", "warn") and rule.summary and rule.source
@@ -116,6 +131,7 @@ def test_every_rule_says_what_it_does_and_cites_a_source():
         "follow_up_not_infused",
         "visit_out_of_window",
         "instrument_incomplete",
+        "completed_without_last_visit",
     }
 
 
@@ -170,6 +186,31 @@ def test_a_locked_casebook_offers_no_action_and_shows_locked_first():
     assert cell.status == "locked" and cell.next_action("monitor") is None
 
 
+def test_each_record_of_a_cell_is_verified_and_the_next_one_is_the_target():
+    draws = [
+        RecordRef("blood_draw", "blood_draws", 1, INJURY + timedelta(days=14)),
+        RecordRef("blood_draw", "blood_draws", 2, INJURY + timedelta(days=21)),
+    ]
+    book = build(P, INFUSED_ANCHORS, draws, today=TODAY)
+    cell = {c.form: c for c in book.enrolment}["blood_draw"]
+    step = cell.next_action("monitor")
+    assert step.kind == "verify" and step.record.id == 1 and step.label.endswith("(2 records)")
+    assert [r.id for r in cell.to_verify] == [1, 2]
+    draws[0] = RecordRef("blood_draw", "blood_draws", 1, draws[0].on, verified=True)
+    cell = {c.form: c for c in build(P, INFUSED_ANCHORS, draws, today=TODAY).enrolment}[
+        "blood_draw"
+    ]
+    step = cell.next_action("monitor")
+    assert step.record.id == 2 and step.label == "verify against source"
+    assert [r.id for r in cell.to_verify] == [2] and not cell.verified
+
+
+def test_a_lock_says_when_and_by_whom():
+    at = datetime(2026, 12, 5, 8, 30, tzinfo=UTC)
+    assert lock_note(at, "Dr Inv") == "casebook locked on 2026-12-05 by Dr Inv"
+    assert lock_note(at, "Admin", trial=True) == "trial data locked on 2026-12-05 by Admin"
+
+
 def test_double_entry_and_unscheduled_records_in_the_grid():
     records = [_ref("wisci2", "unscheduled", TODAY)]
     book = build(
@@ -183,6 +224,46 @@ def test_double_entry_and_unscheduled_records_in_the_grid():
 def test_infusion_step_is_overdue_after_the_protocols_last_day():
     book = build(P, Anchors(injury=INJURY), [], today=INJURY + timedelta(days=55))
     assert {c.form: c.state for c in book.enrolment}["infusion"] == "overdue"
+
+
+def test_visits_after_the_end_of_study_are_not_expected_and_never_overdue():
+    ended = StudyEnd(INFUSED + timedelta(days=40), "lost to follow-up")
+    done = _ref("isncsci", "month1", INFUSED + timedelta(days=30))
+    years_later = INFUSED + timedelta(days=800)  # every window long past
+    book = build(P, INFUSED_ANCHORS, [done], today=years_later, ended=ended)
+    rows = {r.code: r for r in book.visits}
+    assert rows["month1"].cells["isncsci"].state == "done"  # done before the end: unchanged
+    # month 1's SCIM window opened before the end: a missed form, still overdue
+    assert rows["month1"].cells["scim3"].state == "overdue"
+    for code in ("month3", "month6", "month12"):  # windows open after the end
+        assert rows[code].state == "not_expected"
+        for form in rows[code].expected:
+            cell = rows[code].cells[form]
+            assert cell.state == "not_expected" and cell.next_action("site") is None
+            assert cell.not_expected_reason == (
+                f"study ended {ended.on.isoformat()} (lost to follow-up)"
+            )
+        assert rows[code].cells["lutf"].state in ("not_applicable", "not_expected")
+    overdue = {c.visit for c in book.cells() if c.state == "overdue"}
+    assert overdue == {r.code for r in book.visits if r.window.start <= ended.on}
+    assert book.count("due") == 0
+    without_end = build(P, INFUSED_ANCHORS, [done], today=years_later)
+    assert {c.visit for c in without_end.cells() if c.state == "overdue"} >= {"month6", "month12"}
+
+
+def test_enrolment_steps_left_at_the_end_of_study_are_not_expected():
+    anchors = Anchors(injury=INJURY)
+    ended = StudyEnd(INJURY + timedelta(days=20), "consent withdrawn")
+    records = [RecordRef("injury", "injuries", 1, INJURY)]
+    book = build(P, anchors, records, today=INJURY + timedelta(days=90), ended=ended)
+    steps = {c.form: c for c in book.enrolment}
+    assert steps["injury"].state == "done"
+    assert steps["infusion"].state == "not_expected"  # not overdue after the 54 days
+    assert steps["infusion"].not_expected_reason.startswith("study ended")
+    # infusion-anchored visits never got a window: not expected either
+    assert {r.code: r.state for r in book.visits}["month12"] == "not_expected"
+    assert book.count("overdue") == 1  # screening, whose window opened before the end
+    assert book.count("due") == 0
 
 
 # -- double data entry -----------------------------------------------------------------------
@@ -219,3 +300,11 @@ def test_discrepancies_are_symmetric_and_choosing_one_entry_gives_it_back(first,
     merged, unresolved = reconciled(first, second, chosen)
     assert unresolved == []
     assert merged == {k: v for k, v in first.items() if v != ""}
+
+
+def test_a_double_entry_heading_starts_blank_but_for_the_visit():
+    today = date(2026, 12, 5)
+    double = entry_defaults("month1", double_entry=True, user_name="Typist", today=today)
+    assert double == {"visit_code": "month1", "assessed_on": "", "assessor_name": "", "blinded": ""}
+    single = entry_defaults("month1", double_entry=False, user_name="Dr A", today=today)
+    assert single["assessor_name"] == "Dr A" and single["assessed_on"] == "2026-12-05"

@@ -26,6 +26,7 @@ from cordtrial.store.services import (
     assessments,
     casebook,
     double_entry,
+    patients,
     records,
     worklists,
 )
@@ -412,6 +413,78 @@ def test_worklists_list_what_waits(world):
         ),
     )
     assert r.context["field"] == "state"
+
+
+def test_forms_after_the_end_of_study_are_neither_overdue_nor_listed(world):
+    with db.session_scope(world.url) as s:
+        infuse(world, s)
+        patients.end_study(
+            world.user(s, "investigator"),
+            s,
+            world.pat(s),
+            ended_on=day(world, INFUSION_DAY + 10),
+            reason="adverse_event",
+        )
+    later = worklists.Filters(patient="SAP-001", today=day(world, 1000))
+    with db.session_scope(world.url) as s:
+        mon = world.user(s, "monitor")
+        listed = {r["visit"] for r in worklists.run(mon, s, "forms", later)}
+        assert "week1" in listed  # its window opened before the end: missed, still listed
+        assert listed.isdisjoint({"month1", "month3", "month6", "month12"})
+        book = casebook.casebook_for(mon, s, world.pat(s), today=later.today)
+        month6 = next(r for r in book.visits if r.code == "month6")
+        assert month6.state == "not_expected"
+        assert month6.cells["isncsci"].not_expected_reason == (
+            f"study ended {day(world, INFUSION_DAY + 10)} (adverse event)"
+        )
+
+
+def _complete(w, code=None, **kw):
+    def action(s):
+        patients.end_study(
+            w.user(s, "investigator"),
+            s,
+            w.pat(s, code),
+            ended_on=day(w, INFUSION_DAY + 60),
+            reason="completed",
+            **kw,
+        )
+
+    return action
+
+
+def test_completed_needs_the_last_visit_refused_before_its_window_confirmed_after(world):
+    with db.session_scope(world.url) as s:
+        infuse(world, s)
+    # infused on day 45: month 12's window opens on day 380, after this end of study
+    r = assert_refused(world.url, "completed_before_last_visit", _complete(world))
+    assert r.context["field"] == "reason" and "month12" in r.message
+    # not infused: month 12 has no window to judge by, so a warning to confirm
+    code = world.other_patient
+    r = assert_refused(world.url, "confirmation_required", _complete(world, code))
+    assert [w["rule"] for w in r.context["warnings"]] == ["completed_without_last_visit"]
+    with db.session_scope(world.url) as s:
+        _complete(world, code, confirm=["completed_without_last_visit"])(s)
+    with db.session_scope(world.url) as s:
+        p = world.pat(s, code)
+        [c] = s.scalars(select(Confirmation).where(Confirmation.patient_id == p.id)).all()
+        assert (c.record_table, c.record_id, c.rule) == (
+            "patients",
+            p.id,
+            "completed_without_last_visit",
+        )
+        assert p.status == "completed"
+    # the last visit marked not done with a reason: nothing to refuse or confirm
+    with db.session_scope(world.url) as s:
+        casebook.mark_not_done(
+            world.user(s, "investigator"),
+            s,
+            world.pat(s),
+            visit_code="month12",
+            form="isncsci",
+            reason="moved abroad, examined there",
+        )
+        _complete(world)(s)
 
 
 def test_no_record_is_stored_when_a_rule_refuses(world):

@@ -13,6 +13,8 @@ from cordtrial.store.rules import (
     EligibilityFacts,
     blood_draw_count_deviation,
     blood_draw_deviation,
+    blood_draw_deviations,
+    deviation_change,
     eligibility_problems,
     eligible_answers,
     is_eligible,
@@ -101,3 +103,27 @@ def test_a_blood_draw_beyond_the_protocols_count_is_a_deviation():
     assert blood_draw_count_deviation(LABEL, 1) is None
     assert blood_draw_count_deviation(LABEL, 2) is None  # the label plans two draws
     assert blood_draw_count_deviation(LABEL, 3) == "blood draw 3; the protocol plans 2"
+
+
+def test_a_blood_draws_deviations_combine_its_day_and_its_count():
+    injury = date(2026, 1, 5)
+    assert blood_draw_deviations(LABEL, injury, injury + timedelta(days=15), 2) == []
+    assert blood_draw_deviations(LABEL, injury, injury + timedelta(days=10), 3) == [
+        "drawn on day 10 after injury; the protocol plans days 14-28",
+        "blood draw 3; the protocol plans 2",
+    ]
+    assert blood_draw_deviations(LABEL, None, injury, 1) == []  # no injury day: no day rule
+
+
+def test_a_recorded_deviation_is_made_once_updated_and_never_dropped():
+    assert deviation_change(None, "late") == "create"
+    assert deviation_change("late", "late") == "none"  # saved again: not recorded twice
+    assert deviation_change("late", "early") == "update"
+    assert deviation_change("late", None) == "none"  # corrected away: stays for review
+    assert deviation_change(None, None) == "none"
+
+
+@given(st.none() | st.text(max_size=5), st.none() | st.text(max_size=5))
+def test_applying_a_deviation_change_twice_changes_nothing_more(recorded, now):
+    after = now if deviation_change(recorded, now) != "none" else recorded
+    assert deviation_change(after, now) == "none"

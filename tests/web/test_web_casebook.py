@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -101,6 +101,35 @@ def test_a_form_marked_not_done_shows_its_reason(client):
     assert "already marked not done" in r.text
 
 
+def test_after_the_end_of_study_later_visits_are_not_expected_anywhere(client):
+    ended = (INJURY + timedelta(days=10)).isoformat()
+    r = client.post(
+        f"{API}/patients/SAP-002/end-of-study",
+        json={"ended_on": ended, "reason": "lost_to_follow_up"},
+        auth=basic("investigator"),
+    )
+    assert r.status_code == 201, r.text
+    why = f"study ended {ended} (lost to follow up)"
+    body = client.get(f"{API}/patients/SAP-002/casebook", auth=basic("monitor")).json()
+    month6 = next(v for v in body["visits"] if v["visit"] == "month6")
+    assert month6["state"] == "not_expected"
+    assert {c["state"] for c in month6["cells"]} == {"not_expected"}
+    assert month6["cells"][0]["not_expected_reason"] == why
+    infusion = next(c for c in body["enrolment"] if c["form"] == "infusion")
+    assert infusion["state"] == "not_expected" and infusion["next_action"] is None
+    screening = next(v for v in body["visits"] if v["visit"] == "screening")
+    assert screening["cells"][0]["state"] == "overdue"  # its window opened before the end
+    login(client, "monitor")
+    page = client.get("/patients/SAP-002/casebook").text
+    assert _cell(page, "cell-month6-isncsci") == "not_expected"
+    assert _cell(page, "cell-enrolment-infusion") == "not_expected"
+    assert why in page
+    rows = list(csv.DictReader(io.StringIO(client.get("/worklists/forms.csv").text)))
+    assert [(r["visit"], r["form"]) for r in rows if r["patient"] == "SAP-002"] == [
+        ("screening", "ISNCSCI")
+    ]
+
+
 # -- plausibility in pages and API -------------------------------------------------------------
 
 
@@ -148,7 +177,7 @@ def test_api_out_of_window_needs_confirm_and_reason_and_records_a_deviation(clie
         auth=basic("assessor"),
     )
     assert r.status_code == 201, r.text
-    [dev] = client.get(f"{API}/deviations", auth=basic("monitor")).json()
+    [dev] = client.get(f"{API}/deviations?kind=visit_out_of_window", auth=basic("monitor")).json()
     assert dev["kind"] == "visit_out_of_window" and dev["days_outside"] == 6
     assert dev["reason"] == "ICU until day 20" and dev["status"] == "open"
     r = client.post(url, json={**body, "confirm": ["not_a_rule"]}, auth=basic("assessor"))
@@ -317,7 +346,8 @@ def test_deviation_reported_closed_and_reopened_in_pages(client):
     listed = client.get("/deviations?status=open").text
     assert "harvest volume not written down" in listed
     rows = list(csv.DictReader(io.StringIO(client.get("/deviations.csv?kind=procedure").text)))
-    assert [r["status"] for r in rows] == ["open"]
+    mine = [r["status"] for r in rows if r["description"] == "harvest volume not written down"]
+    assert mine == ["open"]
     assert client.get("/deviations?status=bogus&kind=x").status_code == 200  # unknown: nothing
     assert client.get("/deviations?sort=x").status_code == 422
     client.cookies.clear()
@@ -556,3 +586,95 @@ def test_with_double_entry_notes_go_on_the_reconciled_exam(double_entry_protocol
     login(client, "assessor")
     page = client.get("/patients/SAP-001/exams/new").text
     assert 'data-testid="notes-after-reconciliation"' in page and 'id="exam-notes"' not in page
+
+
+def _heading(page: str) -> dict[str, str]:
+    return dict(re.findall(r'name="(assessed_on|assessor_name)" value="([^"]*)"', page))
+
+
+def test_each_double_entry_starts_blank_but_for_the_visit(double_entry_protocol, scenario, client):
+    """The heading is compared like the cells: neither typist gets a name or a date filled in
+    (the one who types is not the assessor of the worksheet)."""
+    _second_assessor(scenario.url)
+    body = {
+        "visit_code": "screening",
+        "assessed_on": (INJURY + timedelta(days=8)).isoformat(),
+        "assessor_name": "Dr Exam",
+        "blinded": False,
+        "exam": exam(),
+    }
+    r = client.post(f"{API}/patients/SAP-001/isncsci-entries", json=body, auth=basic("assessor"))
+    assert r.status_code == 201, r.text
+    login(client, username="ass2", password="Okapi-quiver-landmark-7")
+    page = client.get("/patients/SAP-001/exams/new?visit=screening").text
+    assert 'data-testid="double-entry-note"' in page
+    assert _heading(page) == {"assessed_on": "", "assessor_name": ""}
+    assert "Dr Exam" not in page  # nothing of the first entry either
+    assert re.search(r'<option value="screening" selected>', page)  # the visit is kept
+
+
+def test_a_single_entry_starts_with_today_and_the_user_as_assessor(client):
+    login(client, "assessor")
+    heading = _heading(client.get("/patients/SAP-001/exams/new").text)
+    assert heading["assessor_name"] == "Assessor User" and heading["assessed_on"]
+
+
+def test_a_locked_casebook_shows_no_correction_form_and_refuses_one(scenario, client):
+    from cordtrial.store.models import BloodDraw
+    from cordtrial.store.services.locks import MEANING
+
+    aid = store_exam(scenario.url)
+    with store_db.session_scope(scenario.url) as s:
+        p = s.scalar(select(Patient).where(Patient.study_code == "SAP-001"))
+        draw = s.scalar(select(BloodDraw.id).where(BloodDraw.patient_id == p.id).limit(1))
+    token = login(client, "investigator")
+    url = f"/records/blood_draws/{draw}"
+    assert 'id="correct-form"' in client.get(url).text  # before the lock
+    client.post(
+        "/patients/SAP-001/casebook/lock",
+        data={"csrf_token": token, "meaning": MEANING, "password": PASSWORD["investigator"]},
+    )
+    page = client.get(url).text
+    assert 'id="correct-form"' not in page and 'data-testid="correction-locked"' in page
+    today = datetime.now(UTC).date().isoformat()  # locked just now (UTC)
+    assert f"casebook locked on {today} by Investigator User" in page
+    r = client.get(f"/assessments/{aid}/correct", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/assessments/{aid}"
+    assert "correct</a>" not in client.get("/patients/SAP-001").text  # no correct links either
+    client.post(url, data={"csrf_token": token, "volume_ml": "200", "reason": "typo"})
+    client.cookies.clear()
+    saved = client.get(f"{API}/records/blood_draws/{draw}", auth=basic("monitor")).json()
+    assert saved["data"]["volume_ml"] == 240  # the page's save was refused too
+    body = {"changes": {"volume_ml": 200}, "reason": "typo"}
+    r = client.post(
+        f"{API}/records/blood_draws/{draw}/corrections", json=body, auth=basic("investigator")
+    )
+    assert r.status_code == 409 and r.json()["code"] == "casebook_locked"
+
+
+def test_every_serum_draw_has_its_own_verify_link(scenario, client):
+    from cordtrial.store.models import BloodDraw
+
+    with store_db.session_scope(scenario.url) as s:
+        p = s.scalar(select(Patient).where(Patient.study_code == "SAP-001"))
+        first, second = s.scalars(
+            select(BloodDraw.id).where(BloodDraw.patient_id == p.id).order_by(BloodDraw.drawn_on)
+        ).all()
+    token = login(client, "monitor")
+    page = client.get("/patients/SAP-001/casebook").text
+    for draw in (first, second):
+        assert (
+            f'href="/records/blood_draws/{draw}" class="small" data-testid="verify-blood_draws-{draw}"'
+            in page
+        )
+    r = client.post(f"/records/blood_draws/{first}/verify", data={"csrf_token": token})
+    assert r.status_code in (200, 303)
+    page = client.get("/patients/SAP-001/casebook").text
+    assert f'data-testid="verify-blood_draws-{first}"' not in page
+    assert f'data-testid="verify-blood_draws-{second}"' in page
+    # the cell's next action leads to the draw still to verify, not to the first one
+    assert re.search(
+        rf'href="/records/blood_draws/{second}" data-testid="next-enrolment-blood_draw"', page
+    )
+    login(client, "statistician")  # reads, does not verify: no links
+    assert 'data-testid="verify-' not in client.get("/patients/SAP-001/casebook").text

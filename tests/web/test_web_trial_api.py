@@ -152,6 +152,42 @@ def test_a_blood_draw_outside_the_planned_days_is_a_noted_deviation(client):
     assert "protocol deviation" in r.json()["notes"][0]
 
 
+def _draw_deviations(client, code: str) -> list[dict]:
+    rows = client.get(f"{API}/deviations?kind=procedure", auth=basic("monitor")).json()
+    return [d for d in rows if d["patient"] == code and d["description"].startswith("blood draw")]
+
+
+def test_a_blood_draw_deviation_is_recorded_once_and_kept_through_corrections(client):
+    injury = TODAY - timedelta(days=20)
+    code = register(client, injury)
+    enrol(client, code, injury)
+    r = post(
+        client,
+        f"/patients/{code}/blood-draws",
+        {"drawn_on": day(10, injury), "volume_ml": 100, "operator": "Nurse"},
+    )
+    assert r.status_code == 201, r.text
+    draw = r.json()["id"]
+    [dev] = _draw_deviations(client, code)
+    assert dev["status"] == "open" and dev["kind"] == "procedure"
+    assert dev["description"] == "blood draw: " + r.json()["notes"][0].removeprefix(
+        "protocol deviation: "
+    )
+
+    def correct(changes: dict) -> None:
+        body = {"changes": changes, "reason": "as in the source document"}
+        r = post(client, f"/records/blood_draws/{draw}/corrections", body)
+        assert r.status_code == 200, r.text
+
+    correct({"volume_ml": 120})  # the deviation is the same: not recorded twice
+    assert _draw_deviations(client, code) == [dev]
+    correct({"drawn_on": day(15, injury)})  # in the planned days now: no deviation any more
+    assert _draw_deviations(client, code) == [dev]  # the recorded one stays, for review
+    correct({"drawn_on": day(12, injury)})  # a different deviation: the recorded one follows
+    [moved] = _draw_deviations(client, code)
+    assert moved["id"] == dev["id"] and "day 12 after injury" in moved["description"]
+
+
 # -- refusals ---------------------------------------------------------------------------------------
 
 

@@ -160,10 +160,13 @@ def test_a_blood_draw_outside_the_protocol_is_saved_with_a_warning_to_report_it(
     assert r.status_code == 200 and "Blood draw recorded" in r.text, r.text
     assert 'class="flash flash-warn"' in r.text
     assert "protocol deviation: blood draw 3; the protocol plans 2" in r.text
-    assert "report it under Deviations" in r.text and "day 15 after injury" not in r.text
+    assert "recorded under Deviations" in r.text and "day 15 after injury" not in r.text
     r = draw(12)  # outside the days as well
     assert "drawn on day 12 after injury; the protocol plans days 14-28" in r.text
     assert "blood draw 3; the protocol plans 2" in r.text  # day 12 comes before day 15
+    listed = client.get("/deviations?kind=procedure").text
+    assert "blood draw: blood draw 3; the protocol plans 2" in listed  # the day-15 draw
+    assert "blood draw: drawn on day 12 after injury" in listed
 
 
 def test_identifying_data_is_corrected_from_its_record_page(client):
@@ -227,3 +230,33 @@ def test_a_query_page_links_to_the_correction_for_roles_that_may_correct(client)
     login(client, "assessor")
     page = client.get(f"/queries/{q.json()['id']}")
     assert page.status_code == 200 and 'data-testid="correct-record"' not in page.text
+
+
+def test_completed_without_the_last_visit_asks_to_confirm_or_is_refused(client):
+    """Nothing recorded at month 12: SAP-001 (no infusion day yet, so no month-12 window) may be
+    'completed' only once the warning is confirmed; SAP-002, with its infusion planned, is
+    refused before month 12's window opens."""
+    end = {"ended_on": TODAY.isoformat(), "reason": "completed"}
+    r = client.post(f"{API}/patients/SAP-001/end-of-study", json=end, auth=basic("investigator"))
+    assert r.status_code == 409 and r.json()["code"] == "confirmation_required", r.text
+    assert [w["rule"] for w in r.json()["warnings"]] == ["completed_without_last_visit"]
+    login(client, "investigator")
+    token = csrf_of(client.get("/patients/SAP-001/record/end-of-study").text)
+    form = {"csrf_token": token, **end}
+    r = client.post("/patients/SAP-001/record/end-of-study", data=form)
+    assert r.status_code == 422 and 'data-testid="warning-completed_without_last_visit"' in r.text
+    assert "nothing is recorded at the last visit (month12" in r.text
+    p = client.get(f"{API}/patients/SAP-001", auth=basic("monitor")).json()
+    assert p["status"] != "completed"  # nothing saved until confirmed
+    form["confirm"] = "completed_without_last_visit"
+    r = client.post("/patients/SAP-001/record/end-of-study", data=form, follow_redirects=True)
+    assert r.status_code == 200 and "End of study recorded." in r.text
+    p = client.get(f"{API}/patients/SAP-001", auth=basic("monitor")).json()
+    assert p["status"] == "completed" and p["stage"] == "Study completed"
+    client.cookies.clear()  # the API calls below authenticate with HTTP Basic
+    planned = {"planned_infusion": (TODAY + timedelta(days=5)).isoformat()}
+    r = client.post(f"{API}/patients/SAP-002/visit-plan", json=planned, auth=basic("investigator"))
+    assert r.status_code in (200, 201), r.text
+    r = client.post(f"{API}/patients/SAP-002/end-of-study", json=end, auth=basic("investigator"))
+    assert r.json()["code"] == "completed_before_last_visit", r.text
+    assert r.json()["errors"][0]["field"] == "reason"

@@ -3,7 +3,8 @@ action, plus the steps from injury to infusion.
 
 Statuses (REDCap's record status dashboard and OpenClinica's participant matrix are the
 conventions site teams know; standards.md): a cell is not yet due, due, overdue, done, done out
-of window or not done (with a reason); on top of that its records may be signed, verified
+of window, not done (with a reason) or not expected (the patient's study ended before its
+window opened: never due nor overdue); on top of that its records may be signed, verified
 (source data verification), queried (open data queries) and locked. Pure: records are given as
 ``RecordRef`` summaries; the store reads them (``cordtrial.store.services.casebook``).
 """
@@ -12,15 +13,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from .forms import ENROLMENT_STEPS, FORMS, VISIT_FORMS
-from .schedule import Anchors, ProtocolDef, VisitState, Window, visit_state, windows
+from .schedule import Anchors, ProtocolDef, Window, visit_state, windows
 
 CellState = Literal[
-    "not_applicable", "not_yet_due", "due", "overdue", "done", "done_out_of_window", "not_done"
+    "not_applicable",
+    "not_yet_due",
+    "due",
+    "overdue",
+    "done",
+    "done_out_of_window",
+    "not_done",
+    "not_expected",
 ]
+RowState = Literal["not_scheduled", "not_yet_due", "due", "overdue", "not_expected"]
 Actor = Literal["site", "monitor", "reader"]
 STATUS_LABELS: dict[str, str] = {
     "not_applicable": "not planned",
@@ -30,6 +39,7 @@ STATUS_LABELS: dict[str, str] = {
     "done": "done",
     "done_out_of_window": "done out of window",
     "not_done": "not done",
+    "not_expected": "not expected",
     "signed": "signed",
     "verified": "verified",
     "queried": "queried",
@@ -55,12 +65,35 @@ class RecordRef:
     note: str = ""  # e.g. "saved incomplete", "released"
 
 
+def lock_note(locked_at: datetime, by: str, *, trial: bool = False) -> str:
+    """Why a record cannot be corrected now, in the words a correction form shows instead."""
+    what = "trial data locked" if trial else "casebook locked"
+    return f"{what} on {locked_at.strftime('%Y-%m-%d')} by {by}"
+
+
+@dataclass(frozen=True)
+class StudyEnd:
+    """A patient's end of study: the last day in the study and why it ended."""
+
+    on: date
+    reason: str  # in words, e.g. "lost to follow-up"
+
+    def describe(self) -> str:
+        return f"study ended {self.on.isoformat()} ({self.reason})"
+
+    def excludes(self, window: Window | None) -> bool:
+        """Whether a visit with this window can no longer be expected: its window opens after
+        the end (or it never got one: its anchor, e.g. the infusion, never happened)."""
+        return window is None or window.start > self.on
+
+
 @dataclass(frozen=True)
 class NextAction:
     kind: Literal[
         "enter", "second_entry", "reconcile", "answer_query", "sign", "verify", "review_query"
     ]
     label: str
+    record: RecordRef | None = None  # the record it is done on (the first one that needs it)
 
 
 @dataclass(frozen=True)
@@ -73,6 +106,7 @@ class Cell:
     not_done_reason: str | None = None
     double_entry: str | None = None  # a pending double entry's status
     locked: bool = False
+    not_expected_reason: str | None = None  # e.g. "study ended 2026-03-01 (death)"
 
     @property
     def signable(self) -> bool:
@@ -117,17 +151,26 @@ class Cell:
     def labels(self) -> list[str]:
         return [STATUS_LABELS[s] for s in self.statuses]
 
+    @property
+    def to_verify(self) -> tuple[RecordRef, ...]:
+        """The cell's records not (or no longer) verified against source: each needs its own
+        mark (a cell of two serum draws is verified once both are)."""
+        return tuple(r for r in self.records if not r.verified)
+
     def next_action(self, actor: Actor) -> NextAction | None:
-        if self.locked or self.state == "not_applicable" or actor == "reader":
+        if self.locked or self.state in ("not_applicable", "not_expected") or actor == "reader":
             return None
+        queried = next((r for r in self.records if r.open_queries), None)
         if actor == "monitor":
             if self.queries:
-                return NextAction("review_query", f"review {_n(self.queries, 'query')}")
-            if self.records and not self.verified:
-                return NextAction("verify", "verify against source")
+                return NextAction("review_query", f"review {_n(self.queries, 'query')}", queried)
+            if self.to_verify:
+                left = len(self.to_verify)
+                label = "verify against source" + (f" ({left} records)" if left > 1 else "")
+                return NextAction("verify", label, self.to_verify[0])
             return None
         if self.queries:
-            return NextAction("answer_query", f"answer {_n(self.queries, 'query')}")
+            return NextAction("answer_query", f"answer {_n(self.queries, 'query')}", queried)
         if self.double_entry == "awaiting_second":
             return NextAction("second_entry", "second entry by another person")
         if self.double_entry == "awaiting_reconciliation":
@@ -136,7 +179,8 @@ class Cell:
             until = f" by {self.window.end}" if self.window and self.state == "due" else ""
             return NextAction("enter", f"enter{until}")
         if self.records and self.signable and not self.signed:
-            return NextAction("sign", "sign off")
+            unsigned = next((r for r in self.records if not r.signed), None)
+            return NextAction("sign", "sign off", unsigned)
         return None
 
 
@@ -149,7 +193,7 @@ def _n(count: int, word: str) -> str:
 class VisitRow:
     code: str
     window: Window | None
-    state: VisitState
+    state: RowState
     cells: dict[str, Cell]
     expected: tuple[str, ...]
 
@@ -201,6 +245,7 @@ def _visit_cell(
     not_done: str | None,
     double_entry: str | None,
     locked: bool,
+    ended: StudyEnd | None,
 ) -> Cell:
     if records:
         state: CellState = _records_state(records, window)
@@ -208,6 +253,9 @@ def _visit_cell(
         state = "not_done"
     elif not expected:
         state = "not_applicable"
+    elif ended is not None and ended.excludes(window):
+        why = ended.describe()
+        return Cell(form, code, "not_expected", (), window, None, double_entry, locked, why)
     else:
         when = visit_state(window, today)
         state = "not_yet_due" if when == "not_scheduled" else when
@@ -221,15 +269,27 @@ def _enrolment_cell(
     deadline: int | None,
     today: date,
     locked: bool,
+    ended: StudyEnd | None,
 ) -> Cell:
     if any(r.done for r in records):
         state: CellState = "done"
+    elif ended is not None:  # a step not done by the end of study will not be
+        why = ended.describe()
+        return Cell(form, None, "not_expected", records, locked=locked, not_expected_reason=why)
     elif form == "infusion" and deadline is not None and anchors.injury is not None:
         last = anchors.injury + timedelta(days=deadline)
         state = "overdue" if today > last else "due"
     else:
         state = "due"
     return Cell(form, None, state, records, locked=locked)
+
+
+def _row_state(code: str, window: Window | None, today: date, ended: StudyEnd | None) -> RowState:
+    if code == "unscheduled":
+        return "due"
+    if ended is not None and ended.excludes(window):
+        return "not_expected"
+    return visit_state(window, today)
 
 
 def build(
@@ -241,9 +301,11 @@ def build(
     not_done: Mapping[tuple[str, str], str] | None = None,
     double_entries: Mapping[str, str] | None = None,
     locked: bool = False,
+    ended: StudyEnd | None = None,
 ) -> Casebook:
     """The casebook of one patient. ``not_done``: (visit, form) -> reason; ``double_entries``:
-    visit -> status of a pending ISNCSCI double entry."""
+    visit -> status of a pending ISNCSCI double entry; ``ended``: the patient's end of study
+    (visits whose window opens after it are not expected; those done before it stay)."""
     records = tuple(records)
     not_done = dict(not_done or {})
     double_entries = dict(double_entries or {})
@@ -251,7 +313,13 @@ def build(
     deadline = getattr(protocol, "max_days_injury_to_infusion", None)
     enrolment = tuple(
         _enrolment_cell(
-            f.id, tuple(r for r in records if r.form == f.id), anchors, deadline, today, locked
+            f.id,
+            tuple(r for r in records if r.form == f.id),
+            anchors,
+            deadline,
+            today,
+            locked,
+            ended,
         )
         for f in ENROLMENT_STEPS
     )
@@ -275,9 +343,10 @@ def build(
                 not_done.get((code, form)),
                 double_entries.get(code) if form == "isncsci" else None,
                 locked,
+                ended if code != "unscheduled" else None,
             )
             for form in forms
         }
-        state = visit_state(window, today) if code != "unscheduled" else "due"
+        state = _row_state(code, window, today, ended)
         rows.append(VisitRow(code, window, state, cells, expected))
     return Casebook(forms, enrolment, tuple(rows), locked, records)

@@ -90,6 +90,22 @@ _RULES = (
         "the protocol's visit window (protocol file; each window names its own source)",
     ),
     Rule(
+        "completed_before_last_visit",
+        "refuse",
+        "An end of study 'completed' dated before the window of the protocol's last visit "
+        "opens, with nothing recorded at that visit, is refused: the patient cannot have "
+        "completed the schedule; the date or the reason is wrong (e.g. lost to follow-up).",
+        "the protocol's visit schedule (protocol file, visits: the last visit ends it)",
+    ),
+    Rule(
+        "completed_without_last_visit",
+        "warn",
+        "An end of study 'completed' while the protocol's last visit has nothing recorded and "
+        "is not marked not done: check that the visit is not simply missing (enter it first, "
+        "or mark its forms not done with the reason). Confirm to save.",
+        "the protocol's visit schedule (protocol file, visits: the last visit ends it)",
+    ),
+    Rule(
         "instrument_incomplete",
         "warn",
         "An instrument with items not assessed is saved only as explicitly incomplete, the "
@@ -243,6 +259,38 @@ def visit_findings(
                 )
             )
     return out
+
+
+def end_of_study_findings(
+    protocol: ProtocolDef, anchors: Anchors, reason: str, ended_on: date, last_visit_seen: bool
+) -> list[Finding]:
+    """Whether an end of study may say "completed": the protocol's last visit (the last one it
+    lists) must have something recorded (``last_visit_seen``: a record, or a form marked not
+    done). Before that visit's window opens it is refused; after, a warning to confirm."""
+    if reason != "completed" or last_visit_seen or not protocol.visits:
+        return []
+    last = protocol.visits[-1]
+    window = window_for(last, anchors)
+    if window is not None and ended_on < window.start:
+        return [
+            _finding(
+                "completed_before_last_visit",
+                "reason",
+                ended_on,
+                f"completed on {ended_on}, before the window of the last visit ({last.code}, "
+                f"{window.start} to {window.end}) opens",
+            )
+        ]
+    when = f", window {window.start} to {window.end}" if window else ", no window yet"
+    return [
+        _finding(
+            "completed_without_last_visit",
+            "reason",
+            ended_on,
+            f"completed on {ended_on}, and nothing is recorded at the last visit "
+            f"({last.code}{when})",
+        )
+    ]
 
 
 def completeness_findings(missing: Sequence[str], labels: Iterable[str] = ()) -> list[Finding]:

@@ -7,10 +7,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 # Fields of the exam's heading compared like its cells (entered on the same form).
 META_FIELDS: tuple[str, ...] = ("assessed_on", "assessor_name", "blinded")
+
+
+def entry_defaults(visit: str, *, double_entry: bool, user_name: str, today: date) -> dict:
+    """What a new exam's heading starts with. Entered once: the visit, today and the user as
+    the assessor (usually the one who examined). Under double data entry the heading is
+    compared like the cells, so each typist reads every field from the source document: only
+    the visit (how the entry was opened) is given, never a name or date that would make both
+    entries agree, or differ, for a reason that is not the source."""
+    if double_entry:
+        return {"visit_code": visit, "assessed_on": "", "assessor_name": "", "blinded": ""}
+    return {
+        "visit_code": visit,
+        "assessed_on": today.isoformat(),
+        "assessor_name": user_name,
+        "blinded": "",
+    }
 
 
 @dataclass(frozen=True)

@@ -241,6 +241,7 @@ def _import_subject(
             ended_on=demo.get("ended_on"),
             reason=demo.get("end_reason"),
             detail=demo.get("end_detail"),
+            confirm=CONFIRM_ALL,
         )
     return done
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 from .protocol import Protocol
 
@@ -137,3 +138,30 @@ def blood_draw_count_deviation(protocol: Protocol, number: int) -> str | None:
     if rm is None or number <= rm.blood_draws:
         return None
     return f"blood draw {number}; the protocol plans {rm.blood_draws}"
+
+
+def blood_draw_deviations(
+    protocol: Protocol, injury_date: date | None, drawn_on: date, number: int
+) -> list[str]:
+    """Every way the ``number``-th blood draw (by date) departs from the protocol: its day
+    after injury, its count. Empty when it follows the plan."""
+    whys = [
+        blood_draw_deviation(protocol, injury_date, drawn_on) if injury_date else None,
+        blood_draw_count_deviation(protocol, number),
+    ]
+    return [why for why in whys if why]
+
+
+DeviationChange = Literal["none", "create", "update"]
+
+
+def deviation_change(recorded: str | None, now: str | None) -> DeviationChange:
+    """What a (re)saved record does to the protocol deviation recorded with it, given the
+    recorded deviation's description and the one the record shows now (None: none). Saving
+    again the same deviation changes nothing (idempotent); a different one updates the recorded
+    deviation. A correction that removes the deviation leaves the recorded one as it is: like a
+    visit out of window corrected into its window, it stays for the monitor to close with a
+    resolution (a deviation, once recorded, is reviewed, never silently dropped)."""
+    if now is None or now == recorded:
+        return "none"
+    return "create" if recorded is None else "update"

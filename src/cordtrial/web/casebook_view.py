@@ -42,6 +42,7 @@ STATE_CLASS = {
     "not_yet_due": "muted",
     "not_done": "nd",
     "not_applicable": "na",
+    "not_expected": "muted",
     "queried": "warn",
     "verified": "ok",
     "signed": "ok",
@@ -93,7 +94,7 @@ def action_url(cell: Cell, code: str, who: Principal, double_entries: dict[str, 
     if step.kind == "reconcile":
         de = double_entries.get(cell.visit or "")
         return f"/double-entries/{de}" if de else None
-    record = cell.records[0] if cell.records else None
+    record = step.record or (cell.records[0] if cell.records else None)
     return record_url(record.table, record.id) if record else None
 
 

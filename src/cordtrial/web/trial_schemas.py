@@ -233,6 +233,13 @@ class EndOfStudyIn(Strict):
         description="required for 'other'; " + _TEXT,
         json_schema_extra=TEXTAREA,
     )
+    confirm: list[Literal["completed_without_last_visit"]] = Field(
+        default=[],
+        max_length=1,
+        title="Confirmed warnings",
+        description="completed_without_last_visit: 'completed' although nothing is recorded at "
+        "the protocol's last visit (plausibility rule; the confirmation is stored and audited)",
+    )
 
 
 class VisitPlanIn(Strict):

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from cordtrial.store import models as m
@@ -17,7 +17,6 @@ from cordtrial.store.audit import canonical_value
 from cordtrial.store.models import secret_columns
 from cordtrial.store.protocol_versions import protocol_on
 from cordtrial.store.record_refs import record_id_of
-from cordtrial.store.rules import blood_draw_count_deviation, blood_draw_deviation
 from cordtrial.store.services import manufacturing as mf
 from cordtrial.store.services import patients as patient_service
 from cordtrial.store.services.timing import site_today
@@ -125,7 +124,13 @@ def _lot(db, user, patient, body: LotIn):
 
 def _end(db, user, patient, body: EndOfStudyIn):
     return patient_service.end_study(
-        user, db, patient, ended_on=body.ended_on, reason=body.reason, detail=body.detail
+        user,
+        db,
+        patient,
+        ended_on=body.ended_on,
+        reason=body.reason,
+        detail=body.detail,
+        confirm=body.confirm,
     )
 
 
@@ -373,20 +378,7 @@ def notes_for(db: DbSession, record: m.Base) -> list[str]:
     """Deviations the store recorded but did not refuse (the event happened)."""
     if not isinstance(record, m.BloodDraw):
         return []
-    protocol = protocol_on(db, record.drawn_on)
-    injury = db.scalar(select(m.Injury).where(m.Injury.patient_id == record.patient_id))
-    earlier = db.scalar(
-        select(func.count(m.BloodDraw.id)).where(
-            m.BloodDraw.patient_id == record.patient_id,
-            (m.BloodDraw.drawn_on < record.drawn_on)
-            | ((m.BloodDraw.drawn_on == record.drawn_on) & (m.BloodDraw.id < record.id)),
-        )
-    )
-    whys = [
-        blood_draw_deviation(protocol, injury.injury_date, record.drawn_on) if injury else None,
-        blood_draw_count_deviation(protocol, earlier + 1),
-    ]
-    return [f"protocol deviation: {why}" for why in whys if why]
+    return [f"protocol deviation: {why}" for why in mf.blood_draw_deviations_of(db, record)]
 
 
 def record_out(db: DbSession, record: m.Base, patient: m.Patient) -> dict[str, Any]:

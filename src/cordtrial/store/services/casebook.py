@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cordtrial.casebook.forms import FORMS
-from cordtrial.casebook.grid import Casebook, RecordRef, build
+from cordtrial.casebook.grid import Casebook, RecordRef, StudyEnd, build
 
 from ..models import Confirmation, DoubleEntry, FormNotDone, Patient, Signature, User
 from ..protocol import Protocol
@@ -134,7 +134,15 @@ def _build(session: Session, patient: Patient, protocol: Protocol, today: date) 
         not_done=not_done,
         double_entries=pending,
         locked=locked,
+        ended=study_end(patient),
     )
+
+
+def study_end(patient: Patient) -> StudyEnd | None:
+    """The patient's end of study as the casebook needs it (None while in the study)."""
+    if patient.ended_on is None:
+        return None
+    return StudyEnd(patient.ended_on, (patient.end_reason or "").replace("_", " "))
 
 
 def casebooks(

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import set_reason
 from ..models import DEVIATION_KINDS, VISIT_CODES, Deviation, Patient, User
+from ..rules import deviation_change
 from ..types import utcnow
 from .base import READ_ROLES, check, deny, require_role, require_site, require_text
 
@@ -51,6 +52,44 @@ def record_visit_deviation(
     )
     session.add(row)
     session.flush()
+    return row
+
+
+# Recorded with a record that departs from the protocol when it is saved (no one confirms it:
+# the event happened); why it happened goes into the review's resolution.
+AUTO_REASON = "not given: recorded when the record was saved; the review's resolution says why"
+
+
+def sync_record_deviation(
+    user: User, session: Session, patient: Patient, record, *, kind: str, description: str | None
+) -> Deviation | None:
+    """The deviation recorded with ``record`` (one per record and kind), made or updated to
+    ``description`` (rules.deviation_change: idempotent, never dropped by a correction)."""
+    row = session.scalar(
+        select(Deviation).where(
+            Deviation.record_table == record.__tablename__,
+            Deviation.record_id == record.id,
+            Deviation.kind == kind,
+        )
+    )
+    change = deviation_change(row.description if row else None, description)
+    if change == "create":
+        row = Deviation(
+            patient_id=patient.id,
+            kind=kind,
+            description=description,
+            record_table=record.__tablename__,
+            record_id=record.id,
+            reason=AUTO_REASON,
+            status="open",
+            reported_by_id=user.id,
+        )
+        session.add(row)
+    elif change == "update":
+        row.description = description
+        if row.status == "closed":  # what was reviewed is no longer what happened
+            row.status, row.closed_by_id, row.closed_at, row.resolution = "open", None, None, None
+        set_reason(session, row, f"the {record.__tablename__} record was changed")
     return row
 
 

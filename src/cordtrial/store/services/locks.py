@@ -15,6 +15,8 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cordtrial.casebook.grid import lock_note
+
 from ..audit import canonical_json, row_state, set_reason
 from ..models import CasebookLock, DataLock, DataQuery, DoubleEntry, Patient, Site, User
 from ..types import utcnow
@@ -40,6 +42,18 @@ def casebook_lock(session: Session, patient: Patient) -> CasebookLock | None:
 
 def trial_lock(session: Session) -> DataLock | None:
     return session.scalar(select(DataLock).where(DataLock.unlocked_at.is_(None)))
+
+
+def lock_note_for(session: Session, patient: Patient) -> str | None:
+    """ "casebook locked on <date> by <user>" (or the trial's data lock), None when not locked:
+    what pages show instead of a correction form."""
+    lock = casebook_lock(session, patient)
+    if lock is not None:
+        return lock_note(lock.locked_at, lock.signer_name)
+    data_lock = trial_lock(session)
+    if data_lock is not None:
+        return lock_note(data_lock.locked_at, data_lock.signer_name, trial=True)
+    return None
 
 
 def casebook_content(session: Session, patient: Patient) -> tuple[str, int]:

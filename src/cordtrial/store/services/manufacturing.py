@@ -35,7 +35,9 @@ from ..models import (
 )
 from ..protocol import Protocol
 from ..protocol_versions import protocol_of, protocol_on
+from ..rules import blood_draw_deviations
 from ..signatures import add_signature
+from . import deviations
 from .base import check, deny, reauthenticate, require_role, require_site
 from .fields import check_text
 from .patients import has_consent_and_eligibility
@@ -145,7 +147,33 @@ def record_blood_draw(
     validate_blood_draw(session, user, patient, row)
     session.add(row)
     session.flush()
+    record_draw_deviation(user, session, patient, row)
     return row
+
+
+def blood_draw_deviations_of(session: Session, row: BloodDraw) -> list[str]:
+    """How a stored draw departs from the protocol in effect on its day (rules.py)."""
+    earlier = session.scalar(
+        select(func.count(BloodDraw.id)).where(
+            BloodDraw.patient_id == row.patient_id,
+            BloodDraw.id != row.id,  # its own stored day may be the one being corrected
+            (BloodDraw.drawn_on < row.drawn_on)
+            | ((BloodDraw.drawn_on == row.drawn_on) & (BloodDraw.id < row.id)),
+        )
+    )
+    injury = injury_date_of(session, session.get(Patient, row.patient_id))
+    return blood_draw_deviations(
+        protocol_on(session, row.drawn_on), injury, row.drawn_on, earlier + 1
+    )
+
+
+def record_draw_deviation(user: User, session: Session, patient: Patient, row: BloodDraw):
+    """The draw's protocol deviation in the deviations list (made, updated, or left alone)."""
+    whys = blood_draw_deviations_of(session, row)
+    description = "blood draw: " + "; ".join(whys) if whys else None
+    return deviations.sync_record_deviation(
+        user, session, patient, row, kind="procedure", description=description
+    )
 
 
 def validate_harvest(session: Session, user: User, patient: Patient, row: MarrowHarvest) -> None:

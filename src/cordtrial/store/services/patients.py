@@ -9,6 +9,7 @@ and the end of study (timing.check_event_day).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date
 
 from sqlalchemy import func, select
@@ -34,6 +35,7 @@ from ..protocol import Protocol
 from ..protocol_versions import protocol_on
 from ..rules import EligibilityFacts, eligibility_problems, is_eligible, visit_schedule
 from ..signatures import add_signature
+from . import plausibility
 from .base import (
     IDENTITY_ROLES,
     READ_ROLES,
@@ -520,6 +522,9 @@ def validate_end(session: Session, user: User, patient: Patient) -> None:
             patient.ended_on.isoformat(),
             f"on or after the last {name} ({last})",
         )
+    protocol = protocol_on(session, patient.ended_on)
+    refused = [f for f in plausibility.end_findings(session, patient, protocol) if f.refuses]
+    plausibility.settle(user, session, patient, refused, ())  # a correction is checked too
 
 
 def end_study(
@@ -530,9 +535,12 @@ def end_study(
     ended_on: date,
     reason: str,
     detail: str | None = None,
+    confirm: Collection[str] = (),
 ) -> Patient:
     """The end of a patient's participation: completed, or withdrawn with the reason; no
-    record may be dated after it."""
+    record may be dated after it. "Completed" with nothing recorded at the protocol's last
+    visit is refused before that visit's window opens, and needs a confirmation after
+    (plausibility rules ``completed_before_last_visit``, ``completed_without_last_visit``)."""
     require_role(session, user, CLINICAL_ENTRY, "end the study for a patient")
     require_site(session, user, patient, "end the study for a patient")
     check(
@@ -546,8 +554,11 @@ def end_study(
     )
     patient.ended_on, patient.end_reason, patient.end_detail = ended_on, reason, detail
     validate_end(session, user, patient)
+    findings = plausibility.end_findings(session, patient, protocol_on(session, ended_on))
+    checked = plausibility.settle(user, session, patient, findings, confirm)
     patient.status = "completed" if reason == "completed" else "withdrawn"
     session.flush()
+    checked.store(user, session, patient)
     return patient
 
 

@@ -21,11 +21,22 @@ from cordtrial.casebook.plausibility import (
     completeness_findings,
     consent_findings,
     date_findings,
+    end_of_study_findings,
     visit_findings,
 )
 from cordtrial.casebook.schedule import Anchors
 
-from ..models import Confirmation, Consent, Infusion, Injury, Patient, User, Visit
+from ..models import (
+    Assessment,
+    Confirmation,
+    Consent,
+    FormNotDone,
+    Infusion,
+    Injury,
+    Patient,
+    User,
+    Visit,
+)
 from ..protocol import Protocol
 from ..types import utcnow
 from . import deviations
@@ -40,6 +51,7 @@ CONFIRM_ALL = frozenset(
         "follow_up_not_infused",
         "visit_out_of_window",
         "instrument_incomplete",
+        "completed_without_last_visit",
     }
 )
 
@@ -182,6 +194,30 @@ def check_adverse_event(
     findings = _dates("onset_date", onset, anchors)
     findings += consent_findings("onset_date", onset, anchors, rule="ae_before_consent")
     return settle(user, session, patient, findings, confirm)
+
+
+def _visit_seen(session: Session, patient: Patient, visit_code: str) -> bool:
+    """Something recorded at the visit: an exam or instrument, or a form marked not done."""
+    pid = patient.id
+    for model in (Assessment, FormNotDone):
+        q = select(model.id).where(model.patient_id == pid, model.visit_code == visit_code)
+        if session.scalar(q.limit(1)) is not None:
+            return True
+    return False
+
+
+def end_findings(session: Session, patient: Patient, protocol: Protocol) -> list[Finding]:
+    """The end-of-study rules for the patient's (new or corrected) end of study."""
+    if patient.end_reason != "completed" or not protocol.visits:
+        return []
+    last = protocol.visits[-1].code
+    return end_of_study_findings(
+        protocol,
+        anchors_for(session, patient),
+        patient.end_reason,
+        patient.ended_on,
+        _visit_seen(session, patient, last),
+    )
 
 
 def confirmations_for(session: Session, record) -> list[Confirmation]:

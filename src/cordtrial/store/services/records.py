@@ -103,6 +103,12 @@ def _with_patient(fn) -> Validator:
     return lambda session, user, row: fn(session, user, _patient_of(session, row), row)
 
 
+def _validate_blood_draw(session: Session, user: User, row: BloodDraw) -> None:
+    patient = _patient_of(session, row)
+    manufacturing.validate_blood_draw(session, user, patient, row)
+    manufacturing.record_draw_deviation(user, session, patient, row)
+
+
 def _validate_lot(session: Session, user: User, lot: Lot) -> None:
     manufacturing.validate_lot(session, user, lot)
     if lot.cryopreserved_on is not None:  # expiry follows the (corrected) freezing day
@@ -148,7 +154,7 @@ AMENDABLE: dict[type, Amendable] = {
     BloodDraw: Amendable(
         CLINICAL,
         ("drawn_on", "volume_ml", "serum_volume_ml", "operator"),
-        _with_patient(manufacturing.validate_blood_draw),
+        _validate_blood_draw,
     ),
     MarrowHarvest: Amendable(
         CLINICAL,

@@ -182,6 +182,7 @@ def record_panel(db, who: Principal, table: str, record) -> dict:
             if d.record_table == table and d.record_id == record.id
         ],
         dm_locked=locks.casebook_lock(db, patient) is not None or locks.trial_lock(db) is not None,
+        dm_lock_note=locks.lock_note_for(db, patient),
         dm_patient=patient,
     )
 

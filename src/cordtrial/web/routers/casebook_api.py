@@ -61,6 +61,7 @@ class CellOut(BaseModel):
     records: list[dict[str, Any]]
     window: dict[str, date] | None
     not_done_reason: str | None
+    not_expected_reason: str | None
     double_entry: str | None
     open_queries: int
     next_action: str | None
@@ -102,6 +103,7 @@ def _cell(cell, who: Principal) -> dict:
         ],
         "window": _window(cell.window),
         "not_done_reason": cell.not_done_reason,
+        "not_expected_reason": cell.not_expected_reason,
         "double_entry": cell.double_entry,
         "open_queries": cell.queries,
         "next_action": step.label if step else None,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session as DbSession
 from cordtrial.store import models as m
 from cordtrial.store.record_refs import RECORD_TYPES, record_id_of
 from cordtrial.store.refusals import Refusal
-from cordtrial.store.services import records
+from cordtrial.store.services import locks, records
 from cordtrial.store.signatures import status as signature_status
 from cordtrial.store.types import UTCDateTime
 
@@ -146,6 +146,7 @@ def _page(request, who, table, record_id, *, status_code=200, values=None, error
             fields=[_field(record, n, shown.get(n, "")) for n in current],
             reason=(values or {}).get("reason", ""),
             can_correct=records.may_amend(who.role, table),
+            lock_note=locks.lock_note_for(db, patient),
             signatures=signature_status(db, records.signed_parent(db, record)),
             history=history,
             errors=errors or {},

@@ -10,13 +10,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from cordtrial import isncsci
+from cordtrial.casebook.reconcile import entry_defaults
 from cordtrial.store.models import VISIT_CODES, Assessment, DoubleEntry, Patient
 from cordtrial.store.protocol_versions import protocol_on
 from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import assessments as assessment_service
 from cordtrial.store.services import double_entry as de_service
+from cordtrial.store.services import locks, records
 from cordtrial.store.services import patients as patient_service
-from cordtrial.store.services import records
 from cordtrial.store.services.timing import site_today
 from cordtrial.store.signatures import status as signature_status
 
@@ -58,18 +59,22 @@ def patient_page(
             injury_date=injury_date,
             today=site_today(patient.site),
             plan=patient_plan(db, patient, who),
-            correctable={t for t in records.MODELS_BY_TABLE if records.may_amend(who.role, t)},
+            correctable=set()
+            if locks.lock_note_for(db, patient)  # the record pages say why
+            else {t for t in records.MODELS_BY_TABLE if records.may_amend(who.role, t)},
         )
         return render(request, "patient.html", **ctx)
 
 
-def _exam_meta_defaults(who: Principal, visit: str = "") -> dict[str, str]:
-    return {
-        "visit_code": visit if visit in VISIT_CODES else "",
-        "assessed_on": date.today().isoformat(),
-        "assessor_name": who.full_name,
-        "blinded": "",
-    }
+def _exam_meta_defaults(
+    who: Principal, visit: str = "", *, double_entry: bool = False
+) -> dict[str, str]:
+    return entry_defaults(
+        visit if visit in VISIT_CODES else "",
+        double_entry=double_entry,
+        user_name=who.full_name,
+        today=date.today(),
+    )
 
 
 @router.get("/patients/{code}/exams/new")
@@ -77,17 +82,19 @@ def new_exam(code: str, request: Request, who: Annotated[Principal, Depends(curr
     require(who, "enter_assessments")
     with unit_of_work(request) as db:
         patient = patient_service.get_for(acting_user(db, who), db, code)
+        double = _double_entry_on(db)
+        visit = request.query_params.get("visit", "")
         return render(
             request,
             "exam_new.html",
             patient=patient,
-            meta=_exam_meta_defaults(who, request.query_params.get("visit", "")),
+            meta=_exam_meta_defaults(who, visit, double_entry=double),
             reasons={},
             comments="",
             visit_codes=VISIT_CODES,
             save_url=f"/patients/{code}/exams/new",
             engine_version=isncsci.ENGINE_VERSION,
-            double_entry=_double_entry_on(db),
+            double_entry=double,
         )
 
 
@@ -355,6 +362,10 @@ def correct_form(
     require(who, "enter_assessments")
     with unit_of_work(request) as db:
         row = _assessment(db, acting_user(db, who), assessment_id)
+        locked = locks.lock_note_for(db, db.get(Patient, row.patient_id))
+        if locked:  # no form to fill in for nothing: the store would refuse the save
+            flash(request, "warn", f"Not correctable: {locked}.")
+            return RedirectResponse(f"/assessments/{row.id}", status_code=303)
         meta = {
             "visit_code": row.visit_code,
             "assessed_on": row.assessed_on.isoformat(),

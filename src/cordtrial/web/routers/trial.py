@@ -16,6 +16,7 @@ from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import patients as patient_service
 
 from ..accounts import acting_user
+from ..casebook_view import warnings_view
 from ..deps import current_principal, require, unit_of_work
 from ..errors import FormInvalid, NotFound
 from ..form_views import FieldView, field_views, form_values, read_form
@@ -132,9 +133,13 @@ def _step(slug: str) -> Step:
     return step
 
 
+def _ticked(value) -> list[str]:
+    return value if isinstance(value, list) else [value] if value else []
+
+
 def _step_fields(step: Step, values: dict, ctx: dict) -> list[FieldView]:
-    if step.model is not EligibilityIn:
-        return field_views(step.model, values, options=ctx.get("options"))
+    if step.model is not EligibilityIn:  # warnings are confirmed in the confirm box instead
+        return field_views(step.model, values, options=ctx.get("options"), omit=("confirm",))
     fields = field_views(step.model, values, omit=("criteria",))
     questions = [
         FieldView(
@@ -150,7 +155,9 @@ def _step_fields(step: Step, values: dict, ctx: dict) -> list[FieldView]:
     return fields[:1] + questions + fields[1:]
 
 
-def _step_page(request, who, code, step: Step, *, status_code=200, values=None, errors=None):
+def _step_page(
+    request, who, code, step: Step, *, status_code=200, values=None, errors=None, warnings=()
+):
     with unit_of_work(request) as db:
         patient = patient_service.get_for(acting_user(db, who), db, code)
         ctx = step.context(db, patient, who) if step.context else {}
@@ -169,6 +176,8 @@ def _step_page(request, who, code, step: Step, *, status_code=200, values=None, 
             criteria=ctx.get("criteria"),
             protocol=ctx.get("protocol"),
             signing=ctx.get("signing"),
+            warnings=list(warnings),
+            confirmed=_ticked((values or {}).get("confirm")),
         )
 
 
@@ -185,7 +194,7 @@ async def save_step(code: str, slug: str, request: Request, who: Who):
     require(who, step.permission)
     form = form_values(await request.form())
     body, errors = read_form(step.model, form)
-    status, target, notes = 422, None, []
+    status, target, notes, warnings = 422, None, [], []
     if body is not None:
         try:
             with unit_of_work(request) as db:
@@ -198,16 +207,27 @@ async def save_step(code: str, slug: str, request: Request, who: Who):
             if exc.code in NOT_FORM:
                 raise
             errors = errors_from_refusal(exc)
+            if exc.code == "confirmation_required":  # ticked in the confirm box, then saved
+                warnings, errors = warnings_view(exc.context.get("warnings", [])), {}
             if exc.code == "authentication_failed":
                 errors = {"password": "wrong password: not signed"}
-            status = 422 if set(errors) - {"_form"} else 409
+            status = 422 if set(errors) - {"_form"} or warnings else 409
         except FormInvalid as exc:
             errors = exc.by_field()
-    if errors:
-        return _step_page(request, who, code, step, status_code=status, values=form, errors=errors)
+    if errors or warnings:
+        return _step_page(
+            request,
+            who,
+            code,
+            step,
+            status_code=status,
+            values=form,
+            errors=errors,
+            warnings=warnings,
+        )
     flash(request, "ok", step.done)
-    for note in notes:  # saved (the event happened), but the team must know and report it
-        flash(request, "warn", f"{note}: report it under Deviations.")
+    for note in notes:  # saved (the event happened), and recorded as a deviation to review
+        flash(request, "warn", f"{note}: recorded under Deviations, to review.")
     return RedirectResponse(target, status_code=303)
 
 
