@@ -4,6 +4,8 @@ saved on a refusal, and the label page."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from datetime import timedelta
@@ -167,6 +169,10 @@ def test_a_blood_draw_outside_the_protocol_is_saved_with_a_warning_to_report_it(
     listed = client.get("/deviations?kind=procedure").text
     assert "blood draw: blood draw 3; the protocol plans 2" in listed  # the day-15 draw
     assert "blood draw: drawn on day 12 after injury" in listed
+    rows = list(csv.DictReader(io.StringIO(client.get("/deviations.csv?kind=procedure").text)))
+    linked = [r for r in rows if "drawn on day 12" in r["description"]]
+    assert len(linked) == 1 and linked[0]["record_table"] == "blood_draws"
+    assert client.get(f"/records/blood_draws/{linked[0]['record_id']}").status_code == 200
 
 
 def test_identifying_data_is_corrected_from_its_record_page(client):

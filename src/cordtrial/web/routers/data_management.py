@@ -237,6 +237,9 @@ def deviation_row(d, p) -> dict:
         "visit": d.visit_code or "",
         "description": d.description,
         "days_outside": "" if d.days_outside is None else d.days_outside,
+        # the record the deviation was found on (an exam out of window, a blood draw), if any
+        "record_table": d.record_table or "",
+        "record_id": "" if d.record_id is None else d.record_id,
         "reason": d.reason,
         "status": d.status,
         "reported_at": d.reported_at.strftime("%Y-%m-%d %H:%M"),
