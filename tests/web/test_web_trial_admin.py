@@ -180,19 +180,40 @@ def test_protocol_page_shows_the_schedule_and_edits_as_toml(client):
 # -- corrections ------------------------------------------------------------------------------------
 
 
-def _eligibility_id(client) -> int:
-    timeline = client.get(f"{API}/patients/SAP-001", auth=basic("investigator")).json()
+def _eligibility_id(client, code: str = "SAP-001") -> int:
+    timeline = client.get(f"{API}/patients/{code}", auth=basic("investigator")).json()
     assert any(e["kind"] == "eligibility" for e in timeline["timeline"])
     from cordtrial.store import db as store_db
     from cordtrial.store.models import Eligibility, Patient
 
     with store_db.session_scope(client.app.state.database_url) as s:
-        pid = s.query(Patient.id).filter(Patient.study_code == "SAP-001").scalar()
+        pid = s.query(Patient.id).filter(Patient.study_code == code).scalar()
         return s.query(Eligibility.id).filter(Eligibility.patient_id == pid).scalar()
 
 
+def _eligible_without_raw_material(client) -> str:
+    """A new patient with a signed positive eligibility decision and nothing taken yet (a
+    decision raw material relies on may not be corrected to not eligible)."""
+    from test_web_trial_api import register
+
+    from cordtrial.store.rules import eligible_answers
+
+    code = register(client, INJURY)
+    r = client.post(
+        f"{API}/patients/{code}/eligibility",
+        json={
+            "assessed_on": (INJURY + timedelta(days=5)).isoformat(),
+            "criteria": eligible_answers(default_protocol()),
+            "password": PASSWORD["investigator"],
+        },
+        auth=basic("investigator"),
+    )
+    assert r.status_code == 201, r.text
+    return code
+
+
 def test_a_correction_needs_a_reason_and_invalidates_the_signature(client):
-    eid = _eligibility_id(client)
+    eid = _eligibility_id(client, _eligible_without_raw_material(client))
     url = f"{API}/records/eligibility/{eid}"
     before = client.get(url, auth=basic("investigator")).json()
     assert [s["valid"] for s in before["signatures"]] == [True]

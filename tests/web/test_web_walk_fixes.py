@@ -1,0 +1,140 @@
+"""Defects a walk of a new trial in a browser found (every role through pages only): times in
+the site's time zone, refusals in sentences, nested form errors, exports with a header, the
+age at injury against the date of birth, corrected eligibility against the raw material."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from conftest import INJURY, csrf_of, login
+from test_web_api import API, basic
+
+from cordtrial.store.protocol import default_protocol
+from cordtrial.store.rules import eligible_answers
+
+
+def _ids(client, model, code="SAP-001"):
+    from cordtrial.store import db as store_db
+    from cordtrial.store.models import Patient
+
+    with store_db.session_scope(client.app.state.database_url) as s:
+        pid = s.query(Patient.id).filter(Patient.study_code == code).scalar()
+        if model.__name__ in ("Patient", "PatientIdentity"):
+            return [pid]  # an identity is keyed by its patient
+        return [i for (i,) in s.query(model.id).filter(model.patient_id == pid).order_by(model.id)]
+
+
+def _correct(client, table, rid, changes):
+    return client.post(
+        f"{API}/records/{table}/{rid}/corrections",
+        json={"changes": changes, "reason": "source document"},
+        auth=basic("investigator"),
+    )
+
+
+# -- age at injury and date of birth ---------------------------------------------------------------
+
+
+def _born(age: int, before_injury_days: int = 30) -> str:
+    """A date of birth that makes the patient ``age`` on the injury day of the scenario."""
+    day = INJURY - timedelta(days=before_injury_days)
+    try:
+        return day.replace(year=day.year - age).isoformat()
+    except ValueError:  # 29 February
+        return (day - timedelta(days=1)).replace(year=day.year - age).isoformat()
+
+
+def test_registration_refuses_an_age_older_than_the_date_of_birth_allows(client):
+    body = {"sex": "F", "full_name": "Hanako Example", "date_of_birth": _born(30)}
+    r = client.post(
+        f"{API}/patients", json={**body, "age_at_injury": 45}, auth=basic("investigator")
+    )
+    assert r.status_code == 422, r.text
+    error = r.json()["errors"][0]
+    assert "date of birth" in error["allowed"] and "age at injury" in error["allowed"]
+    ok = client.post(
+        f"{API}/patients", json={**body, "age_at_injury": 30}, auth=basic("investigator")
+    )
+    assert ok.status_code == 201, ok.text
+    # the injury day is then checked against both: an injury before birth is refused
+    code = ok.json()["study_code"]
+    injury = {"level": "C5", "mechanism": "fall", "non_penetrating": True}
+    r = client.post(
+        f"{API}/patients/{code}/injury",
+        json={**injury, "injury_date": INJURY.isoformat()},
+        auth=basic("investigator"),
+    )
+    assert r.status_code == 201, r.text
+    # a correction of the age is checked against the date of birth
+    from cordtrial.store.models import Patient
+
+    r = _correct(client, "patients", _ids(client, Patient, code)[0], {"age_at_injury": 50})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "age_at_injury", r.text
+    assert "date of birth" in r.json()["errors"][0]["allowed"]
+    # moving the injury a year back contradicts the age stated for it
+    from cordtrial.store.models import Injury
+
+    injury = _ids(client, Injury, code)[0]
+    r = _correct(client, "injuries", injury, {"injury_date": (INJURY - timedelta(days=400)).isoformat()})  # fmt: skip
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "injury_date"
+    assert "date of birth" in r.json()["errors"][0]["allowed"]
+
+
+def test_a_corrected_date_of_birth_must_agree_with_the_age_at_injury(client):
+    from cordtrial.store.models import PatientIdentity
+
+    identity = _ids(client, PatientIdentity)[0]  # SAP-001: 45 at the injury, no birth date yet
+    r = _correct(client, "patient_identities", identity, {"date_of_birth": _born(30)})
+    assert r.status_code == 422, r.text
+    error = r.json()["errors"][0]
+    assert error["field"] == "date_of_birth" and "age at injury (45)" in error["allowed"]
+
+
+def test_the_registration_page_shows_the_contradiction_at_the_field(client):
+    login(client, "investigator")
+    token = csrf_of(client.get("/patients/new").text)
+    r = client.post(
+        "/patients/new",
+        data={
+            "csrf_token": token,
+            "full_name": "Taro Example",
+            "age_at_injury": "60",
+            "date_of_birth": _born(30),
+            "sex": "M",
+        },
+    )
+    assert r.status_code == 422
+    assert 'id="err-date_of_birth"' in r.text and "age at injury (60)" in r.text
+
+
+# -- eligibility corrections against the raw material ----------------------------------------------
+
+
+def test_a_corrected_eligibility_still_covers_the_raw_material_taken(client):
+    """SAP-001: eligibility day 5, consent day 6, draws days 7 and 9, harvest day 10."""
+    from cordtrial.store.models import Eligibility
+
+    eid = _ids(client, Eligibility)[0]
+    r = _correct(client, "eligibility", eid, {"assessed_on": (INJURY + timedelta(days=8)).isoformat()})  # fmt: skip
+    assert r.status_code == 422, r.text
+    error = r.json()["errors"][0]
+    assert error["field"] == "assessed_on"
+    assert (INJURY + timedelta(days=7)).isoformat() in error["allowed"]
+    assert "raw material" in error["allowed"]
+    criteria = dict(eligible_answers(default_protocol()), infection=True)
+    r = _correct(client, "eligibility", eid, {"criteria": criteria})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "criteria"
+    assert "raw material" in r.json()["errors"][0]["allowed"]
+    ok = _correct(client, "eligibility", eid, {"assessed_on": (INJURY + timedelta(days=7)).isoformat()})  # fmt: skip
+    assert ok.status_code == 200, ok.text
+    # the correction page shows the same refusal at the field
+    login(client, "investigator")
+    page = client.get(f"/records/eligibility/{eid}")
+    day8 = (INJURY + timedelta(days=8)).isoformat()
+    r = client.post(
+        f"/records/eligibility/{eid}",
+        data={"csrf_token": csrf_of(page.text), "assessed_on": day8, "reason": "typo"},
+    )
+    assert r.status_code == 422 and 'id="err-assessed_on"' in r.text and "raw material" in r.text
