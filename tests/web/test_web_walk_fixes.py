@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import INJURY, csrf_of, login
+from conftest import INJURY, TODAY, csrf_of, login
 from test_web_api import API, basic
 
 from cordtrial.store.protocol import default_protocol
@@ -138,3 +138,65 @@ def test_a_corrected_eligibility_still_covers_the_raw_material_taken(client):
         data={"csrf_token": csrf_of(page.text), "assessed_on": day8, "reason": "typo"},
     )
     assert r.status_code == 422 and 'id="err-assessed_on"' in r.text and "raw material" in r.text
+
+
+# -- exports ---------------------------------------------------------------------------------------
+
+
+def _header(text: str) -> list[str]:
+    return text.splitlines()[0].split(",") if text else []
+
+
+def test_an_export_without_rows_is_its_header_line(client, tmp_path):
+    """An empty store: every export was a 0-byte file; each is now its header, the same one
+    the export has with rows (the scenario's store)."""
+    from fastapi.testclient import TestClient
+
+    from cordtrial.store import db as store_db
+    from cordtrial.store.services import users
+    from cordtrial.web.app import create_app
+    from cordtrial.web.exports import EXPORTS
+
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    store_db.upgrade(url)
+    with store_db.session_scope(url) as s:
+        users.create_user(
+            None, s, username="stat", display_name="Stat", role="statistician",
+            site=None, password="sta-password-1",
+        )  # fmt: skip
+    login(client, "statistician")
+    with TestClient(create_app(url, secret_key="t"), base_url="https://testserver") as empty:
+        login(empty, username="stat", password="sta-password-1")
+        for name in EXPORTS:
+            if name == "audit_trail":  # the statistician does not read the audit trail
+                continue
+            r = empty.get(f"/exports/{name}.csv")
+            assert r.status_code == 200, (name, r.text)
+            assert r.text.endswith("\r\n") and r.text.count("\r\n") == 1, (name, r.text)
+            full = client.get(f"/exports/{name}.csv").text
+            assert _header(r.text) == _header(full), name
+
+
+def test_the_patients_export_has_the_end_of_study(client):
+    r = client.post(
+        f"{API}/patients/SAP-002/end-of-study",
+        json={"ended_on": TODAY.isoformat(), "reason": "other", "detail": "moved abroad"},
+        auth=basic("investigator"),
+    )
+    assert r.status_code in (200, 201), r.text
+    login(client, "statistician")
+    text = client.get("/exports/patients.csv").text
+    header = _header(text)
+    assert {"ended_on", "end_reason", "end_detail"} <= set(header)
+    row = next(line for line in text.splitlines() if line.startswith("SAP-002,"))
+    cells = dict(zip(header, row.split(","), strict=True))
+    assert cells["end_reason"] == "other" and cells["end_detail"] == "moved abroad"
+
+
+def test_the_deviations_export_without_rows_has_its_header(client):
+    from cordtrial.web.routers.data_management import DEVIATION_COLUMNS
+
+    login(client, "monitor")
+    r = client.get("/deviations.csv?status=closed")  # none closed in the scenario
+    assert r.status_code == 200, r.text
+    assert r.text == ",".join(DEVIATION_COLUMNS) + "\r\n"
