@@ -200,3 +200,58 @@ def test_the_deviations_export_without_rows_has_its_header(client):
     r = client.get("/deviations.csv?status=closed")  # none closed in the scenario
     assert r.status_code == 200, r.text
     assert r.text == ",".join(DEVIATION_COLUMNS) + "\r\n"
+
+
+# -- nested form errors ----------------------------------------------------------------------------
+
+
+def test_a_nested_field_error_says_what_that_field_allows():
+    """Unit: the error of a visit window or a release-test limit named the enclosing field's
+    description ("the whole protocol: visit schedule, ...")."""
+    from pydantic import ValidationError
+
+    from cordtrial.web.forms import pydantic_error, readable_path
+    from cordtrial.web.trial_schemas import ProtocolEditIn
+
+    data = default_protocol().model_dump(mode="json")
+    data["visits"][1]["minus"] = -3
+    data["release_tests"][0]["min"] = "abc"
+    data["dose"]["min_rate_ml_per_min"] = 50
+    try:
+        ProtocolEditIn.model_validate({"summary": "x", "protocol": data})
+    except ValidationError as exc:
+        errors = {e["field"]: e for e in (pydantic_error(x, ProtocolEditIn) for x in exc.errors())}
+    minus = errors["protocol.visits.1.minus"]
+    assert minus["value"] == -3 and minus["allowed"] == "a whole number >= 0"
+    assert errors["protocol.release_tests.0.min"]["allowed"] == "a number"
+    assert "min_rate_ml_per_min is above max_rate_ml_per_min" in errors["protocol.dose"]["allowed"]
+    assert not any("the whole protocol" in e["allowed"] for e in errors.values())
+    assert readable_path("visits.1.minus") == "visits #2 › minus"
+    # a top-level field keeps its own description
+    try:
+        ProtocolEditIn.model_validate({"summary": "", "protocol": data})
+    except ValidationError as exc:
+        summary = [pydantic_error(x, ProtocolEditIn) for x in exc.errors()][0]
+    assert summary["field"] == "summary" and "1-2000 characters" in summary["allowed"]
+
+
+def test_the_protocol_page_names_the_nested_field_its_value_and_what_is_allowed(client):
+    from cordtrial.store.protocol import to_toml
+
+    login(client, "admin")
+    token = csrf_of(client.get("/protocol").text)
+    text = to_toml(default_protocol()).replace("minus = 7\n", "minus = -7\n", 1)
+    r = client.post(
+        "/protocol/amendments",
+        data={
+            "csrf_token": token,
+            "summary": "bad window",
+            "effective_from": TODAY.isoformat(),
+            "protocol_toml": text,
+        },
+    )
+    assert r.status_code == 422
+    import re
+
+    error = re.search(r'data-testid="amend-toml-error">(.*?)<', r.text, re.S).group(1)
+    assert error == "visits #1 › minus: -7 not allowed: a whole number &gt;= 0", error
