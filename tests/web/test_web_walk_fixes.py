@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import INJURY, TODAY, csrf_of, login
+from conftest import INJURY, PASSWORD, TODAY, csrf_of, login
 from test_web_api import API, basic
 
 from cordtrial.store.protocol import default_protocol
@@ -255,3 +255,84 @@ def test_the_protocol_page_names_the_nested_field_its_value_and_what_is_allowed(
 
     error = re.search(r'data-testid="amend-toml-error">(.*?)<', r.text, re.S).group(1)
     assert error == "visits #1 › minus: -7 not allowed: a whole number &gt;= 0", error
+
+
+# -- refusals in sentences -------------------------------------------------------------------------
+
+
+def _visible(html: str) -> str:
+    """The page's text as read (tags and their attributes left out)."""
+    import re
+
+    return re.sub(r"<[^>]*>", " ", html)
+
+
+def test_every_code_the_infusion_and_lot_rules_raise_has_a_sentence():
+    """Unit: the refusal codes of the infusion, manufacturing and signature rules (read from
+    the source, so a new code without a sentence fails here) each have a sentence."""
+    import re
+    from pathlib import Path
+
+    from cordtrial.store.services import base, infusions, manufacturing
+    from cordtrial.web.refusal_text import RULES, rule_text
+
+    codes = set()
+    for module in (base, infusions, manufacturing):
+        text = Path(module.__file__).read_text(encoding="utf-8")
+        codes |= set(re.findall(r'deny\(\s*session,\s*\w+,\s*"([a-z_]+)"', text))
+        codes |= set(re.findall(r'return \(\s*"([a-z_]+)"', text))  # dose_problem's codes
+    codes -= {"role_not_allowed", "other_site", "not_found"}  # answered as 403/404 pages
+    assert {"identity_mismatch", "dose_above_maximum", "authentication_failed"} <= codes
+    for code in codes:
+        assert code in RULES, code
+        assert "_" not in rule_text(code) and rule_text(code).endswith("."), code
+    assert rule_text("some_new_code") == "Some new code."
+
+
+def test_the_infusion_page_says_the_rule_not_its_code(client):
+    from test_web_pages import _infusion_form
+
+    token = login(client, "investigator")
+    r = client.post(
+        "/patients/SAP-002/infusions/new", data=_infusion_form(token, wristband_code="SAP-001")
+    )
+    assert r.status_code == 409
+    text = _visible(r.text)
+    assert "identity_mismatch" not in text and "Chain of identity" in text
+    assert 'data-code="identity_mismatch"' in r.text  # kept for programs, not shown
+    r = client.post(
+        "/patients/SAP-002/infusions/new", data=_infusion_form(token, password="wrong-password-1")
+    )
+    assert "authentication_failed" not in _visible(r.text)
+    assert "own password" in _visible(r.text)
+
+
+def test_release_refusals_and_results_name_the_tests(client, scenario):
+    from cordtrial.store import db as store_db
+    from cordtrial.store.models import ReleaseTest
+
+    with store_db.session_scope(client.app.state.database_url) as s:
+        s.query(ReleaseTest).filter(
+            ReleaseTest.lot_id == scenario.lot_quarantine, ReleaseTest.test_code == "hla_dr"
+        ).delete()
+    token = login(client, "qa")
+    url = f"/lots/{scenario.lot_quarantine}"
+    page = _visible(client.get(url).text)
+    assert "no result yet" in page and "HLA-DR positive" in page
+    r = client.post(
+        f"{url}/release",
+        data={"csrf_token": token, "password": PASSWORD["qa"], "meaning_confirmed": "on"},
+    )
+    assert r.status_code == 422
+    text = _visible(r.text)
+    assert "no result for HLA-DR positive" in text
+    assert "release_tests_incomplete" not in text and "every required release test" in text
+    client.cookies.clear()
+    token = login(client, "cell_processing")
+    assert ">HLA-DR positive</option>" in client.get(url).text  # the test's name, not hla_dr
+    r = client.post(
+        f"{url}/release-tests",
+        data={"csrf_token": token, "test_code": "hla_dr", "value": "4.5", "method": "flow",
+              "tested_on": TODAY.isoformat(), "analyst": "QC"},
+    )  # fmt: skip
+    assert "Release test HLA-DR positive recorded: 4.5 %, OUTSIDE the limit" in r.text, r.text

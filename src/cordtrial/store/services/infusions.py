@@ -287,7 +287,7 @@ def validate_infusion_times(session: Session, user: User, row: Infusion) -> None
         row.stopped_at > row.started_at,
         "stopped_at",
         row.stopped_at.isoformat(),
-        "after started_at",
+        "after the start of the infusion",
     )
     check(
         session,
