@@ -129,7 +129,7 @@ def pydantic_error(err: dict, model: type[BaseModel] | None = None) -> dict[str,
         allowed = err.get("msg", "a valid value")  # it names the refused character or number
     elif kind == "extra_forbidden":
         allowed = "no such field"
-    elif described is not None and described.description and kind not in _ABOUT_THE_WHOLE:
+    elif described is not None and described.description and not _about_a_model(kind, described):
         allowed = described.description
     else:
         whole = described is not None and int in (
@@ -140,8 +140,16 @@ def pydantic_error(err: dict, model: type[BaseModel] | None = None) -> dict[str,
     return {"field": field, "value": value, "allowed": allowed}
 
 
-# Errors a model's own check raises about several fields together: its message says why.
+# Errors a check raises in its own words (a model's check about several fields together).
 _ABOUT_THE_WHOLE = ("value_error", "assertion_error")
+
+
+def _about_a_model(kind: str, described: FieldInfo) -> bool:
+    """A nested model's own check failed (e.g. dose: min above max): its message says why,
+    not the description of the field holding the model."""
+    return kind in _ABOUT_THE_WHOLE and _inner_model(described.annotation) is not None
+
+
 _LIMITS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
 _WORDS = {
     "missing": "a value is required",
