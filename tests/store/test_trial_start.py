@@ -94,12 +94,12 @@ def test_site_rules(db_url):
             None, s, username="a", display_name="Admin A", role="admin", site=None,
             password="a-long-password-1",
         )  # fmt: skip
-        sites.create_site(admin, s, code="KOB", name="Kobe")
+        sites.create_site(admin, s, code="KOB", name="Kobe", time_zone="Asia/Tokyo")
     assert_refused(
         db_url,
         "invalid_input",
         lambda s: sites.create_site(
-            s.scalar(select(Site.id)) and _admin(s), s, code="KOB", name="again"
+            s.scalar(select(Site.id)) and _admin(s), s, code="KOB", name="again", time_zone="UTC"
         ),
     )
     assert_refused(

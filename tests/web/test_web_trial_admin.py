@@ -47,16 +47,17 @@ def test_admin_creates_and_edits_a_site_audited(client):
 
 def test_site_refusals_name_the_field(client):
     cases = [
-        ({"code": "sap", "name": "x"}, "code"),  # lower case
-        ({"code": "SAP", "name": "again"}, "code"),  # taken
+        ({"code": "sap", "name": "x", "time_zone": "UTC"}, "code"),  # lower case
+        ({"code": "SAP", "name": "again", "time_zone": "UTC"}, "code"),  # taken
         ({"code": "NEW", "name": "x", "time_zone": "Mars/Olympus"}, "time_zone"),
-        ({"code": "NEW", "name": ""}, "name"),
+        ({"code": "NEW", "name": "", "time_zone": "UTC"}, "name"),
+        ({"code": "NEW", "name": "x"}, "time_zone"),  # required: never a silent UTC
     ]
     for body, field in cases:
         r = client.post(f"{API}/admin/sites", json=body, auth=basic("admin"))
         assert r.status_code == 422, (body, r.text)
         assert r.json()["errors"][0]["field"] == field
-    assert client.post(f"{API}/admin/sites", json={"code": "NEW", "name": "x"}, auth=basic("investigator")).status_code == 403  # fmt: skip
+    assert client.post(f"{API}/admin/sites", json={"code": "NEW", "name": "x", "time_zone": "UTC"}, auth=basic("investigator")).status_code == 403  # fmt: skip
     names = [s["code"] for s in client.get(f"{API}/admin/sites", auth=basic("admin")).json()]
     assert names == ["OTH", "SAP"]
 

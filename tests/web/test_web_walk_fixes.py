@@ -336,3 +336,144 @@ def test_release_refusals_and_results_name_the_tests(client, scenario):
               "tested_on": TODAY.isoformat(), "analyst": "QC"},
     )  # fmt: skip
     assert "Release test HLA-DR positive recorded: 4.5 %, OUTSIDE the limit" in r.text, r.text
+
+
+# -- the site's time zone --------------------------------------------------------------------------
+
+
+def test_a_wall_clock_time_is_read_in_the_sites_zone():
+    """Unit: 08:00 in Tokyo is 23:00 UTC the day before; its day at the site is the local one."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from cordtrial.store.models import Site
+    from cordtrial.store.services.timing import local_day
+    from cordtrial.web.forms import parse_datetime
+
+    errors: dict[str, str] = {}
+    tokyo = ZoneInfo("Asia/Tokyo")
+    moment = parse_datetime("2026-05-20T08:00", "started_at", errors, tokyo)
+    assert moment == datetime(2026, 5, 19, 23, 0, tzinfo=UTC) and not errors
+    assert local_day(moment, Site(time_zone="Asia/Tokyo")).isoformat() == "2026-05-20"
+    assert moment.date().isoformat() == "2026-05-19"  # the UTC day the rule used to compare
+    assert parse_datetime("2026-05-20T08:00", "x", errors) == datetime(2026, 5, 20, 8, tzinfo=UTC)
+    parse_datetime("8 o'clock", "started_at", errors, tokyo)
+    assert "Asia/Tokyo" in errors["started_at"]
+
+
+def _site_zone(client, zone: str) -> None:
+    r = client.patch(f"{API}/admin/sites/SAP", json={"time_zone": zone}, auth=basic("admin"))
+    assert r.status_code == 200, r.text
+
+
+def test_the_infusion_is_entered_and_shown_in_the_sites_time_zone(client):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from test_web_pages import _infusion_form
+
+    _site_zone(client, "Asia/Tokyo")
+    token = login(client, "investigator")
+    form = client.get("/patients/SAP-002/infusions/new").text
+    assert "Started at (Asia/Tokyo)" in form and "(UTC)" not in form
+    day = datetime.now(ZoneInfo("Asia/Tokyo")).date()  # the site's today
+    r = client.post(
+        "/patients/SAP-002/infusions/new",
+        data=_infusion_form(
+            token,
+            infused_on=day.isoformat(),
+            weight_measured_on=day.isoformat(),
+            started_at=f"{day.isoformat()}T08:00",  # 23:00 UTC the day before
+            stopped_at=f"{day.isoformat()}T09:40",
+        ),
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, _visible(r.text)
+    page = client.get(r.headers["location"]).text
+    assert "Times (Asia/Tokyo)" in page and "08:00–09:40" in page
+    from cordtrial.store import db as store_db
+    from cordtrial.store.models import Infusion
+
+    with store_db.session_scope(client.app.state.database_url) as s:
+        started = s.query(Infusion.started_at).scalar()
+    assert started.utcoffset() == timedelta(0)  # stored in UTC, as before
+    assert started.isoformat() == f"{(day - timedelta(days=1)).isoformat()}T23:00:00+00:00"
+
+
+def test_the_casebook_says_the_sites_today(client):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    _site_zone(client, "Pacific/Kiritimati")  # UTC+14: a day ahead of UTC most of the day
+    login(client, "investigator")
+    page = client.get("/patients/SAP-001/casebook").text
+    assert "today (UTC)" not in page
+    today = datetime.now(ZoneInfo("Pacific/Kiritimati")).date().isoformat()
+    assert f"{today} (Pacific/Kiritimati)" in page
+
+
+def test_a_site_is_created_with_a_chosen_time_zone_never_a_silent_utc(client):
+    r = client.post(f"{API}/admin/sites", json={"code": "KOB", "name": "Kobe"}, auth=basic("admin"))
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "time_zone"
+    login(client, "admin")
+    page = client.get("/admin/sites").text
+    select = page.split('id="f-time_zone"')[1].split("</select>")[0]
+    assert "selected" not in select and "choose" in select
+    r = client.post(
+        "/admin/sites",
+        data={"csrf_token": csrf_of(page), "code": "KOB", "name": "Kobe", "time_zone": ""},
+    )
+    assert r.status_code == 422 and 'id="err-time_zone"' in r.text
+    assert "Kobe" in r.text  # what was typed is kept
+
+
+def test_a_correction_of_a_time_is_read_and_shown_in_the_sites_zone(client, scenario):
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from cordtrial.store import db as store_db
+    from cordtrial.store.models import CustodyEvent, Lot, User
+    from cordtrial.store.services import manufacturing
+
+    _site_zone(client, "Asia/Tokyo")
+    at = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
+    with store_db.session_scope(client.app.state.database_url) as s:
+        cpc = s.query(User).filter(User.username == "cpc").one()
+        event = manufacturing.record_custody(
+            cpc, s, s.get(Lot, scenario.lot_quarantine), at=at,
+            from_location="CPC LN2 tank 1", to_location="ward 5",
+        )  # fmt: skip
+        s.flush()
+        eid = event.id
+    login(client, "cell_processing")
+    page = client.get(f"/records/custody_events/{eid}")
+    assert "the time in Asia/Tokyo" in page.text
+    local = at.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert local.isoformat(timespec="minutes") in page.text  # shown as the site's clock
+    typed = (local - timedelta(minutes=5)).replace(tzinfo=None).isoformat(timespec="minutes")
+    r = client.post(
+        f"/records/custody_events/{eid}",
+        data={"csrf_token": csrf_of(page.text), "at": typed, "reason": "clock on the form"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, _visible(r.text)
+    with store_db.session_scope(client.app.state.database_url) as s:
+        stored = s.get(CustodyEvent, eid).at
+    assert stored == at - timedelta(minutes=5)  # the Tokyo time typed, kept as its moment
+
+
+# -- record pages ----------------------------------------------------------------------------------
+
+
+def test_a_record_page_reads_as_words(client):
+    from cordtrial.store.models import MarrowHarvest
+
+    hid = _ids(client, MarrowHarvest)[0]
+    login(client, "monitor")
+    page = client.get(f"/records/marrow_harvests/{hid}").text
+    data = page.split('data-testid="record-data"')[1].split("</table>")[0]
+    assert "<th>id</th>" not in data and "<th>patient_id</th>" not in data
+    assert "<th>harvested on</th>" in data
+    note = page.split('data-testid="no-correction">')[1].split("<")[0]
+    assert note == "Your role (Monitor) may not correct records of this kind (bone-marrow harvest)."

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import typing
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
@@ -28,17 +29,18 @@ def parse_date(text: str, field: str, errors: dict[str, str]) -> date | None:
         return None
 
 
-def parse_datetime(text: str, field: str, errors: dict[str, str]) -> datetime | None:
-    """A local wall-clock time from <input type=datetime-local>, taken as UTC (the app shows
-    and stores UTC throughout)."""
-    from datetime import UTC
-
+def parse_datetime(
+    text: str, field: str, errors: dict[str, str], zone: ZoneInfo | None = None
+) -> datetime | None:
+    """A wall-clock time from <input type=datetime-local>, read in ``zone`` (the site's time
+    zone, as the site team enters it; UTC when not given) and returned in UTC, as stored."""
+    zone = zone or ZoneInfo("UTC")
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        errors[field] = _message(text, "a date and time YYYY-MM-DDTHH:MM (UTC)")
+        errors[field] = _message(text, f"a date and time YYYY-MM-DDTHH:MM ({zone.key})")
         return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
 
 
 def parse_float(

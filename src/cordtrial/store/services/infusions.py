@@ -15,14 +15,14 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Infusion, Injury, Lot, Patient, User
+from ..models import Infusion, Injury, Lot, Patient, Site, User
 from ..protocol import DoseLimits, Protocol
 from ..protocol_versions import protocol_on
 from ..signatures import add_signature
 from .base import check, deny, reauthenticate, require_role, require_site
 from .manufacturing import ensure_lot_usable, transition
 from .patients import reschedule_after_infusion
-from .timing import check_event_day
+from .timing import check_event_day, local_day, site_zone
 
 INFUSE_ROLES = ("investigator",)
 CONFIRM_ROLES = ("investigator", "cell_processing", "qa", "assessor")
@@ -213,7 +213,7 @@ def record_infusion(
         f"{limits.min_rate_ml_per_min:g}-{limits.max_rate_ml_per_min:g} mL/min",
     )
     # times and vitals: the same rules as a correction of them
-    validate_infusion_times(session, user, _times(data))
+    validate_infusion_times(session, user, _times(data, patient))
     injury_date = session.scalar(select(Injury.injury_date).where(Injury.patient_id == patient.id))
     if injury_date is not None and protocol.max_days_injury_to_infusion is not None:
         days = (data.infused_on - injury_date).days
@@ -268,9 +268,10 @@ def record_infusion(
     return infusion
 
 
-def _times(data: InfusionInput) -> Infusion:
+def _times(data: InfusionInput, patient: Patient) -> Infusion:
     """The fields validate_infusion_times reads, as an unsaved record."""
     return Infusion(
+        patient_id=patient.id,
         infused_on=data.infused_on,
         started_at=data.started_at,
         stopped_at=data.stopped_at,
@@ -289,13 +290,15 @@ def validate_infusion_times(session: Session, user: User, row: Infusion) -> None
         row.stopped_at.isoformat(),
         "after the start of the infusion",
     )
+    patient = session.get(Patient, row.patient_id)
+    site = patient.site or session.get(Site, patient.site_id)
     check(
         session,
         user,
-        row.started_at.date() == row.infused_on,
+        local_day(row.started_at, site) == row.infused_on,
         "started_at",
-        row.started_at.isoformat(),
-        f"on the infusion day {row.infused_on.isoformat()}",
+        row.started_at.astimezone(site_zone(site)).isoformat(timespec="minutes"),
+        f"on the infusion day {row.infused_on.isoformat()} ({site_zone(site).key} time)",
     )
     if row.thawed_at is not None:
         check(
