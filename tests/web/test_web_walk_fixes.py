@@ -477,3 +477,34 @@ def test_a_record_page_reads_as_words(client):
     assert "<th>harvested on</th>" in data
     note = page.split('data-testid="no-correction">')[1].split("<")[0]
     assert note == "Your role (Monitor) may not correct records of this kind (bone-marrow harvest)."
+
+
+def test_the_infusion_form_shows_all_its_errors_together(client):
+    """The store stopped at the first broken rule: the rate was reported only once the weight
+    day was fixed, then the stop time. All are now reported at once, each at its field."""
+    from datetime import timedelta
+
+    from test_web_pages import _infusion_form
+
+    token = login(client, "investigator")
+    r = client.post(
+        "/patients/SAP-002/infusions/new",
+        data=_infusion_form(
+            token,
+            weight_measured_on=(TODAY - timedelta(days=20)).isoformat(),
+            rate_ml_per_min="50",
+            stopped_at=f"{TODAY.isoformat()}T08:00",  # before the start at 09:00
+        ),
+    )
+    assert r.status_code == 409
+    for field in ("weight_measured_on", "rate_ml_per_min", "stopped_at"):
+        assert f'id="err-{field}"' in r.text, field
+    from test_web_api import infusion_body
+
+    client.cookies.clear()  # the API, with its own credentials
+    body = infusion_body(
+        rate_ml_per_min=50, weight_measured_on=(TODAY - timedelta(days=20)).isoformat()
+    )
+    r = client.post(f"{API}/patients/SAP-002/infusions", json=body, auth=basic("investigator"))
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["weight_measured_on", "rate_ml_per_min"]
