@@ -508,3 +508,16 @@ def test_the_infusion_form_shows_all_its_errors_together(client):
     r = client.post(f"{API}/patients/SAP-002/infusions", json=body, auth=basic("investigator"))
     assert r.status_code == 422, r.text
     assert [e["field"] for e in r.json()["errors"]] == ["weight_measured_on", "rate_ml_per_min"]
+
+
+def test_an_exam_form_proposes_the_sites_today(client):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    _site_zone(client, "Pacific/Kiritimati")
+    login(client, "assessor")
+    today = datetime.now(ZoneInfo("Pacific/Kiritimati")).date().isoformat()
+    for url in ("/patients/SAP-001/exams/new", "/patients/SAP-001/instruments/scim3/new"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert f'value="{today}"' in page.text, url

@@ -63,10 +63,11 @@ def patient_page(
         return render(request, "patient.html", **ctx)
 
 
-def _exam_meta_defaults(who: Principal, visit: str = "") -> dict[str, str]:
+def _exam_meta_defaults(who: Principal, visit: str = "", patient=None) -> dict[str, str]:
     return {
         "visit_code": visit if visit in VISIT_CODES else "",
-        "assessed_on": date.today().isoformat(),
+        # the patient's site's day (an exam this morning in Tokyo is not yesterday's)
+        "assessed_on": (site_today(patient.site) if patient else date.today()).isoformat(),
         "assessor_name": who.full_name,
         "blinded": "",
     }
@@ -81,7 +82,7 @@ def new_exam(code: str, request: Request, who: Annotated[Principal, Depends(curr
             request,
             "exam_new.html",
             patient=patient,
-            meta=_exam_meta_defaults(who, request.query_params.get("visit", "")),
+            meta=_exam_meta_defaults(who, request.query_params.get("visit", ""), patient),
             reasons={},
             comments="",
             visit_codes=VISIT_CODES,
@@ -484,7 +485,7 @@ def new_instrument(
             "instrument_new.html",
             patient=patient,
             spec=spec,
-            meta=_exam_meta_defaults(who, request.query_params.get("visit", "")),
+            meta=_exam_meta_defaults(who, request.query_params.get("visit", ""), patient),
             visit_codes=VISIT_CODES,
         )
 
