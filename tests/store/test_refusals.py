@@ -148,7 +148,7 @@ def test_release_with_missing_test(world):
         )
 
     r = assert_refused(world.url, "release_tests_incomplete", action)
-    assert "no result for mycoplasma" in r.message
+    assert "no result for Mycoplasma (PCR)" in r.message and r.context["missing"] == ["mycoplasma"]
 
 
 def test_release_with_failed_test(world):
@@ -165,7 +165,8 @@ def test_release_with_failed_test(world):
         )
 
     r = assert_refused(world.url, "release_tests_incomplete", action)
-    assert "failed viability, sterility" in r.message
+    assert "outside the limit: Viability (trypan blue or 7-AAD), Sterility" in r.message
+    assert r.context["failed"] == ["viability", "sterility"]
 
 
 def test_retest_after_failure_allows_release(world):

@@ -11,12 +11,15 @@ from hypothesis import strategies as st
 from cordtrial.store.protocol import default_protocol
 from cordtrial.store.rules import (
     EligibilityFacts,
+    age_at_injury_problem,
+    age_on,
     blood_draw_count_deviation,
     blood_draw_deviation,
     blood_draw_deviations,
     deviation_change,
     eligibility_problems,
     eligible_answers,
+    first_day_without_eligibility,
     is_eligible,
     version_in_effect,
     visit_schedule,
@@ -127,3 +130,49 @@ def test_a_recorded_deviation_is_made_once_updated_and_never_dropped():
 def test_applying_a_deviation_change_twice_changes_nothing_more(recorded, now):
     after = now if deviation_change(recorded, now) != "none" else recorded
     assert deviation_change(after, now) == "none"
+
+
+def test_age_at_injury_is_checked_against_the_date_of_birth():
+    born, injured, today = date(1985, 4, 2), date(2026, 5, 19), date(2026, 12, 5)
+    assert age_at_injury_problem(born, 41, injured, today) is None
+    assert "was 41" in age_at_injury_problem(born, 45, injured, today)
+    assert "before the date of birth" in age_at_injury_problem(born, 0, date(1985, 4, 1), today)
+    assert age_at_injury_problem(born, 40, date(2026, 4, 1), today) is None  # before birthday
+    # registration: no injury day yet, the age is at most today's
+    assert age_at_injury_problem(born, 41, None, today) is None
+    assert "is 41 today" in age_at_injury_problem(born, 42, None, today)
+    assert age_at_injury_problem(None, 200, injured, today) is None  # no date of birth: no check
+
+
+@given(days, days)
+def test_only_the_completed_years_on_the_injury_day_agree(born, on):
+    if on < born:
+        assert age_at_injury_problem(born, 0, on, on) is not None
+        return
+    age = age_on(born, on)
+    assert age_on(born, on + timedelta(days=1)) in (age, age + 1)  # one birthday at a time
+    assert age_at_injury_problem(born, age, on, on) is None
+    assert age_at_injury_problem(born, age + 1, on, on) is not None
+    assert age == 0 or age_at_injury_problem(born, age - 1, on, on) is not None
+
+
+def test_raw_material_needs_a_positive_decision_assessed_by_its_day():
+    d = date(2026, 5, 1)
+    taken = [d + timedelta(days=7), d + timedelta(days=10)]
+    assert first_day_without_eligibility([(d, True)], taken) is None
+    assert first_day_without_eligibility([(d, False)], taken) == taken[0]
+    assert first_day_without_eligibility([(d + timedelta(days=8), True)], taken) == taken[0]
+    # a later decision of not eligible leaves the earlier raw material covered
+    later = [(d, True), (d + timedelta(days=9), False)]
+    assert first_day_without_eligibility(later, taken) == taken[1]
+    assert first_day_without_eligibility([], []) is None
+
+
+@given(st.lists(st.tuples(days, st.booleans()), max_size=5), st.lists(days, max_size=5))
+def test_every_uncovered_day_is_found(decisions, taken):
+    first = first_day_without_eligibility(decisions, taken)
+    covered = []
+    for day in taken:
+        before = [e for on, e in sorted(decisions, key=lambda x: x[0]) if on <= day]
+        covered.append(bool(before) and before[-1])
+    assert first == min((t for t, c in zip(taken, covered, strict=True) if not c), default=None)

@@ -94,12 +94,12 @@ def test_site_rules(db_url):
             None, s, username="a", display_name="Admin A", role="admin", site=None,
             password="a-long-password-1",
         )  # fmt: skip
-        sites.create_site(admin, s, code="KOB", name="Kobe")
+        sites.create_site(admin, s, code="KOB", name="Kobe", time_zone="Asia/Tokyo")
     assert_refused(
         db_url,
         "invalid_input",
         lambda s: sites.create_site(
-            s.scalar(select(Site.id)) and _admin(s), s, code="KOB", name="again"
+            s.scalar(select(Site.id)) and _admin(s), s, code="KOB", name="again", time_zone="UTC"
         ),
     )
     assert_refused(
@@ -149,11 +149,24 @@ def test_eligibility_is_signed_and_a_change_shows_it(world):
             world.user(s, "investigator"),
             s,
             row,
+            {"assessed_on": row.assessed_on - timedelta(days=1)},
+            "day on the source document",
+        )
+        assert row.eligible is True
+        assert [st.valid for st in signatures.status(s, row)] == [False]
+
+    def not_eligible_after_raw_material(s):
+        # the world's patient has given blood and marrow under this decision
+        row = s.scalar(select(Eligibility))
+        records.amend(
+            world.user(s, "investigator"),
+            s,
+            row,
             {"criteria": {**row.criteria, "hypercoagulability": True}},
             "lab result",
         )
-        assert row.eligible is False
-        assert [st.valid for st in signatures.status(s, row)] == [False]
+
+    assert_refused(world.url, "invalid_input", not_eligible_after_raw_material)
 
     def unsigned(s):
         patients.record_eligibility(

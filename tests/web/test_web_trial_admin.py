@@ -47,16 +47,17 @@ def test_admin_creates_and_edits_a_site_audited(client):
 
 def test_site_refusals_name_the_field(client):
     cases = [
-        ({"code": "sap", "name": "x"}, "code"),  # lower case
-        ({"code": "SAP", "name": "again"}, "code"),  # taken
+        ({"code": "sap", "name": "x", "time_zone": "UTC"}, "code"),  # lower case
+        ({"code": "SAP", "name": "again", "time_zone": "UTC"}, "code"),  # taken
         ({"code": "NEW", "name": "x", "time_zone": "Mars/Olympus"}, "time_zone"),
-        ({"code": "NEW", "name": ""}, "name"),
+        ({"code": "NEW", "name": "", "time_zone": "UTC"}, "name"),
+        ({"code": "NEW", "name": "x"}, "time_zone"),  # required: never a silent UTC
     ]
     for body, field in cases:
         r = client.post(f"{API}/admin/sites", json=body, auth=basic("admin"))
         assert r.status_code == 422, (body, r.text)
         assert r.json()["errors"][0]["field"] == field
-    assert client.post(f"{API}/admin/sites", json={"code": "NEW", "name": "x"}, auth=basic("investigator")).status_code == 403  # fmt: skip
+    assert client.post(f"{API}/admin/sites", json={"code": "NEW", "name": "x", "time_zone": "UTC"}, auth=basic("investigator")).status_code == 403  # fmt: skip
     names = [s["code"] for s in client.get(f"{API}/admin/sites", auth=basic("admin")).json()]
     assert names == ["OTH", "SAP"]
 
@@ -180,19 +181,40 @@ def test_protocol_page_shows_the_schedule_and_edits_as_toml(client):
 # -- corrections ------------------------------------------------------------------------------------
 
 
-def _eligibility_id(client) -> int:
-    timeline = client.get(f"{API}/patients/SAP-001", auth=basic("investigator")).json()
+def _eligibility_id(client, code: str = "SAP-001") -> int:
+    timeline = client.get(f"{API}/patients/{code}", auth=basic("investigator")).json()
     assert any(e["kind"] == "eligibility" for e in timeline["timeline"])
     from cordtrial.store import db as store_db
     from cordtrial.store.models import Eligibility, Patient
 
     with store_db.session_scope(client.app.state.database_url) as s:
-        pid = s.query(Patient.id).filter(Patient.study_code == "SAP-001").scalar()
+        pid = s.query(Patient.id).filter(Patient.study_code == code).scalar()
         return s.query(Eligibility.id).filter(Eligibility.patient_id == pid).scalar()
 
 
+def _eligible_without_raw_material(client) -> str:
+    """A new patient with a signed positive eligibility decision and nothing taken yet (a
+    decision raw material relies on may not be corrected to not eligible)."""
+    from test_web_trial_api import register
+
+    from cordtrial.store.rules import eligible_answers
+
+    code = register(client, INJURY)
+    r = client.post(
+        f"{API}/patients/{code}/eligibility",
+        json={
+            "assessed_on": (INJURY + timedelta(days=5)).isoformat(),
+            "criteria": eligible_answers(default_protocol()),
+            "password": PASSWORD["investigator"],
+        },
+        auth=basic("investigator"),
+    )
+    assert r.status_code == 201, r.text
+    return code
+
+
 def test_a_correction_needs_a_reason_and_invalidates_the_signature(client):
-    eid = _eligibility_id(client)
+    eid = _eligibility_id(client, _eligible_without_raw_material(client))
     url = f"{API}/records/eligibility/{eid}"
     before = client.get(url, auth=basic("investigator")).json()
     assert [s["valid"] for s in before["signatures"]] == [True]

@@ -165,3 +165,52 @@ def deviation_change(recorded: str | None, now: str | None) -> DeviationChange:
     if now is None or now == recorded:
         return "none"
     return "create" if recorded is None else "update"
+
+
+def age_on(born: date, on: date) -> int:
+    """Completed years of life on ``on`` (the age a chart states)."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def age_at_injury_problem(
+    born: date | None, age: int | None, injured_on: date | None, today: date
+) -> str | None:
+    """Why the age at injury contradicts the date of birth, or None. With the injury day
+    known the age is the completed years on that day; before it is recorded (registration),
+    the injury is not in the future, so the age is at most the patient's age today."""
+    if born is None or age is None:
+        return None
+    if injured_on is not None:
+        if injured_on < born:
+            return (
+                f"the injury ({injured_on.isoformat()}) is before the date of birth "
+                f"({born.isoformat()})"
+            )
+        actual = age_on(born, injured_on)
+        if age != actual:
+            return (
+                f"the age at injury ({age}) contradicts the date of birth ({born.isoformat()}): "
+                f"born then, the patient was {actual} on the day of the injury "
+                f"({injured_on.isoformat()})"
+            )
+        return None
+    if age > age_on(born, today):
+        return (
+            f"the age at injury ({age}) contradicts the date of birth ({born.isoformat()}): "
+            f"born then, the patient is {age_on(born, today)} today"
+        )
+    return None
+
+
+def first_day_without_eligibility(
+    decisions: Iterable[tuple[date, bool]], taken: Iterable[date]
+) -> date | None:
+    """The first day raw material was taken that no positive eligibility decision covers, or
+    None. A day is covered when the latest decision assessed on or before it is eligible (the
+    rule each blood draw and harvest is checked against when it is recorded)."""
+    ordered = sorted(decisions, key=lambda d: d[0])  # stable: a later entry of a day wins
+    for day in sorted(taken):
+        latest = [eligible for on, eligible in ordered if on <= day]
+        if not latest or not latest[-1]:
+            return day
+    return None

@@ -32,6 +32,7 @@ from .forms import pydantic_error
 from .idempotency import Replay
 from .input_guard import MAX_BODY, MAX_ERRORS, InputGuard
 from .operations import RequestLog
+from .refusal_text import rule_text
 from .render import FlashCookies
 from .security import CredentialCache, SigningKey
 
@@ -91,6 +92,7 @@ def create_app(
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(L=layout, demo_notice=demo_notice)
     templates.env.filters["sci"] = _sci
+    templates.env.filters["rule"] = rule_text  # a refusal code as a sentence
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 

@@ -37,6 +37,10 @@ def patients_rows(db, who) -> Iterable[dict]:
             "status": p.status,
             "injury_date": inj.injury_date.isoformat() if inj else "",
             "injury_level": inj.level if inj else "",
+            # the end of study, as the data-standard and table exports carry it
+            "ended_on": p.ended_on.isoformat() if p.ended_on else "",
+            "end_reason": p.end_reason or "",
+            "end_detail": p.end_detail or "",
             "synthetic": p.synthetic,
         }
 
@@ -250,12 +254,117 @@ for _table in ("patients", "exams", "instruments", "infusions", "adverse_events"
     )
 
 
-def to_csv(rows: Iterable[dict]) -> str:
+# The header of each export, written also when it has no row (an empty export is its header
+# line, not a 0-byte file a spreadsheet or statistics package cannot read).
+HEADERS: dict[str, tuple[str, ...]] = {
+    "patients": (
+        "patient",
+        "site",
+        "sex",
+        "age_at_injury",
+        "status",
+        "injury_date",
+        "injury_level",
+        "ended_on",
+        "end_reason",
+        "end_detail",
+        "synthetic",
+    ),
+    "isncsci": (
+        "patient",
+        "visit",
+        "exam_date",
+        "assessor",
+        "blinded",
+        "engine_version",
+        *layout.RESULT_FIELDS,
+        *layout.ALL_FIELDS,
+    ),
+    "instruments": (
+        "patient",
+        "instrument",
+        "definition_version",
+        "awaiting_review",
+        "visit",
+        "date",
+        "total",
+        "scores",
+        "items",
+        "assessor",
+        "blinded",
+    ),
+    "adverse_events": (
+        "patient",
+        "term",
+        "grade_scale",
+        "grade",
+        "serious",
+        "related_product",
+        "related_harvest",
+        "related_blood_draw",
+        "related_infusion",
+        "expected",
+        "onset_date",
+        "resolution_date",
+        "outcome",
+    ),
+    "infusions": (
+        "patient",
+        "infusion_number",
+        "infused_on",
+        "lot",
+        "cells_total",
+        "cells_per_kg",
+        "weight_kg",
+        "dilution_factor",
+        "rate_ml_per_min",
+        "reaction",
+    ),
+    "culture": (
+        "lot",
+        "patient",
+        "status",
+        "passage",
+        "seeded_on",
+        "harvested_on",
+        "cells_seeded",
+        "cells_harvested",
+        "viability_pct",
+        "population_doublings",
+        "cumulative_pd",
+    ),
+    "audit_trail": (
+        "seq",
+        "at",
+        "actor",
+        "action",
+        "table",
+        "record_id",
+        "changes",
+        "reason",
+        "hash",
+    ),
+}
+
+
+def header_of(name: str, db, who) -> list[str]:
+    """The columns of export ``name`` (an analysis table's are its frame's, the contract)."""
+    if name.startswith("analysis_"):
+        from cordtrial.store.tables import analysis_tables
+
+        frame = getattr(analysis_tables(db, db.get(m.User, who.id)), name.removeprefix("analysis_"))
+        return [str(c) for c in frame.columns]
+    return list(HEADERS[name])
+
+
+def to_csv(rows: Iterable[dict], columns: Iterable[str] | None = None) -> str:
+    """RFC 4180 CSV; with no row, the header ``columns`` alone (empty only without them)."""
     rows = list(rows)
     buf = io.StringIO()
-    if not rows:
+    fieldnames = list(rows[0]) if rows else list(columns or ())
+    if not fieldnames:
         return ""
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))  # RFC 4180 CRLF
+    writer = csv.DictWriter(buf, fieldnames=fieldnames)  # RFC 4180 CRLF
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(v) for k, v in row.items()})

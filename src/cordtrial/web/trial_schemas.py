@@ -279,11 +279,11 @@ class SiteIn(Strict):
     )
     name: str = Field(min_length=1, max_length=200, title="Name", description="1-200 characters")
     time_zone: str = Field(
-        default="UTC",
         min_length=1,
         max_length=64,
         title="Time zone",
-        description="an IANA time zone name, e.g. Asia/Tokyo, Europe/Berlin or UTC",
+        description="required: the site's IANA time zone name, e.g. Asia/Tokyo, Europe/Berlin "
+        "or UTC (the site's dates and times are entered and shown in it)",
     )
 
 

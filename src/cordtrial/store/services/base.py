@@ -29,6 +29,7 @@ __all__ = [
     "require_role",
     "require_site",
     "check",
+    "check_all",
     "require_text",
     "reauthenticate",
     "CLINICAL",
@@ -99,6 +100,22 @@ def check(session: Session, user: User, ok: bool, field: str, value: Any, allowe
             field=field,
             value=value,
             allowed=allowed,
+        )
+
+
+def check_all(session: Session, user: User, checks: Iterable[tuple[bool, str, Any, str]]) -> None:
+    """Refuse every failed (ok, field, value, allowed) at once: one refusal naming each field,
+    so a form shows all its errors together rather than one per attempt."""
+    failed = [(field, value, allowed) for ok, field, value, allowed in checks if not ok]
+    if len(failed) == 1:
+        check(session, user, False, *failed[0])
+    if failed:
+        deny(
+            session,
+            user,
+            "invalid_input",
+            "; ".join(f"{f}: got {safe_echo(v)!r}; allowed: {a}" for f, v, a in failed),
+            errors=[{"field": f, "value": v, "allowed": a} for f, v, a in failed],
         )
 
 

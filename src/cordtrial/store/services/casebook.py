@@ -16,9 +16,9 @@ from ..protocol import Protocol
 from ..protocol_versions import protocol_on
 from ..record_refs import record_date
 from ..signatures import status as signature_status
-from ..types import utcnow
 from . import data_queries, locks, plausibility, sdv
 from .base import READ_ROLES, check, deny, require_role, require_site, require_text
+from .timing import site_today
 from .trial_records import records_of
 
 NOT_DONE_ROLES = ("investigator", "assessor")
@@ -107,7 +107,9 @@ def casebook_for(
 ) -> Casebook:
     require_role(session, user, READ_ROLES, "view a casebook")
     require_site(session, user, patient, "view a casebook")
-    return _build(session, patient, protocol or protocol_on(session), today or utcnow().date())
+    # "today" is the patient's site's calendar day: a visit due today in Tokyo is due there
+    today = today or site_today(patient.site)
+    return _build(session, patient, protocol or protocol_on(session), today)
 
 
 def _build(session: Session, patient: Patient, protocol: Protocol, today: date) -> Casebook:
@@ -153,8 +155,10 @@ def casebooks(
     q = select(Patient).order_by(Patient.study_code)
     if user.site_id is not None:
         q = q.where(Patient.site_id == user.site_id)
-    protocol, today = protocol or protocol_on(session), today or utcnow().date()
-    return [(p, _build(session, p, protocol, today)) for p in session.scalars(q)]
+    protocol = protocol or protocol_on(session)
+    return [
+        (p, _build(session, p, protocol, today or site_today(p.site))) for p in session.scalars(q)
+    ]
 
 
 def mark_not_done(

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Infusion, Injury, Lot, Patient, User
+from ..models import Infusion, Injury, Lot, Patient, Site, User
 from ..protocol import DoseLimits, Protocol
 from ..protocol_versions import protocol_on
 from ..signatures import add_signature
-from .base import check, deny, reauthenticate, require_role, require_site
+from .base import check, check_all, deny, reauthenticate, require_role, require_site
 from .manufacturing import ensure_lot_usable, transition
 from .patients import reschedule_after_infusion
-from .timing import check_event_day
+from .timing import check_event_day, local_day, site_zone
 
 INFUSE_ROLES = ("investigator",)
 CONFIRM_ROLES = ("investigator", "cell_processing", "qa", "assessor")
@@ -166,14 +167,10 @@ def record_infusion(
             done=done,
         )
 
-    check(session, user, 0 < data.weight_kg <= 300, "weight_kg", data.weight_kg, "0-300 kg")
-    check(
-        session,
-        user,
-        abs((data.infused_on - data.weight_measured_on).days) <= 7,
-        "weight_measured_on",
-        data.weight_measured_on.isoformat(),
-        "within 7 days of the infusion (dose per kg uses the weight nearest infusion)",
+    # Every value rule at once (a form shows all its errors together); times and vitals: the
+    # same rules as a correction of them.
+    check_all(
+        session, user, [*_value_checks(data, limits), *time_checks(session, _times(data, patient))]
     )
     per_kg = data.cells_total / data.weight_kg
     problem = dose_problem(limits, data.cells_total, data.weight_kg, lot.total_viable_cells)
@@ -186,34 +183,7 @@ def record_infusion(
             cells_per_kg=per_kg,
             maximum=limits.max_cells_per_kg,
         )
-    check(
-        session,
-        user,
-        data.product_volume_ml > 0,
-        "product_volume_ml",
-        data.product_volume_ml,
-        "> 0",
-    )
     dilution = (data.product_volume_ml + data.diluent_volume_ml) / data.product_volume_ml
-    check(
-        session,
-        user,
-        dilution >= limits.min_dilution_factor,
-        "diluent_volume_ml",
-        data.diluent_volume_ml,
-        f"enough for a >= {limits.min_dilution_factor:g}-fold dilution "
-        f"(>= {(limits.min_dilution_factor - 1) * data.product_volume_ml:g} mL)",
-    )
-    check(
-        session,
-        user,
-        limits.min_rate_ml_per_min <= data.rate_ml_per_min <= limits.max_rate_ml_per_min,
-        "rate_ml_per_min",
-        data.rate_ml_per_min,
-        f"{limits.min_rate_ml_per_min:g}-{limits.max_rate_ml_per_min:g} mL/min",
-    )
-    # times and vitals: the same rules as a correction of them
-    validate_infusion_times(session, user, _times(data))
     injury_date = session.scalar(select(Injury.injury_date).where(Injury.patient_id == patient.id))
     if injury_date is not None and protocol.max_days_injury_to_infusion is not None:
         days = (data.infused_on - injury_date).days
@@ -268,9 +238,10 @@ def record_infusion(
     return infusion
 
 
-def _times(data: InfusionInput) -> Infusion:
+def _times(data: InfusionInput, patient: Patient) -> Infusion:
     """The fields validate_infusion_times reads, as an unsaved record."""
     return Infusion(
+        patient_id=patient.id,
         infused_on=data.infused_on,
         started_at=data.started_at,
         stopped_at=data.stopped_at,
@@ -279,38 +250,72 @@ def _times(data: InfusionInput) -> Infusion:
     )
 
 
+def _value_checks(data: InfusionInput, limits: DoseLimits) -> list[tuple[bool, str, Any, str]]:
+    """(ok, field, value, allowed) of the infusion's weight, volumes and rate."""
+    product_ok = data.product_volume_ml > 0
+    dilution = (
+        (data.product_volume_ml + data.diluent_volume_ml) / data.product_volume_ml
+        if product_ok
+        else None
+    )
+    return [
+        (0 < data.weight_kg <= 300, "weight_kg", data.weight_kg, "0-300 kg"),
+        (
+            abs((data.infused_on - data.weight_measured_on).days) <= 7,
+            "weight_measured_on",
+            data.weight_measured_on.isoformat(),
+            "within 7 days of the infusion (dose per kg uses the weight nearest infusion)",
+        ),
+        (product_ok, "product_volume_ml", data.product_volume_ml, "> 0"),
+        (
+            dilution is None or dilution >= limits.min_dilution_factor,
+            "diluent_volume_ml",
+            data.diluent_volume_ml,
+            f"enough for a >= {limits.min_dilution_factor:g}-fold dilution "
+            f"(>= {(limits.min_dilution_factor - 1) * data.product_volume_ml:g} mL)",
+        ),
+        (
+            limits.min_rate_ml_per_min <= data.rate_ml_per_min <= limits.max_rate_ml_per_min,
+            "rate_ml_per_min",
+            data.rate_ml_per_min,
+            f"{limits.min_rate_ml_per_min:g}-{limits.max_rate_ml_per_min:g} mL/min",
+        ),
+    ]
+
+
 def validate_infusion_times(session: Session, user: User, row: Infusion) -> None:
     """The times of an infusion (also after a correction): stop after start, on its day."""
-    check(
-        session,
-        user,
-        row.stopped_at > row.started_at,
-        "stopped_at",
-        row.stopped_at.isoformat(),
-        "after started_at",
-    )
-    check(
-        session,
-        user,
-        row.started_at.date() == row.infused_on,
-        "started_at",
-        row.started_at.isoformat(),
-        f"on the infusion day {row.infused_on.isoformat()}",
-    )
-    if row.thawed_at is not None:
-        check(
-            session,
-            user,
-            row.thawed_at <= row.started_at,
+    check_all(session, user, time_checks(session, row))
+
+
+def time_checks(session: Session, row: Infusion) -> list[tuple[bool, str, Any, str]]:
+    """(ok, field, value, allowed) of an infusion's times and vital signs."""
+    patient = session.get(Patient, row.patient_id)
+    site = patient.site or session.get(Site, patient.site_id)
+    zone = site_zone(site)
+    return [
+        (
+            row.stopped_at > row.started_at,
+            "stopped_at",
+            row.stopped_at.astimezone(zone).isoformat(timespec="minutes"),
+            "after the start of the infusion",
+        ),
+        (
+            local_day(row.started_at, site) == row.infused_on,
+            "started_at",
+            row.started_at.astimezone(zone).isoformat(timespec="minutes"),
+            f"on the infusion day {row.infused_on.isoformat()} ({zone.key} time)",
+        ),
+        (
+            row.thawed_at is None or row.thawed_at <= row.started_at,
             "thawed_at",
-            row.thawed_at.isoformat(),
+            row.thawed_at.astimezone(zone).isoformat(timespec="minutes") if row.thawed_at else None,
             "at or before the start of the infusion",
-        )
-    check(
-        session,
-        user,
-        isinstance(row.vitals, dict) and {"before", "after"} <= set(row.vitals),
-        "vitals",
-        row.vitals,
-        "a mapping with at least 'before' and 'after' readings",
-    )
+        ),
+        (
+            isinstance(row.vitals, dict) and {"before", "after"} <= set(row.vitals),
+            "vitals",
+            row.vitals,
+            "a mapping with at least 'before' and 'after' readings",
+        ),
+    ]

@@ -705,11 +705,13 @@ def release_lot(
         )
     missing, failed = release_status(session, lot, protocol)
     if missing or failed:
+        # named as the specification names them; the codes stay in the refusal's context
+        name = {t.code: t.name for t in protocol.release_tests}
         parts = []
         if missing:
-            parts.append(f"no result for {', '.join(missing)}")
+            parts.append(f"no result for {', '.join(name[c] for c in missing)}")
         if failed:
-            parts.append(f"failed {', '.join(failed)}")
+            parts.append(f"outside the limit: {', '.join(name[c] for c in failed)}")
         deny(
             session,
             user,

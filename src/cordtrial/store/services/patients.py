@@ -33,7 +33,14 @@ from ..models import (
 )
 from ..protocol import Protocol
 from ..protocol_versions import protocol_on
-from ..rules import EligibilityFacts, eligibility_problems, is_eligible, visit_schedule
+from ..rules import (
+    EligibilityFacts,
+    age_at_injury_problem,
+    eligibility_problems,
+    first_day_without_eligibility,
+    is_eligible,
+    visit_schedule,
+)
 from ..signatures import add_signature
 from . import plausibility
 from .base import (
@@ -46,7 +53,7 @@ from .base import (
     require_site,
 )
 from .fields import check_text
-from .timing import check_event_day, site_today
+from .timing import check_event_day, injury_date_of, site_today
 
 ENROL_ROLES = ("investigator", "admin")
 CLINICAL_ENTRY = ("investigator",)
@@ -109,6 +116,46 @@ def validate_patient(session: Session, user: User, patient: Patient) -> None:
         age,
         "whole years 0-120",
     )
+    if patient.id is not None:  # a correction: the age must still fit the date of birth
+        identity = session.scalar(
+            select(PatientIdentity).where(PatientIdentity.patient_id == patient.id)
+        )
+        check_age_at_injury(
+            session,
+            user,
+            patient,
+            "age_at_injury",
+            born=identity.date_of_birth if identity else None,
+            age=age,
+            injured_on=injury_date_of(session, patient),
+        )
+
+
+def check_age_at_injury(
+    session: Session,
+    user: User,
+    patient: Patient,
+    field: str,
+    *,
+    born: date | None,
+    age: int | None,
+    injured_on: date | None,
+) -> None:
+    """Refuse an age at injury, date of birth or injury day that contradicts the other two
+    (``field`` is the one being entered); the message names both fields."""
+    site = patient.site or session.get(Site, patient.site_id)
+    problem = age_at_injury_problem(born, age, injured_on, site_today(site))
+    if problem is not None:
+        value = {"age_at_injury": age, "date_of_birth": born, "injury_date": injured_on}[field]
+        deny(
+            session,
+            user,
+            "invalid_input",
+            f"age at injury and date of birth disagree: {problem}",
+            field=field,
+            value=value.isoformat() if isinstance(value, date) else value,
+            allowed=f"an age at injury and a date of birth that agree: {problem}",
+        )
 
 
 def validate_identity(session: Session, user: User, row: PatientIdentity, site: Site) -> None:
@@ -123,6 +170,17 @@ def validate_identity(session: Session, user: User, row: PatientIdentity, site: 
             row.date_of_birth.isoformat(),
             f"a date of birth on or before today ({today.isoformat()})",
         )
+        patient = session.get(Patient, row.patient_id) if row.patient_id is not None else None
+        if patient is not None:
+            check_age_at_injury(
+                session,
+                user,
+                patient,
+                "date_of_birth",
+                born=row.date_of_birth,
+                age=patient.age_at_injury,
+                injured_on=injury_date_of(session, patient),
+            )
     if row.hospital_number is not None:
         check(
             session,
@@ -198,6 +256,18 @@ def validate_injury(session: Session, user: User, patient: Patient, injury: Inju
         "true or false",
     )
     check_event_day(session, user, patient, "injury_date", injury.injury_date, after_injury=False)
+    identity = session.scalar(
+        select(PatientIdentity).where(PatientIdentity.patient_id == patient.id)
+    )
+    check_age_at_injury(
+        session,
+        user,
+        patient,
+        "injury_date",
+        born=identity.date_of_birth if identity else None,
+        age=patient.age_at_injury,
+        injured_on=injury.injury_date,
+    )
     for model, column, name in _DATED_BEFORE:
         first = session.scalar(select(func.min(column)).where(model.patient_id == patient.id))
         check(
@@ -298,6 +368,53 @@ def validate_eligibility(session: Session, user: User, patient: Patient, row: El
             ],
         )
     row.eligible = is_eligible(protocol, criteria)
+    if row.id is not None:  # a correction: raw material may already rely on this decision
+        _check_raw_material_eligible(session, user, patient, row)
+
+
+def _check_raw_material_eligible(
+    session: Session, user: User, patient: Patient, row: Eligibility
+) -> None:
+    """A corrected eligibility decision still covers every blood draw and harvest already
+    taken: each needed a positive decision assessed by its day (the check when it was
+    recorded, manufacturing._procedure_allowed). Read from the session's objects, so the
+    corrected row counts with its new day and answers."""
+    rows = session.scalars(
+        select(Eligibility)
+        .where(Eligibility.patient_id == patient.id)
+        .order_by(Eligibility.assessed_on, Eligibility.id)
+    ).all()
+    decisions = [(r.assessed_on, bool(r.eligible)) for r in rows]
+    taken = [
+        *session.scalars(select(BloodDraw.drawn_on).where(BloodDraw.patient_id == patient.id)),
+        *session.scalars(
+            select(MarrowHarvest.harvested_on).where(MarrowHarvest.patient_id == patient.id)
+        ),
+    ]
+    day = first_day_without_eligibility(decisions, taken)
+    if day is None:
+        return
+    taken_when = f"raw material (a blood draw or the bone-marrow harvest) was taken on {day}"
+    if row.eligible and row.assessed_on > day:
+        check(
+            session,
+            user,
+            False,
+            "assessed_on",
+            row.assessed_on.isoformat(),
+            f"on or before {day.isoformat()}: {taken_when} under this eligibility decision",
+        )
+    deny(
+        session,
+        user,
+        "invalid_input",
+        f"eligibility correction: {taken_when}, which needs a positive eligibility decision",
+        field="criteria",
+        value="(the corrected answers)",
+        allowed=f"answers that keep the patient eligible: {taken_when} under this decision "
+        "(raw material already taken stays as it was; record a deviation or end the study "
+        "instead)",
+    )
 
 
 def record_eligibility(

@@ -63,9 +63,9 @@ def _validate(session: Session, admin: User, site: Site) -> None:
     )
 
 
-def create_site(
-    admin: User, session: Session, *, code: str, name: str, time_zone: str = "UTC"
-) -> Site:
+def create_site(admin: User, session: Session, *, code: str, name: str, time_zone: str) -> Site:
+    """A new site. Its time zone is required (no silent UTC): the site's "today" for every
+    date check and the times its team enters and reads follow it."""
     require_role(session, admin, ADMIN, "create a site")
     check(
         session,

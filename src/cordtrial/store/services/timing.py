@@ -14,13 +14,23 @@ from ..models import Injury, Patient, Site, User
 from .base import check
 
 
+def site_zone(site: Site | None) -> ZoneInfo:
+    """The site's time zone (UTC for an unknown zone or no site)."""
+    try:
+        return ZoneInfo(site.time_zone) if site is not None and site.time_zone else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def site_today(site: Site | None) -> date:
     """Today's date where the site is (UTC for an unknown zone or no site)."""
-    try:
-        zone = ZoneInfo(site.time_zone) if site is not None and site.time_zone else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return datetime.now(zone).date()
+    return datetime.now(site_zone(site)).date()
+
+
+def local_day(moment: datetime, site: Site | None) -> date:
+    """The calendar day at the site of a stored (UTC) moment: an infusion started at 08:00 in
+    Tokyo is on that day, though it is the previous day in UTC."""
+    return moment.astimezone(site_zone(site)).date()
 
 
 def injury_date_of(session: Session, patient: Patient) -> date | None:

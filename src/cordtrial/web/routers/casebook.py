@@ -19,6 +19,7 @@ from cordtrial.store.services import data_queries, locks, sdv
 from cordtrial.store.services import deviations as deviation_service
 from cordtrial.store.services import patients as patient_service
 from cordtrial.store.services.plausibility import confirmations_for
+from cordtrial.store.services.timing import site_today
 
 from .. import casebook_view as view
 from ..accounts import acting_user
@@ -49,6 +50,7 @@ def casebook_context(db, who: Principal, patient) -> dict:
     devs = deviation_service.list_for(user, db, patient=patient)
     return dict(
         patient=patient,
+        site_today=site_today(patient.site),
         stage=STAGE_LABELS[stage_of(db, patient)],
         book=book,
         visit_forms=VISIT_FORMS,

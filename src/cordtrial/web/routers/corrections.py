@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse
@@ -18,6 +19,7 @@ from cordtrial.store import models as m
 from cordtrial.store.record_refs import RECORD_TYPES, record_id_of
 from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import locks, records
+from cordtrial.store.services.timing import site_zone
 from cordtrial.store.signatures import status as signature_status
 from cordtrial.store.types import UTCDateTime
 
@@ -85,10 +87,13 @@ def get_record(db: DbSession, who: Principal, table: str, record_id: int):
     return record, patient
 
 
-def _text(column, value: Any) -> str:
-    """A stored value as the text a form shows (and reads back unchanged)."""
+def _text(column, value: Any, zone: ZoneInfo | None = None) -> str:
+    """A stored value as the text a form shows (and reads back unchanged); a date-time in the
+    site's time zone ``zone``, with its offset, as the site team reads its clocks."""
     if value is None:
         return ""
+    if isinstance(value, datetime) and zone is not None:
+        return value.astimezone(zone).isoformat(timespec="minutes")
     if isinstance(column.type, JSON):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     if isinstance(value, bool):
@@ -100,7 +105,7 @@ def _text(column, value: Any) -> str:
     return str(value)
 
 
-def _field(record, name: str, value: str) -> FieldView:
+def _field(record, name: str, value: str, zone: ZoneInfo) -> FieldView:
     column = record.__table__.columns[name]
     kind = column.type
     if isinstance(kind, Boolean):
@@ -110,17 +115,40 @@ def _field(record, name: str, value: str) -> FieldView:
         hint = "JSON" if isinstance(kind, JSON) else "text"
         return FieldView(name, name.replace("_", " "), "textarea", value, hint)
     if isinstance(kind, UTCDateTime):
-        return FieldView(name, name.replace("_", " "), "text", value, "YYYY-MM-DDTHH:MM (UTC)")
+        hint = f"YYYY-MM-DDTHH:MM, the time in {zone.key}"
+        return FieldView(name, name.replace("_", " "), "text", value, hint)
     if isinstance(kind, Date):
         return FieldView(name, name.replace("_", " "), "date", value, "YYYY-MM-DD")
     return FieldView(name, name.replace("_", " "), "text", value, "")
 
 
-def _current(record) -> dict[str, str]:
+def _current(record, zone: ZoneInfo) -> dict[str, str]:
     return {
-        name: _text(record.__table__.columns[name], getattr(record, name))
+        name: _text(record.__table__.columns[name], getattr(record, name), zone)
         for name in records.amendable_fields(record)
     }
+
+
+def _in_zone(record, changes: dict[str, str], zone: ZoneInfo) -> dict[str, str]:
+    """Typed date-times without an offset are the site's wall-clock times: given the site's
+    offset here, so the store (which reads a time without one as UTC) keeps the moment meant.
+    Text that is no date-time is left for the store to refuse, naming the field."""
+    out = dict(changes)
+    for name, text in changes.items():
+        if not isinstance(record.__table__.columns[name].type, UTCDateTime):
+            continue
+        try:
+            typed = datetime.fromisoformat(text.strip())
+        except ValueError:
+            continue
+        if typed.tzinfo is None:
+            out[name] = typed.replace(tzinfo=zone).isoformat()
+    return out
+
+
+# Columns that are the database's keys, not what a person reads: the record's number is in the
+# page's title and its patient in the heading.
+KEY_COLUMNS = frozenset({"id", "patient_id"})
 
 
 def _page(request, who, table, record_id, *, status_code=200, values=None, errors=None):
@@ -129,7 +157,8 @@ def _page(request, who, table, record_id, *, status_code=200, values=None, error
     with unit_of_work(request) as db:
         record, patient = get_record(db, who, table, record_id)
         panel = record_panel(db, who, table, record) if table in RECORD_TYPES else {}
-        current = _current(record)
+        zone = site_zone(patient.site)
+        current = _current(record, zone)
         shown = values or current
         history = []
         if who.can("view_audit"):
@@ -139,11 +168,13 @@ def _page(request, who, table, record_id, *, status_code=200, values=None, error
             "record.html",
             status_code=status_code,
             title=f"{TITLES.get(table, table)} {record_id}",
+            kind=TITLES.get(table, table.replace("_", " ")).lower(),
             table=table,
             record=record,
             patient=patient,
-            data=out_rows(record),
-            fields=[_field(record, n, shown.get(n, "")) for n in current],
+            data=out_rows(record, zone),
+            zone=zone.key,
+            fields=[_field(record, n, shown.get(n, ""), zone) for n in current],
             reason=(values or {}).get("reason", ""),
             can_correct=records.may_amend(who.role, table),
             lock_note=locks.lock_note_for(db, patient),
@@ -155,10 +186,12 @@ def _page(request, who, table, record_id, *, status_code=200, values=None, error
         )
 
 
-def out_rows(record) -> list[tuple[str, str]]:
-    hidden = m.secret_columns(record.__table__)
+def out_rows(record, zone: ZoneInfo | None = None) -> list[tuple[str, str]]:
+    """The record's fields as a person reads them: words for names, the site's time zone for
+    date-times, the database keys left out."""
+    hidden = m.secret_columns(record.__table__) | KEY_COLUMNS
     return [
-        (c.name, _text(c, getattr(record, c.name)))
+        (c.name.replace("_", " "), _text(c, getattr(record, c.name), zone))
         for c in record.__table__.columns
         if c.name not in hidden
     ]
@@ -174,12 +207,18 @@ def record_page(table: str, record_id: int, request: Request, who: Who):
 @router.post("/records/{table}/{record_id}")
 async def correct_page(table: str, record_id: int, request: Request, who: Who):
     if not records.may_amend(who.role, table):
-        raise Forbidden(f"your role ({who.role_label}) may not correct {table} records")
+        kind = TITLES.get(table, table.replace("_", " ")).lower()
+        raise Forbidden(
+            f"your role ({who.role_label}) may not correct records of this kind ({kind})"
+        )
     form = form_values(await request.form())
     with unit_of_work(request) as db:
-        current = _current(get_record(db, who, table, record_id)[0])
-    # a field the form did not send is unchanged
-    changes = {k: str(form[k]) for k in current if k in form and str(form[k]) != current[k]}
+        record, patient = get_record(db, who, table, record_id)
+        zone = site_zone(patient.site)
+        current = _current(record, zone)
+        # a field the form did not send is unchanged
+        changes = {k: str(form[k]) for k in current if k in form and str(form[k]) != current[k]}
+        changes = _in_zone(record, changes, zone)
     body, errors = read_form(CorrectionIn, {"reason": form.get("reason", "")}, changes=changes)
     if not changes:
         errors = {"_form": "no field differs from the saved record: nothing to correct"}

@@ -228,6 +228,21 @@ def _deviations(request, who):
         return f, [deviation_row(d, p) for d, p in rows], _sites_and_patients(db, who)[1]
 
 
+DEVIATION_COLUMNS = (
+    "id",
+    "patient",
+    "site",
+    "kind",
+    "visit",
+    "description",
+    "days_outside",
+    "reason",
+    "status",
+    "reported_at",
+    "resolution",
+)
+
+
 def deviation_row(d, p) -> dict:
     return {
         "id": d.id,
@@ -265,7 +280,7 @@ def deviations_page(request: Request, who: Who):
 @router.get("/deviations.csv")
 def deviations_csv(request: Request, who: Who):
     _, rows, _ = _deviations(request, who)
-    body = to_csv(rows) or "id\r\n"
+    body = to_csv(rows, DEVIATION_COLUMNS)  # with no deviation, the header line
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

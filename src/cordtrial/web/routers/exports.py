@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from ..deps import current_principal, require, unit_of_work
 from ..errors import FormInvalid, NotFound, WebError
-from ..exports import EXPORTS, FILTERS, to_csv
+from ..exports import EXPORTS, FILTERS, header_of, to_csv
 from ..forms import pydantic_error
 from ..principal import Principal
 from ..render import render
@@ -39,7 +39,8 @@ def export_csv(name: str, request: Request, who: Annotated[Principal, Depends(cu
         require(who, "view_audit")
     filters = _filters(name, dict(request.query_params))
     with unit_of_work(request) as db:
-        body = to_csv(EXPORTS[name][2](db, who, **filters))
+        rows = list(EXPORTS[name][2](db, who, **filters))
+        body = to_csv(rows, None if rows else header_of(name, db, who))
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

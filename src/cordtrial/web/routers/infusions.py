@@ -4,7 +4,6 @@ the store's (cordtrial.store.services.infusions); this page gathers the inputs."
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -15,6 +14,7 @@ from cordtrial.store.models import Infusion, Lot, Patient, User
 from cordtrial.store.refusals import Refusal
 from cordtrial.store.services import infusions as infusion_service
 from cordtrial.store.services import patients as patient_service
+from cordtrial.store.services.timing import site_today, site_zone
 from cordtrial.store.signatures import status as signature_status
 
 from ..accounts import acting_user
@@ -63,17 +63,15 @@ def _page(request, who, code, *, status_code=200, values=None, errors=None, refu
     with unit_of_work(request) as db:
         patient = patient_service.get_for(acting_user(db, who), db, code)
         lots = [lot for lot in patient_lots(db, patient) if lot.status in ("released", "dispensed")]
+        today = site_today(patient.site).isoformat()  # the site's day, not the server's
         return render(
             request,
             "infusion_new.html",
             status_code=status_code,
             patient=patient,
             lots=lots,
-            values=values
-            or {
-                "infused_on": date.today().isoformat(),
-                "weight_measured_on": date.today().isoformat(),
-            },
+            values=values or {"infused_on": today, "weight_measured_on": today},
+            zone=site_zone(patient.site).key,
             errors=errors or {},
             refusal=refusal,
             vital_signs=VITAL_SIGNS,
@@ -124,11 +122,15 @@ async def save_infusion(
         ("rate_ml_per_min", "mL/min, e.g. 0.8"),
     ):
         nums[name] = parse_float(values[name], name, errors, minimum=0, allowed=allowed)
+    with unit_of_work(request) as db:  # times are entered as the site's clocks show them
+        zone = site_zone(patient_service.get_for(acting_user(db, who), db, code).site)
     thawed = (
-        parse_datetime(values["thawed_at"], "thawed_at", errors) if values["thawed_at"] else None
+        parse_datetime(values["thawed_at"], "thawed_at", errors, zone)
+        if values["thawed_at"]
+        else None
     )
-    started = parse_datetime(values["started_at"], "started_at", errors)
-    stopped = parse_datetime(values["stopped_at"], "stopped_at", errors)
+    started = parse_datetime(values["started_at"], "started_at", errors, zone)
+    stopped = parse_datetime(values["stopped_at"], "stopped_at", errors, zone)
     password = str(form.get("password", ""))
     second_password = str(form.get("second_password", ""))
     if not password:
@@ -225,4 +227,5 @@ def infusion_page(
             lot=db.get(Lot, row.lot_id),
             signatures=signature_status(db, row),
             vital_labels=VITAL_LABELS,
+            zone=site_zone(patient.site),
         )

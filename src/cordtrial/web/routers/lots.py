@@ -23,6 +23,7 @@ from ..deps import current_principal, require, unit_of_work
 from ..forms import errors_from_refusal, parse_date, parse_float, validate_form
 from ..principal import Principal
 from ..queries import awaiting_lot, get_lot, visible_lots
+from ..refusal_text import rule_text
 from ..render import flash, render
 from ..schemas import PassageIn
 
@@ -114,6 +115,21 @@ def lot_page(lot_id: int, request: Request, who: Annotated[Principal, Depends(cu
 def _fail(request, who, lot_id, form_name, errors, values):
     ctx = lot_context(request, who, lot_id, errors=errors, values=values, failed_form=form_name)
     return render(request, "lot.html", status_code=422, **ctx)
+
+
+def _verdict(request, who, lot_id: int, code: str) -> str:
+    """The latest result of a release test against its limit, in words."""
+    with unit_of_work(request) as db:
+        lot = get_lot(db, who, lot_id)
+        spec = protocol_of(db, lot).release_spec(code)
+        test = max((t for t in lot.release_tests if t.test_code == code), key=lambda t: t.id)
+        shown = (
+            f"{test.value:g}{f' {spec.unit}' if spec.unit else ''}"
+            if spec.numeric
+            else (test.text_result)
+        )
+        verdict = "within" if test.passed else "OUTSIDE"
+        return f"{shown}, {verdict} the limit ({spec.describe()})."
 
 
 def _run(request, who, lot_id, action):
@@ -246,7 +262,9 @@ async def add_release_test(
         )
     if errors:
         return _fail(request, who, lot_id, "test", errors, form)
-    flash(request, "ok", f"Release test {code} recorded.")
+    flash(
+        request, "ok", f"Release test {spec.name} recorded: {_verdict(request, who, lot_id, code)}"
+    )
     return RedirectResponse(f"/lots/{lot_id}", status_code=303)
 
 
@@ -287,7 +305,7 @@ async def release(
             elif exc.context.get("field") == "released_on":
                 errors = errors_from_refusal(exc)
             else:
-                errors = {"_release": exc.message}
+                errors = {"_release": f"{exc.message}. {rule_text(exc.code)}"}
     if errors:
         return _fail(request, who, lot_id, "release", errors, {"released_on": day})
     flash(request, "ok", "Lot released for clinical use; your signature is recorded.")

@@ -67,13 +67,14 @@ def patient_page(
 
 
 def _exam_meta_defaults(
-    who: Principal, visit: str = "", *, double_entry: bool = False
+    who: Principal, visit: str = "", *, double_entry: bool = False, patient=None
 ) -> dict[str, str]:
     return entry_defaults(
         visit if visit in VISIT_CODES else "",
         double_entry=double_entry,
         user_name=who.full_name,
-        today=date.today(),
+        # the patient's site's day (an exam this morning in Tokyo is not yesterday's)
+        today=site_today(patient.site) if patient else date.today(),
     )
 
 
@@ -88,7 +89,7 @@ def new_exam(code: str, request: Request, who: Annotated[Principal, Depends(curr
             request,
             "exam_new.html",
             patient=patient,
-            meta=_exam_meta_defaults(who, visit, double_entry=double),
+            meta=_exam_meta_defaults(who, visit, double_entry=double, patient=patient),
             reasons={},
             comments="",
             visit_codes=VISIT_CODES,
@@ -495,7 +496,7 @@ def new_instrument(
             "instrument_new.html",
             patient=patient,
             spec=spec,
-            meta=_exam_meta_defaults(who, request.query_params.get("visit", "")),
+            meta=_exam_meta_defaults(who, request.query_params.get("visit", ""), patient=patient),
             visit_codes=VISIT_CODES,
         )
 

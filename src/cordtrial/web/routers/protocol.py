@@ -22,7 +22,7 @@ from ..accounts import acting_user
 from ..deps import Idempotent, current_principal, require, unit_of_work
 from ..errors import NotFound
 from ..form_views import form_values, read_form
-from ..forms import errors_from_refusal
+from ..forms import errors_from_refusal, readable_path
 from ..idempotency import respond
 from ..principal import Principal
 from ..render import flash, render
@@ -76,7 +76,7 @@ def _read(model, form: dict[str, Any]) -> tuple[Any, dict[str, str]]:
     out, lines = {}, []
     for key, message in errors.items():
         if key == "protocol" or key.startswith("protocol."):
-            lines.append(f"{key.removeprefix('protocol.')}: {message}")
+            lines.append(f"{readable_path(key.removeprefix('protocol.'))}: {message}")
         else:
             out[key] = message
     if lines:

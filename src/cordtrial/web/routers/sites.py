@@ -61,7 +61,8 @@ def _zones() -> list[tuple[str, str]]:
 def _sites_page(request, who, *, status_code=200, values=None, errors=None):
     with unit_of_work(request) as db:
         rows = [_out(db, s) for s in site_service.sites_for(acting_user(db, who), db)]
-    fields = field_views(SiteIn, values or {"time_zone": "UTC"}, options={"time_zone": _zones()})
+    # no preselected zone: a site left at a default would silently live in UTC
+    fields = field_views(SiteIn, values or {}, options={"time_zone": _zones()})
     for f in fields:
         if f.name == "time_zone":
             f.kind = "select"
