@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from cordtrial.store import db as store_db
-from cordtrial.store.models import Site
+from cordtrial.store.models import ROLES, Site
 from cordtrial.store.protocol import default_protocol
 from cordtrial.store.rules import eligible_answers
 from cordtrial.store.services import manufacturing, patients, users
@@ -262,18 +262,7 @@ def scenario(template_db, tmp_path) -> Scenario:
     )
 
 
-DEMO_PASSWORDS = {
-    role: f"demo-{role}-pass"
-    for role in (
-        "investigator",
-        "assessor",
-        "cell_processing",
-        "qa",
-        "monitor",
-        "statistician",
-        "admin",
-    )
-}
+DEMO_PASSWORDS = {role: f"demo-{role}-pass" for role in ROLES}
 
 
 @pytest.fixture(scope="session")

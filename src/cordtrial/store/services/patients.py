@@ -117,9 +117,7 @@ def validate_patient(session: Session, user: User, patient: Patient) -> None:
         "whole years 0-120",
     )
     if patient.id is not None:  # a correction: the age must still fit the date of birth
-        identity = session.scalar(
-            select(PatientIdentity).where(PatientIdentity.patient_id == patient.id)
-        )
+        identity = session.get(PatientIdentity, patient.id)
         check_age_at_injury(
             session,
             user,
@@ -256,9 +254,7 @@ def validate_injury(session: Session, user: User, patient: Patient, injury: Inju
         "true or false",
     )
     check_event_day(session, user, patient, "injury_date", injury.injury_date, after_injury=False)
-    identity = session.scalar(
-        select(PatientIdentity).where(PatientIdentity.patient_id == patient.id)
-    )
+    identity = session.get(PatientIdentity, patient.id)
     check_age_at_injury(
         session,
         user,
