@@ -144,12 +144,6 @@ class Classification:
             out[f"{side}MotorZpp"] = self.motor_zpp[side].render(zpp_name)
         return {key: out[key] for key in RESULT_KEYS}
 
-    @property
-    def explanation(self) -> list[str]:
-        from .explain import explain
-
-        return explain(self)
-
 
 def classify(exam: Exam) -> Classification:
     """Classify one exam by the ISNCSCI 2019 rules: a batch of one (see ``classify_exams``)."""

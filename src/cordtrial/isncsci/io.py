@@ -14,6 +14,7 @@ from typing import Any
 
 from .classification import RESULT_KEYS, Classification, classify
 from .exam import ExamValidationError
+from .explain import explain as explanation_of
 from .native import exam_from_any, result_to_native
 
 
@@ -65,7 +66,7 @@ def result_record(result: Classification, output_format: str, explain: bool) -> 
     out: dict[str, Any] = {} if result.exam.id is None else {"id": result.exam.id}
     out.update(result.to_rhi())
     if explain:
-        out["explanation"] = result.explanation
+        out["explanation"] = explanation_of(result)
     return out
 
 
@@ -84,7 +85,7 @@ def write_csv(results: list[Classification], explain: bool) -> str:
         if has_id:
             row["id"] = r.exam.id
         if explain:
-            row["explanation"] = " | ".join(r.explanation)
+            row["explanation"] = " | ".join(explanation_of(r))
         writer.writerow(row)
     return buffer.getvalue()
 

@@ -27,6 +27,7 @@ from .exam import (
     non_key_key,
     sensory_key,
 )
+from .explain import explain as explanation_of
 from .levels import KEY_MUSCLES, SENSORY_LEVELS, SIDES, level_name
 from .zpp import zpp_name
 
@@ -133,5 +134,5 @@ def result_to_native(result: Classification, *, explain: bool = False) -> dict[s
     out["sensory_zpp"] = {s: result.sensory_zpp[s].render(zpp_name) for s in SIDES}
     out["motor_zpp"] = {s: result.motor_zpp[s].render(zpp_name) for s in SIDES}
     if explain:
-        out["explanation"] = result.explanation
+        out["explanation"] = explanation_of(result)
     return out

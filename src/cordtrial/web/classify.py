@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cordtrial import isncsci
+from cordtrial.isncsci.explain import explain
 
 from .layout import CELL_FIELDS, DAP, VAC
 
@@ -93,4 +94,4 @@ def to_exam(values: Mapping[str, object], *, partial: bool = False) -> tuple[obj
 def classify_worksheet(values: Mapping[str, object], *, partial: bool = False) -> LiveResult:
     exam, missing = to_exam(values, partial=partial)
     result = isncsci.classify(exam)
-    return LiveResult(dict(result.to_rhi()), list(result.explanation), missing)
+    return LiveResult(dict(result.to_rhi()), explain(result), missing)
