@@ -18,6 +18,7 @@ from cordtrial.store.models import (
     Deviation,
     DoubleEntry,
     Injury,
+    Site,
 )
 from cordtrial.store.protocol import default_protocol
 from cordtrial.store.refusals import Refusal
@@ -495,3 +496,26 @@ def test_no_record_is_stored_when_a_rule_refuses(world):
         pass
     with db.session_scope(world.url) as s:
         assert s.scalar(select(AdverseEvent.id)) is None
+
+
+def test_worklists_count_days_on_each_sites_own_calendar(world):
+    """An adverse event that began today at the site has been open 0 days, whatever the UTC
+    date. Kiritimati (UTC+14) is a day ahead of UTC from 10:00 UTC, Pago Pago (UTC-11) a day
+    behind until 11:00 UTC: at any hour one of them is not on UTC's date."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    for zone, term in (("Pacific/Kiritimati", "rash"), ("Pacific/Pago_Pago", "headache")):
+        today = datetime.now(ZoneInfo(zone)).date()
+        with db.session_scope(world.url) as s:
+            s.scalar(select(Site).where(Site.code == "SAP")).time_zone = zone
+        with db.session_scope(world.url) as s:
+            _ae(world, today, confirm=())(s)
+            s.scalar(
+                select(AdverseEvent)
+                .where(AdverseEvent.onset_date == today)
+                .order_by(AdverseEvent.id.desc())
+            ).term = term
+        with db.session_scope(world.url) as s:
+            rows = worklists.run(world.user(s, "monitor"), s, "adverse-events", worklists.Filters())
+            assert [r["days_open"] for r in rows if r["term"] == term] == [0], zone

@@ -9,8 +9,8 @@ with "_" (``_record``: (table, id), ``_lot``, ``_query``, ``_deviation``, ``_pat
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,12 +21,12 @@ from ..models import AdverseEvent, Deviation, Lot, Patient, Site, User
 from ..protocol import Protocol
 from ..protocol_versions import protocol_on
 from ..record_refs import RECORD_TYPES, model_for, record_date, record_label
-from ..types import utcnow
 from . import casebook as casebook_service
 from . import data_queries
 from .base import READ_ROLES, check, require_role
 from .manufacturing import release_status
 from .sdv import verified_keys
+from .timing import local_day, site_today
 from .trial_records import records_of
 
 RESOLVED_OUTCOMES = ("recovered", "recovered with sequelae", "fatal")
@@ -42,7 +42,8 @@ class Filters:
     status: str | None = None  # queries
     form: str | None = None
     within: int = 30  # lots near expiry: days ahead
-    today: date = field(default_factory=lambda: utcnow().date())
+    # None: each patient's site's today (a Tokyo site's visit is due on Tokyo's day)
+    today: date | None = None
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,13 @@ def _patients(user: User, session: Session, f: Filters) -> list[Patient]:
     return list(session.scalars(q))
 
 
+def _today(f: Filters, patient: Patient) -> date:
+    return f.today or site_today(patient.site)
+
+
 def _casebooks(user, session, f: Filters, protocol: Protocol):
     for p in _patients(user, session, f):
-        yield p, casebook_service._build(session, p, protocol, f.today)
+        yield p, casebook_service._build(session, p, protocol, _today(f, p))
 
 
 def _forms(user, session, f: Filters, protocol) -> list[dict]:
@@ -81,7 +86,7 @@ def _forms(user, session, f: Filters, protocol) -> list[dict]:
             if cell.state not in states or (f.form and cell.form != f.form):
                 continue
             w = cell.window
-            late = (f.today - w.end).days if w and cell.state == "overdue" else None
+            late = (_today(f, p) - w.end).days if w and cell.state == "overdue" else None
             out.append(
                 {
                     "patient": p.study_code,
@@ -172,14 +177,13 @@ def _lots_waiting(user, session, f: Filters, protocol) -> list[dict]:
 
 
 def _lots_expiring(user, session, f: Filters, protocol) -> list[dict]:
-    horizon = f.today + timedelta(days=f.within)
     out = []
     for lot, p in _lot_rows(user, session, f):
         if lot.status not in ("quarantine", "released", "dispensed") or lot.expiry_date is None:
             continue
-        if lot.expiry_date > horizon:
+        left = (lot.expiry_date - _today(f, p)).days
+        if left > f.within:
             continue
-        left = (lot.expiry_date - f.today).days
         out.append(
             {
                 "lot": lot.lot_number,
@@ -215,7 +219,7 @@ def _adverse_events(user, session, f: Filters, protocol) -> list[dict]:
                 "grade": ae.grade,
                 "serious": "SAE" if ae.serious else "",
                 "onset": ae.onset_date.isoformat(),
-                "days_open": (f.today - ae.onset_date).days,
+                "days_open": (_today(f, p) - ae.onset_date).days,
                 "outcome": ae.outcome or "not recorded",
                 "_record": ("adverse_events", ae.id),
             }
@@ -240,8 +244,8 @@ def _queries(user, session, f: Filters, protocol) -> list[dict]:
                 "about": record_label(record) if record is not None else q.record_table,
                 "field": q.field or "",
                 "status": q.status,
-                "opened": q.opened_at.date().isoformat(),
-                "days_open": (f.today - q.opened_at.date()).days,
+                "opened": local_day(q.opened_at, p.site).isoformat(),
+                "days_open": (_today(f, p) - local_day(q.opened_at, p.site)).days,
                 "last_message": (last.text[:120] if last else ""),
                 "_query": q.id,
                 "_record": (q.record_table, q.record_id),
