@@ -4,7 +4,6 @@ reconciliation, and the trial's data lock."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -438,7 +437,6 @@ def data_lock_page(request: Request, who: Who):
             purpose=locks.TRIAL_PURPOSE,
             statement=locks.lock_statement(db),
             sponsor=who.site_id is None,
-            today=date.today(),
         )
 
 
