@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .codes import BINARY_NT, DAP_ROW, MOTOR_NT, SENSORY_NT, SIDE_OFFSET, VAC_ROW
+from .completeness import S4_5_ROW
 from .sides import Exams
 
 
@@ -37,21 +38,42 @@ def completion_counts(codes: np.ndarray) -> np.ndarray:
     return counts
 
 
-#: The grades an NT stands for, per kind of row, as far as the motor ZPP can tell them apart:
-#: its rules ask of a key muscle only "> 0", ">= 3" and "= 5" (totals, which count every
-#: grade, are not part of it), so 1 stands for 1-2 and 3 for 3-4.
-ZPP_GRADES = {3: (0, 1, 2), 6: (0, 1, 3, 5), 2: (0, 1)}
+#: The grades an NT stands for, per row of the code matrix, as far as the motor ZPP can tell
+#: them apart. Its rules ask of a key muscle only "> 0", ">= 3" and "= 5", so 1 stands for 1-2
+#: and 3 for 3-4; of a dermatome above S4-5 only "normal" (levels), so 0 stands for 0-1; at
+#: S4-5 also "any sensation" (sacral sparing), so all three grades stay. (Totals and the sensory
+#: ZPP, which read every grade, are not part of it.) ``completion_counts`` still counts every
+#: grade: the limit of the enumeration keeps its meaning.
+def _options(
+    sensory: tuple[int, ...],
+    sacral: tuple[int, ...],
+    motor: tuple[int, ...],
+    binary: tuple[int, ...],
+) -> np.ndarray:
+    """Per row the grades an NT there is completed with, padded with -1."""
+    width = max(map(len, (sensory, sacral, motor, binary)))
+    out = np.full((DAP_ROW + 1, width), -1, dtype=np.int8)
+    for offset in SIDE_OFFSET.values():
+        for rows, values in (
+            (slice(offset, offset + 56), sensory),
+            ([offset + S4_5_ROW, offset + 28 + S4_5_ROW], sacral),
+            (slice(offset + 56, offset + 66), motor),
+        ):
+            out[rows, : len(values)] = values
+    out[[VAC_ROW, DAP_ROW], : len(binary)] = binary
+    return out
 
 
-def completions(
-    exams: Exams, grades: dict[int, tuple[int, ...]] = ZPP_GRADES
-) -> tuple[Exams, np.ndarray]:
-    """Every completion of every exam (each plain NT replaced by each of ``grades``), as
-    exams, and the position of the exam each comes from (completions of one exam are
-    consecutive)."""
+ZPP_OPTIONS = _options(sensory=(0, 2), sacral=(0, 1, 2), motor=(0, 1, 3, 5), binary=(0, 1))
+
+
+def completions(exams: Exams, options: np.ndarray = ZPP_OPTIONS) -> tuple[Exams, np.ndarray]:
+    """Every completion of every exam (each plain NT replaced by each of its row's
+    ``options``), as exams, and the position of the exam each comes from (completions of one
+    exam are consecutive)."""
     codes = exams.codes
     untested = codes == NT_CODES[:, None]
-    choices = np.asarray([len(grades[int(k)]) for k in CHOICES])
+    choices = (options >= 0).sum(axis=1)
     counts = np.prod(np.where(untested, choices[:, None], 1), axis=0)
     owners = np.repeat(np.arange(exams.n), counts)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -69,12 +91,7 @@ def completions(
     repeats = counts[exam]
     entry = np.repeat(np.arange(len(exam)), repeats)
     which = np.arange(len(entry)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
-    options = np.full((3, 7), -1, dtype=np.int8)  # per number of choices: the grades
-    for count, values in grades.items():
-        options[{3: 0, 6: 1, 2: 2}[count], : len(values)] = values
-    kind = np.searchsorted([2, 3, 6], CHOICES[cell])  # 2 -> 0, 3 -> 1, 6 -> 2
-    rows = np.asarray([2, 0, 1])[kind]  # options row per NT cell
     filled[cell[entry], starts[exam[entry]] + which] = options[
-        rows[entry], (which // stride[entry]) % k[entry]
+        cell[entry], (which // stride[entry]) % k[entry]
     ]
     return Exams(filled, np.repeat(exams.non_key, counts, axis=1)), owners

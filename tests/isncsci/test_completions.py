@@ -1,0 +1,87 @@
+"""NT completions for the motor ZPP: one grade per answer the ZPP's rules can tell apart.
+
+``motor_zpp`` unites the motor ZPP over every completion of an exam's plain NT cells. The
+completions use one representative grade per distinction the rules make (``ZPP_OPTIONS``);
+these tests check that the representatives give exactly what every grade gives.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cordtrial.isncsci import completions as completions_module
+from cordtrial.isncsci.batch import classify_table
+from cordtrial.isncsci.codes import CELL_ORDER, DAP_ROW, SIDE_OFFSET, VAC_ROW
+from cordtrial.isncsci.completeness import S4_5_ROW
+from cordtrial.isncsci.completions import ZPP_OPTIONS, _options, completion_counts
+from cordtrial.isncsci.sides import Exams
+from cordtrial.isncsci.strategies import rhi_exams
+from cordtrial.isncsci.synthetic import generate_exams
+
+#: Every grade an NT can stand for, on every row.
+EVERY_GRADE = _options(sensory=(0, 1, 2), sacral=(0, 1, 2), motor=tuple(range(6)), binary=(0, 1))
+
+ZPP_KEYS = ("rightMotorZpp", "leftMotorZpp")
+
+
+def table_of(exams: list[dict]) -> pa.Table:
+    columns = list(dict.fromkeys(k for exam in exams for k in exam))
+    return pa.table({c: pa.array([e.get(c) for e in exams], pa.string()) for c in columns})
+
+
+def motor_zpps(exams: list[dict], options: np.ndarray | None = None) -> dict[str, list]:
+    """Both sides' motor ZPP of each exam, completed with ``options`` (None: ZPP_OPTIONS)."""
+    with pytest.MonkeyPatch.context() as patch:
+        if options is not None:
+            full = partial(completions_module.completions, options=options)
+            patch.setattr(completions_module, "completions", full)
+        result = classify_table(table_of(exams)).decoded()
+    return {key: result.column(key).to_pylist() for key in ZPP_KEYS}
+
+
+def test_options_per_row():
+    choices = (ZPP_OPTIONS >= 0).sum(axis=1)
+    for offset in SIDE_OFFSET.values():
+        sacral = [offset + S4_5_ROW, offset + 28 + S4_5_ROW]
+        assert all("s4_5" in CELL_ORDER[row] for row in sacral)
+        assert list(ZPP_OPTIONS[sacral[0], :3]) == [0, 1, 2]  # any sensation at S4-5 counts
+        above = [r for r in range(offset, offset + 56) if r not in sacral]
+        assert set(choices[above]) == {2}  # normal or not
+        assert list(ZPP_OPTIONS[offset + 56, :4]) == [0, 1, 3, 5]  # > 0, >= 3, = 5
+    assert list(choices[[VAC_ROW, DAP_ROW]]) == [2, 2]
+    assert EVERY_GRADE[SIDE_OFFSET["left"] + 60, 5] == 5
+
+
+def test_the_enumeration_limit_still_counts_every_grade():
+    # Two NT dermatomes above S4-5 and one NT key muscle: 3 * 3 * 6 exams, of which the
+    # completions keep 2 * 2 * 4 representatives.
+    codes = np.zeros((DAP_ROW + 1, 1), dtype=np.int8)
+    codes[[3, 4], 0] = completions_module.NT_CODES[3]
+    codes[60, 0] = completions_module.NT_CODES[60]
+    assert completion_counts(codes)[0] == 54
+    filled, owners = completions_module.completions(Exams(codes, np.full((2, 1), -1, np.int8)))
+    assert filled.n == 16 and set(owners) == {0}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(rhi_exams(nt_rate=0.5, nonkey_rate=0.8, flag_rate=0.2), min_size=1, max_size=8))
+def test_representatives_give_what_every_grade_gives(exams):
+    assert motor_zpps(exams) == motor_zpps(exams, EVERY_GRADE)
+
+
+@pytest.mark.slow
+def test_representatives_on_exams_that_enumerate():
+    # Every exam with NT cells and a non-key muscle, some flagged: about 2,000 exams that
+    # take the enumeration (at most 64 completions counted with every grade).
+    exams = generate_exams(2000, seed=17, nt_rate=1.0, nonkey_rate=1.0, flag_rate=0.3)
+    every = motor_zpps(exams, EVERY_GRADE)
+    assert motor_zpps(exams) == every
+    # The comparison sees the completions: without a normal dermatome grade it differs.
+    too_few = _options(sensory=(0, 1), sacral=(0, 1, 2), motor=(0, 1, 3, 5), binary=(0, 1))
+    assert motor_zpps(exams, too_few) != every
