@@ -284,6 +284,31 @@ def test_bad_rows_get_the_single_path_errors_and_good_rows_still_classify(bad, g
         classify_batch(frame)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(
+            arbitrary_rhi_exams(nt=False, flags=False),  # plain
+            arbitrary_rhi_exams(),  # often NT cells or flags
+            corrupted_exams(),  # often rejected
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from([0, 80]),
+)
+def test_plain_special_and_bad_rows_in_any_share(exams, padding):
+    # Nearly all plain tables (80 plain rows added) classify their plain rows in place (the
+    # other rows filled with a plain exam whose results are replaced or dropped); the others
+    # in two groups.
+    exams = exams + generate_exams(padding, 5, **PLAIN)
+    columns = sorted({k for row in exams for k in row})
+    table = pa.table(
+        {c: pa.array([None if r.get(c) is None else str(r[c]) for r in exams]) for c in columns}
+    )
+    assert_rows_like_the_single_path(table)
+
+
 def _same_value(value):
     # A table cell holds None where a mapping lacks the key; both mean "missing".
     return None if value is None else str(value)
@@ -347,6 +372,37 @@ def test_text_columns_encode_like_the_vocabulary_lookup(vocabulary):
         assert encode(column, vocabulary).tolist() == expected
         many = pa.array(values[1:] * 300, kind)  # past the one-by-one lookup
         assert encode(many, vocabulary).tolist() == expected * 300
+
+
+_ODD_TEXT = ["", " ", "NT***", " NT", "2 ", "nt", "ÑT", "0\x00", "12345", "Yes*", "No ", "Yes"]
+
+
+@st.composite
+def _text_columns(draw):
+    """A text column shaped like the ones ``encode`` reads from their buffers: mostly one kind
+    of value (one-byte grades, or the words of VAC/DAP), a few or many others (vocabulary
+    values of several bytes, padded, rejected, empty, null), sliced or not."""
+    vocabulary = draw(st.sampled_from([SENSORY_VALUES, MOTOR_VALUES, BINARY_VALUES]))
+    short = [v for v in vocabulary if len(v) == 1] or list(vocabulary)
+    n = draw(st.integers(1, 600))
+    common = draw(st.sampled_from([short, list(vocabulary)]))
+    values: list[str | None] = [draw(st.sampled_from(common)) for _ in range(n)]
+    others = st.one_of(st.sampled_from(vocabulary), st.sampled_from(_ODD_TEXT), st.none())
+    for _ in range(draw(st.sampled_from([0, 1, 3, 40, 70, 300]))):
+        values[draw(st.integers(0, n - 1))] = draw(others)
+    kind = draw(st.sampled_from([pa.string(), pa.large_string()]))
+    start = draw(st.integers(0, 2))
+    column = pa.array(["5", "NT"][:start] + values, kind).slice(start)
+    return vocabulary, values, column
+
+
+@settings(max_examples=150, deadline=None)
+@given(_text_columns())
+def test_any_text_column_encodes_like_the_vocabulary_lookup(case):
+    vocabulary, values, column = case
+    codes = {t: i for i, t in enumerate(vocabulary)}
+    expected = [INVALID if v is None else codes.get(v.strip(), INVALID) for v in values]
+    assert encode(column, vocabulary).tolist() == expected
 
 
 def _typed_columns():

@@ -110,14 +110,15 @@ def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 def _text_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -> bool:
     """Codes of a string column into ``out`` straight from its bytes; False (and ``out``
-    untouched) for a column that is not text or is mostly values of several bytes.
+    untouched) for a column that is not text.
 
     The one-byte values of a vocabulary are its plain digits, whose codes are their values
     (``_DIGITS``), so a one-byte value's code is its byte minus ``"0"`` when below the number
     of digits (one subtraction and one comparison per column, no table gather). Values of
     several bytes ("NT", "0*") are looked up as bytes when few, else packed into integers and
     looked up among the vocabulary's; values that match nothing (padded, nulls, not allowed)
-    are looked up one by one, or by ``_encode_general`` when there are many."""
+    are read as ``Exam.from_rhi`` reads them (``_read_text``). A column of mostly longer
+    values (VAC and DAP: "Yes", "No") is hashed by Arrow (``_hashed_codes``)."""
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         return False
     n = len(array)
@@ -137,56 +138,79 @@ def _text_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -
                      digits, out)  # fmt: skip
         return True
     if 2 * (int(offsets[-1]) - int(offsets[0])) > 3 * n:
-        # Mostly values of several bytes (VAC and DAP: "Yes", "No"): Arrow hashes them
-        # faster than they are packed one by one (``_encode_general``).
-        return False
+        _hashed_codes(array, vocabulary, out)
+        return True
     # A column of nulls and empty strings has no data bytes; one zero byte keeps gathers valid.
     raw = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, np.uint8)
-    first = offsets[:-1]
-    if first[-1] >= len(raw):  # an empty last value points past the data
-        first = np.minimum(first, len(raw) - 1)
-    _digit_codes(np.take(raw, first), digits, out)
     longer = lengths != 1
     if array.null_count:
         longer |= ~array.is_valid().to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(longer)
-    if len(rows) <= _FEW_LONG and not array.null_count:
-        # A few values of several bytes ("NT", "0*"): each looked up as bytes.
-        exact = _BYTES[id(vocabulary)]
-        starts, ends = offsets[rows].tolist(), offsets[rows + 1].tolist()
-        found = [exact.get(raw[a:b].tobytes(), INVALID) for a, b in zip(starts, ends, strict=True)]
-        out[rows] = found
-        if INVALID not in found:
-            return True
-        rows = rows[np.asarray(found) == INVALID]  # padded or not allowed: read as text below
-        lookup = _CODES[id(vocabulary)]
-        bounds = zip(offsets[rows].tolist(), offsets[rows + 1].tolist(), strict=True)
-        out[rows] = [
-            lookup.get(raw[a:b].tobytes().decode(errors="replace").strip(), INVALID)
-            for a, b in bounds
-        ]
-        return True
-    keys, codes = _PACKED[id(vocabulary)]
-    packed = _pack(raw, offsets[rows], lengths[rows])
-    position = np.minimum(np.searchsorted(keys, packed), len(keys) - 1)
-    found = keys[position] == packed
-    if array.null_count:
-        found &= array.is_valid().to_numpy(zero_copy_only=False)[rows]
-    out[rows[found]] = codes[position[found]]
-    rows = rows[~found]
-    if len(rows) <= _FEW:
-        # Few enough to read straight from the data buffer (Arrow kernels cost more per call).
-        lookup = _CODES[id(vocabulary)]
-        bounds = zip(offsets[rows].tolist(), offsets[rows + 1].tolist(), strict=True)
-        out[rows] = [
-            lookup.get(raw[a:b].tobytes().decode(errors="replace").strip(), INVALID)
-            for a, b in bounds
-        ]
-        if array.null_count:
-            out[~array.is_valid().to_numpy(zero_copy_only=False)] = INVALID
+    if len(rows) <= _FEW_SLICES and not array.null_count and lengths[rows].all():
+        # A few values of several bytes, none empty: every value's first byte is the data
+        # without the later bytes of those few, copied in slices (cheaper than a gather).
+        first = _first_bytes(raw, offsets, rows)
     else:
-        out[rows] = _encode_general(array.take(pa.array(rows)), vocabulary)
+        first = offsets[:-1]
+        if first[-1] >= len(raw):  # an empty last value points past the data
+            first = np.minimum(first, len(raw) - 1)
+        first = np.take(raw, first)
+    _digit_codes(first, digits, out)
+    if len(rows) <= _FEW_LONG:
+        # Each looked up as bytes.
+        exact = _BYTES[id(vocabulary)]
+        bounds = zip(offsets[rows].tolist(), offsets[rows + 1].tolist(), strict=True)
+        found = np.asarray([exact.get(raw[a:b].tobytes(), INVALID) for a, b in bounds], np.int8)
+    else:
+        keys, codes = _PACKED[id(vocabulary)]
+        packed = _pack(raw, offsets[rows], lengths[rows])
+        position = np.minimum(np.searchsorted(keys, packed), len(keys) - 1)
+        found = np.where(keys[position] == packed, codes[position], INVALID).astype(np.int8)
+    if array.null_count:
+        found[~_valid_at(array, rows)] = INVALID
+    out[rows] = found
+    rows = rows[found == INVALID]
+    if len(rows):  # padded or not allowed (or null)
+        out[rows] = _read_text(array, rows, vocabulary)
     return True
+
+
+def _read_text(array: pa.Array, rows: np.ndarray, vocabulary: tuple[str, ...]) -> np.ndarray:
+    """Codes of the values ``rows`` of a text column read as ``Exam.from_rhi`` reads them:
+    stripped, and INVALID for nulls and values not allowed."""
+    if len(rows) > _FEW:  # many: Arrow kernels cost less than a Python loop
+        return _encode_general(array.take(pa.array(rows)), vocabulary)
+    lookup = _CODES[id(vocabulary)]
+    values = array.take(pa.array(rows)).cast(pa.large_binary()).to_pylist()
+    return np.asarray(
+        [
+            INVALID if v is None else lookup.get(v.decode(errors="replace").strip(), INVALID)
+            for v in values
+        ],
+        np.int8,
+    )
+
+
+def _hashed_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -> None:
+    """Codes of a text column by hashing its values exactly (Arrow hashes values of several
+    bytes faster than they are packed); the values that match nothing are read as text."""
+    found = pc.index_in(array, value_set=_VALUE_SETS[id(vocabulary)])
+    out[:] = found.fill_null(INVALID).to_numpy(zero_copy_only=False)
+    if found.null_count:
+        rows = np.flatnonzero(out == INVALID)
+        out[rows] = _read_text(array, rows, vocabulary)
+
+
+def _first_bytes(raw: np.ndarray, offsets: np.ndarray, longer: np.ndarray) -> np.ndarray:
+    """The first byte of every value, given the rows ``longer`` of the values of several bytes
+    (no value empty): the data from the first value on, without the later bytes of those."""
+    start = int(offsets[0])
+    pieces = []
+    for row in longer.tolist():
+        pieces.append(raw[start : int(offsets[row]) + 1])
+        start = int(offsets[row + 1])
+    pieces.append(raw[start : int(offsets[-1])])
+    return np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
 
 
 def _digit_codes(raw: np.ndarray, digits: int, out: np.ndarray) -> None:
@@ -222,10 +246,12 @@ def _packed_vocabulary(vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndar
 
 _FEW = 256  # up to this many values are looked up one by one (cheaper than Arrow kernels)
 _FEW_LONG = 64  # up to this many values of several bytes are looked up as bytes
+_FEW_SLICES = 8  # up to this many, the first bytes are sliced around them (not gathered)
 _VOCABULARIES = (SENSORY_VALUES, MOTOR_VALUES, BINARY_VALUES)
 _CODES = {id(v): {value: code for code, value in enumerate(v)} for v in _VOCABULARIES}
 _BYTES = {id(v): {value.encode(): code for code, value in enumerate(v)} for v in _VOCABULARIES}
 _PACKED = {id(v): _packed_vocabulary(v) for v in _VOCABULARIES}
+_VALUE_SETS = {id(v): pa.array(v, pa.string()) for v in _VOCABULARIES}
 
 
 def encode(
