@@ -166,11 +166,14 @@ def _text_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -
         packed = _pack(raw, offsets[rows], lengths[rows])
         position = np.minimum(np.searchsorted(keys, packed), len(keys) - 1)
         found = np.where(keys[position] == packed, codes[position], INVALID).astype(np.int8)
-    if array.null_count:
-        found[~_valid_at(array, rows)] = INVALID
+    unmatched = found == INVALID
+    if array.null_count:  # a null is INVALID, whatever bytes its slot holds
+        null = ~_valid_at(array, rows)
+        found[null] = INVALID
+        unmatched &= ~null
     out[rows] = found
-    rows = rows[found == INVALID]
-    if len(rows):  # padded or not allowed (or null)
+    rows = rows[unmatched]
+    if len(rows):  # padded or not allowed
         out[rows] = _read_text(array, rows, vocabulary)
     return True
 
