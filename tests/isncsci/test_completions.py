@@ -16,8 +16,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cordtrial.isncsci import completions as completions_module
+from cordtrial.isncsci import zpp
 from cordtrial.isncsci.batch import classify_table
-from cordtrial.isncsci.codes import CELL_ORDER, DAP_ROW, SIDE_OFFSET, VAC_ROW
+from cordtrial.isncsci.batch.validate import validate
+from cordtrial.isncsci.classification import classify_exams
+from cordtrial.isncsci.codes import (
+    CELL_ORDER,
+    DAP_ROW,
+    NO_CODE,
+    NO_NON_KEY,
+    SIDE_OFFSET,
+    VAC_ROW,
+)
 from cordtrial.isncsci.completeness import S4_5_ROW
 from cordtrial.isncsci.completions import ZPP_OPTIONS, _options, completion_counts
 from cordtrial.isncsci.sides import Exams
@@ -25,7 +35,9 @@ from cordtrial.isncsci.strategies import rhi_exams
 from cordtrial.isncsci.synthetic import generate_exams
 
 #: Every grade an NT can stand for, on every row.
-EVERY_GRADE = _options(sensory=(0, 1, 2), sacral=(0, 1, 2), motor=tuple(range(6)), binary=(0, 1))
+EVERY_GRADE = _options(
+    sensory=(0, 1, 2), sacral=(0, 1, 2), motor=tuple(range(6)), vac=(0, 1), dap=(0, 1)
+)
 
 ZPP_KEYS = ("rightMotorZpp", "leftMotorZpp")
 
@@ -35,12 +47,18 @@ def table_of(exams: list[dict]) -> pa.Table:
     return pa.table({c: pa.array([e.get(c) for e in exams], pa.string()) for c in columns})
 
 
-def motor_zpps(exams: list[dict], options: np.ndarray | None = None) -> dict[str, list]:
-    """Both sides' motor ZPP of each exam, completed with ``options`` (None: ZPP_OPTIONS)."""
+def motor_zpps(
+    exams: list[dict], options: np.ndarray | None = None, every_exam: bool = False
+) -> dict[str, list]:
+    """Both sides' motor ZPP of each exam, completed with ``options`` (None: ZPP_OPTIONS);
+    ``every_exam``: enumerate the completions of every exam up to the limit, also where the
+    exam's own ZPP already is their union (``zpp.needs_completions``)."""
     with pytest.MonkeyPatch.context() as patch:
         if options is not None:
             full = partial(completions_module.completions, options=options)
             patch.setattr(completions_module, "completions", full)
+        if every_exam:
+            patch.setattr(zpp, "needs_completions", lambda exams, rows: np.ones(len(rows), bool))
         result = classify_table(table_of(exams)).decoded()
     return {key: result.column(key).to_pylist() for key in ZPP_KEYS}
 
@@ -54,7 +72,8 @@ def test_options_per_row():
         above = [r for r in range(offset, offset + 56) if r not in sacral]
         assert set(choices[above]) == {2}  # normal or not
         assert list(ZPP_OPTIONS[offset + 56, :4]) == [0, 1, 3, 5]  # > 0, >= 3, = 5
-    assert list(choices[[VAC_ROW, DAP_ROW]]) == [2, 2]
+    assert list(ZPP_OPTIONS[VAC_ROW, :1]) == [NO_CODE]  # VAC present gives NA, added as such
+    assert list(choices[[VAC_ROW, DAP_ROW]]) == [1, 2]
     assert EVERY_GRADE[SIDE_OFFSET["left"] + 60, 5] == 5
 
 
@@ -83,5 +102,41 @@ def test_representatives_on_exams_that_enumerate():
     every = motor_zpps(exams, EVERY_GRADE)
     assert motor_zpps(exams) == every
     # The comparison sees the completions: without a normal dermatome grade it differs.
-    too_few = _options(sensory=(0, 1), sacral=(0, 1, 2), motor=(0, 1, 3, 5), binary=(0, 1))
+    too_few = _options(sensory=(0, 1), sacral=(0, 1, 2), motor=(0, 1, 3, 5), vac=(1,), dap=(0, 1))
     assert motor_zpps(exams, too_few) != every
+
+
+# Exams whose grade with VAC absent is certain take their own ZPP, not the completions': the
+# same values and stars as enumerating them (flagged exams are always enumerated).
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        rhi_exams(nt_rate=1.0, nonkey_rate=1.0, flag_rate=0.05, anal_nt_rate=0.2),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_own_zpp_where_the_grade_is_certain_equals_the_completions(exams):
+    assert motor_zpps(exams) == motor_zpps(exams, every_exam=True)
+
+
+def test_own_zpp_where_the_grade_is_certain_on_exams_that_enumerate():
+    # Of 4,000 exams, some 2,200 may take the enumeration, 1,750 of them with a certain grade
+    # (checked to fail when the exams with an open grade or a flag take their own ZPP).
+    exams = generate_exams(4000, seed=23, nt_rate=1.0, nonkey_rate=1.0, anal_nt_rate=0.2)
+    rows = _considered(exams)
+    needs = zpp.needs_completions(*rows)
+    assert needs.sum() > 100 and (~needs).sum() > 1000  # both ways are taken
+    assert motor_zpps(exams) == motor_zpps(exams, every_exam=True)
+
+
+def _considered(exams: list[dict]) -> tuple[Exams, np.ndarray]:
+    """The exams that ``motor_zpp`` may enumerate (a non-key muscle, 2 to 64 completions)."""
+    checked = validate(table_of(exams))
+    codes, non_key = checked.codes[:, ~checked.bad], checked.non_key[:, ~checked.bad]
+    counts = completion_counts(codes)
+    recorded = (non_key != NO_NON_KEY).any(axis=0)
+    rows = np.flatnonzero(recorded & (counts > 1) & (counts <= zpp.MAX_ZPP_COMPLETIONS))
+    columns = Exams(codes, non_key)
+    classify_exams(columns)  # the grades the rule consults are known, as in motor_zpp
+    return columns, rows

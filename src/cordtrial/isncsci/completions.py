@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .codes import BINARY_NT, DAP_ROW, MOTOR_NT, SENSORY_NT, SIDE_OFFSET, VAC_ROW
+from .codes import (
+    BINARY_NT,
+    DAP_ROW,
+    MOTOR_NT,
+    NO_CODE,
+    SENSORY_NT,
+    SIDE_OFFSET,
+    VAC_ROW,
+    YES_CODE,
+)
 from .completeness import S4_5_ROW
 from .sides import Exams
 
@@ -41,17 +50,20 @@ def completion_counts(codes: np.ndarray) -> np.ndarray:
 #: The grades an NT stands for, per row of the code matrix, as far as the motor ZPP can tell
 #: them apart. Its rules ask of a key muscle only "> 0", ">= 3" and "= 5", so 1 stands for 1-2
 #: and 3 for 3-4; of a dermatome above S4-5 only "normal" (levels), so 0 stands for 0-1; at
-#: S4-5 also "any sensation" (sacral sparing), so all three grades stay. (Totals and the sensory
+#: S4-5 also "any sensation" (sacral sparing), so all three grades stay. VAC is completed as
+#: absent only: with VAC present the motor ZPP is NA, unstarred, whatever the other cells
+#: (``zpp.key_muscle_zpp``), so ``zpp.motor_zpp`` adds that NA itself. (Totals and the sensory
 #: ZPP, which read every grade, are not part of it.) ``completion_counts`` still counts every
 #: grade: the limit of the enumeration keeps its meaning.
 def _options(
     sensory: tuple[int, ...],
     sacral: tuple[int, ...],
     motor: tuple[int, ...],
-    binary: tuple[int, ...],
+    vac: tuple[int, ...],
+    dap: tuple[int, ...],
 ) -> np.ndarray:
     """Per row the grades an NT there is completed with, padded with -1."""
-    width = max(map(len, (sensory, sacral, motor, binary)))
+    width = max(map(len, (sensory, sacral, motor, vac, dap)))
     out = np.full((DAP_ROW + 1, width), -1, dtype=np.int8)
     for offset in SIDE_OFFSET.values():
         for rows, values in (
@@ -60,11 +72,14 @@ def _options(
             (slice(offset + 56, offset + 66), motor),
         ):
             out[rows, : len(values)] = values
-    out[[VAC_ROW, DAP_ROW], : len(binary)] = binary
+    out[VAC_ROW, : len(vac)] = vac
+    out[DAP_ROW, : len(dap)] = dap
     return out
 
 
-ZPP_OPTIONS = _options(sensory=(0, 2), sacral=(0, 1, 2), motor=(0, 1, 3, 5), binary=(0, 1))
+ZPP_OPTIONS = _options(
+    sensory=(0, 2), sacral=(0, 1, 2), motor=(0, 1, 3, 5), vac=(NO_CODE,), dap=(YES_CODE, NO_CODE)
+)
 
 
 def completions(exams: Exams, options: np.ndarray = ZPP_OPTIONS) -> tuple[Exams, np.ndarray]:

@@ -334,6 +334,33 @@ def _literal_zpp(exams: Exams, name: str) -> np.ndarray:
 MAX_ZPP_COMPLETIONS = 64
 
 
+def needs_completions(exams: Exams, rows: np.ndarray) -> np.ndarray:
+    """Per exam of ``rows`` (each with plain NT cells and a non-key muscle): does the union
+    over its NT completions differ from the exam's own motor ZPP (``_motor_zpp``)?
+
+    Without flags, the exam's own key-muscle ZPP is the union of its completions' (the rules
+    track every path through the NT cells; ``tests/isncsci/test_completions.py`` compares
+    them), so only the grade can tell the completions apart: whether the non-key muscle moves
+    the ZPP follows the grade with VAC absent. Where that grade is certain (C in every
+    completion with VAC absent, or C in none; with VAC present the ZPP is NA in both), the
+    exam's own ZPP already is the union; where it may be C or another grade, the completions
+    are needed. A non-key muscle at a level without a key muscle never moves it. With a
+    ``*``/``**`` flag the completions are always used (their stars follow "starred in every
+    completion that gives the value", which the exam's own result does not track)."""
+    from .ais import C
+    from .completions import NT_CODES
+
+    codes = exams.codes[:, rows]
+    flagged = (codes > NT_CODES[:, None]).any(axis=0)
+    named = np.isin(exams.non_key[:, rows], KEY_LEVELS).any(axis=0)
+    needs = flagged.copy()
+    asked = np.flatnonzero(~flagged & named)
+    if len(asked):
+        grades = _grades_without_vac(exams, rows[asked])
+        needs[asked] = grades[C] & (grades.sum(axis=0) > 1)
+    return needs
+
+
 def motor_zpp(exams: Exams) -> dict[str, Result]:
     """Both sides' motor ZPP.
 
@@ -355,6 +382,7 @@ def motor_zpp(exams: Exams) -> dict[str, Result]:
         return out
     counts = completion_counts(exams.codes[:, candidates])
     rows = candidates[(counts > 1) & (counts <= MAX_ZPP_COMPLETIONS)]
+    rows = rows[needs_completions(exams, rows)]
     if not len(rows):
         return out
     filled, owners = completions(exams.take(rows))
@@ -369,6 +397,10 @@ def motor_zpp(exams: Exams) -> dict[str, Result]:
         present, starred = (mine.unpack(b) for b in _motor_zpp(mine, mine.side(name)))
         any_present = np.logical_or.reduceat(present, starts, axis=1)
         any_plain = np.logical_or.reduceat(present & ~starred, starts, axis=1)
+        # VAC NT is completed as absent only; present, it gives NA (unstarred) alone.
+        vac_untested = exams.vac[rows[keep]] == BINARY_NT
+        any_present[0] |= vac_untested
+        any_plain[0] |= vac_untested
         result = out[name]
         merged = [exams.unpack(result.present), exams.unpack(result.starred)]
         merged[0][:, rows[keep]] = any_present
