@@ -344,10 +344,12 @@ def needs_completions(exams: Exams, rows: np.ndarray) -> np.ndarray:
     the ZPP follows the grade with VAC absent. Where that grade is certain (C in every
     completion with VAC absent, or C in none; with VAC present the ZPP is NA in both), the
     exam's own ZPP already is the union; where it may be C or another grade, the completions
-    are needed. A non-key muscle at a level without a key muscle never moves it. With a
+    are needed. The exam's own grades are read for it (known already): with VAC NT they also
+    hold the grades with VAC present, so an open grade enumerates a few exams more, never
+    fewer. A non-key muscle at a level without a key muscle never moves the ZPP. With a
     ``*``/``**`` flag the completions are always used (their stars follow "starred in every
     completion that gives the value", which the exam's own result does not track)."""
-    from .ais import C
+    from .ais import C, asia_impairment_scale
     from .completions import NT_CODES
 
     codes = exams.codes[:, rows]
@@ -356,7 +358,7 @@ def needs_completions(exams: Exams, rows: np.ndarray) -> np.ndarray:
     needs = flagged.copy()
     asked = np.flatnonzero(~flagged & named)
     if len(asked):
-        grades = _grades_without_vac(exams, rows[asked])
+        grades = columns_of(asia_impairment_scale(exams, literal_check=False).present, rows[asked])
         needs[asked] = grades[C] & (grades.sum(axis=0) > 1)
     return needs
 
@@ -370,6 +372,7 @@ def motor_zpp(exams: Exams) -> dict[str, Result]:
     result), enumerated when there are at most ``MAX_ZPP_COMPLETIONS`` of them: a value is
     starred only if starred in every completion that gives it.
     """
+    from .ais import asia_impairment_scale
     from .completions import completion_counts, completions
 
     out = {}
@@ -386,17 +389,22 @@ def motor_zpp(exams: Exams) -> dict[str, Result]:
     if not len(rows):
         return out
     filled, owners = completions(exams.take(rows))
+    # Both sides' non-key rule reads the completions' grades: classified once for both.
+    asia_impairment_scale(filled, literal_check=False)
     for i, name in enumerate(SIDES):
         keep = recorded[i, rows]  # exams with a non-key muscle on this side
         if not keep.any():
             continue
         # Only the completions of those exams (each column is classified on its own).
-        mine = filled.take(np.flatnonzero(keep[owners])) if not keep.all() else filled
-        whose = owners[keep[owners]]
+        columns = keep[owners]
+        whose = owners[columns]
         starts = np.flatnonzero(np.r_[True, whose[1:] != whose[:-1]])
-        present, starred = (mine.unpack(b) for b in _motor_zpp(mine, mine.side(name)))
-        any_present = np.logical_or.reduceat(present, starts, axis=1)
-        any_plain = np.logical_or.reduceat(present & ~starred, starts, axis=1)
+        present, starred = (
+            filled.unpack(b)[:, columns] for b in _motor_zpp(filled, filled.side(name))
+        )
+        # Per exam: any completion gives the value, any gives it unstarred (one reduction).
+        reached = np.logical_or.reduceat(np.vstack([present, present & ~starred]), starts, axis=1)
+        any_present, any_plain = reached[: len(present)], reached[len(present) :]
         # VAC NT is completed as absent only; present, it gives NA (unstarred) alone.
         vac_untested = exams.vac[rows[keep]] == BINARY_NT
         any_present[0] |= vac_untested
