@@ -369,8 +369,9 @@ def motor_zpp(exams: Exams) -> dict[str, Result]:
     With a lowest non-key muscle and not-testable cells, whether the non-key muscle extends the
     ZPP depends on the grade, which the NT cells leave open; the ZPP is then exactly the union of
     the ZPPs of the exams the NT cells could stand for (the standard's meaning of an open
-    result), enumerated when there are at most ``MAX_ZPP_COMPLETIONS`` of them: a value is
-    starred only if starred in every completion that gives it.
+    result), enumerated when there are at most ``MAX_ZPP_COMPLETIONS`` of them and they can
+    differ from the exam's own ZPP (``needs_completions``): a value is starred only if starred
+    in every completion that gives it.
     """
     from .ais import asia_impairment_scale
     from .completions import completion_counts, completions
