@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -11,6 +13,22 @@ from sqlalchemy import create_engine, text
 from cordtrial.store import audit_anchor, db
 
 PG_ENV = "CORDTRIAL_TEST_POSTGRES_URL"
+MIDNIGHT_MARGIN_S = 60
+
+
+@pytest.fixture
+def today() -> date:
+    """Today in UTC (the trial's calendar), read when the test starts, for a test that checks
+    a rule at the edge of today ("from today on", "not after today").
+
+    A module-level date goes stale: the suite runs for about 20 minutes and may cross
+    midnight, after which the server's today is the next day. Within a minute of midnight the
+    test first waits for the new day, so the day cannot change while it runs."""
+    now = datetime.now(UTC)
+    left = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC) - now
+    if left.total_seconds() < MIDNIGHT_MARGIN_S:
+        time.sleep(left.total_seconds() + 1)
+    return datetime.now(UTC).date()
 
 
 @pytest.fixture(autouse=True)

@@ -27,7 +27,7 @@ from .helpers import assert_refused
 TODAY = date.today()
 
 
-def test_records_keep_the_version_in_effect_on_their_day(world):
+def test_records_keep_the_version_in_effect_on_their_day(world, today):
     with db.session_scope(world.url) as s:
         v1 = s.scalar(select(ProtocolVersion))
         assert v1.number == 1 and v1.effective_from is None  # stored with the first record
@@ -35,11 +35,11 @@ def test_records_keep_the_version_in_effect_on_their_day(world):
         admin = world.user(s, "admin")
         admin.site_id = None  # the protocol is the whole trial's
         amended = default_protocol().model_copy(update={"lot_shelf_life_days": 30})
-        protocols.amend(admin, s, amended, effective_from=TODAY, summary="shorter shelf life")
+        protocols.amend(admin, s, amended, effective_from=today, summary="shorter shelf life")
     with db.session_scope(world.url) as s:
         inv = world.user(s, "investigator")
         draw = mf.record_blood_draw(
-            inv, s, world.pat(s), drawn_on=TODAY, volume_ml=100, operator="N"
+            inv, s, world.pat(s), drawn_on=today, volume_ml=100, operator="N"
         )
         assert draw.protocol_version == 2
         early = mf.record_blood_draw(
@@ -47,7 +47,7 @@ def test_records_keep_the_version_in_effect_on_their_day(world):
         )  # fmt: skip
         assert early.protocol_version == 1
         # a correction of the day moves the record to the version of its new day
-        records.amend(inv, s, early, {"drawn_on": TODAY.isoformat()}, "date misread")
+        records.amend(inv, s, early, {"drawn_on": today.isoformat()}, "date misread")
         assert early.protocol_version == 2
         assert protocol_of(s, early).lot_shelf_life_days == 30
         assert audit.verify(s).ok

@@ -8,7 +8,7 @@ import json
 import time
 from datetime import timedelta
 
-from conftest import INJURY, PASSWORD, TODAY, csrf_of, login
+from conftest import INJURY, PASSWORD, csrf_of, login
 from test_web_api import API, basic
 
 from cordtrial.store.protocol import default_protocol, to_toml
@@ -85,7 +85,7 @@ def test_sites_page_creates_a_site_and_keeps_typed_values_on_error(client):
 # -- protocol -------------------------------------------------------------------------------------
 
 
-def test_protocol_versions_and_amendments(client):
+def test_protocol_versions_and_amendments(client, today):
     body = client.get(f"{API}/protocol", auth=basic("monitor")).json()
     assert body["in_effect"] == 1
     v1 = body["versions"][0]
@@ -103,7 +103,7 @@ def test_protocol_versions_and_amendments(client):
         f"{API}/protocol/versions",
         json={
             "summary": "shelf life 90 d",
-            "effective_from": (TODAY - timedelta(days=1)).isoformat(),
+            "effective_from": (today - timedelta(days=1)).isoformat(),
             "protocol": amended,
         },
         auth=basic("admin"),
@@ -113,7 +113,7 @@ def test_protocol_versions_and_amendments(client):
         f"{API}/protocol/versions",
         json={
             "summary": "shelf life 90 d",
-            "effective_from": TODAY.isoformat(),
+            "effective_from": today.isoformat(),
             "protocol": amended,
         },
         auth=basic("admin"),
@@ -123,7 +123,7 @@ def test_protocol_versions_and_amendments(client):
     # a record of today is collected under version 2, one of an earlier day under version 1
     new = client.post(
         f"{API}/patients/SAP-001/blood-draws",
-        json={"drawn_on": TODAY.isoformat(), "volume_ml": 100, "operator": "N"},
+        json={"drawn_on": today.isoformat(), "volume_ml": 100, "operator": "N"},
         auth=basic("investigator"),
     ).json()
     old = client.post(
@@ -145,7 +145,7 @@ def test_protocol_versions_and_amendments(client):
     assert client.post(f"{API}/protocol/versions", json={}, auth=basic("investigator")).status_code in (403, 422)  # fmt: skip
 
 
-def test_protocol_page_shows_the_schedule_and_edits_as_toml(client):
+def test_protocol_page_shows_the_schedule_and_edits_as_toml(client, today):
     login(client, "admin")
     page = client.get("/protocol")
     assert page.status_code == 200
@@ -159,7 +159,7 @@ def test_protocol_page_shows_the_schedule_and_edits_as_toml(client):
         data={
             "csrf_token": token,
             "summary": "bad",
-            "effective_from": TODAY.isoformat(),
+            "effective_from": today.isoformat(),
             "protocol_toml": text,
         },
     )
@@ -170,7 +170,7 @@ def test_protocol_page_shows_the_schedule_and_edits_as_toml(client):
         data={
             "csrf_token": token,
             "summary": "version 2",
-            "effective_from": TODAY.isoformat(),
+            "effective_from": today.isoformat(),
             "protocol_toml": to_toml(default_protocol()),
         },
         follow_redirects=True,

@@ -4,6 +4,7 @@ saving nothing."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -254,6 +255,17 @@ def test_another_patients_serum_or_harvest_is_refused(client):
     assert [lot["lot_number"] for lot in lots] == ["LOT-SAP-001", "LOT-SAP-002"]  # none added
 
 
+@dataclass(frozen=True)
+class FromToday:
+    """A day counted from the test's today, resolved when the test runs (parameters are
+    built at collection, which may be the day before: the suite can cross midnight)."""
+
+    days: int
+
+    def on(self, today: date) -> str:
+        return (today + timedelta(days=self.days)).isoformat()
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
@@ -261,7 +273,7 @@ def test_another_patients_serum_or_harvest_is_refused(client):
         (
             "/patients/SAP-003/injury",
             {
-                "injury_date": (TODAY + timedelta(days=1)).isoformat(),
+                "injury_date": FromToday(1),
                 "level": "C5",
                 "mechanism": "x",
             },
@@ -282,7 +294,7 @@ def test_another_patients_serum_or_harvest_is_refused(client):
         # consent on a day to come
         (
             "/patients/SAP-001/consents",
-            {"consent_date": (TODAY + timedelta(days=3)).isoformat(), "form_version": "2"},
+            {"consent_date": FromToday(3), "form_version": "2"},
             "consent_date",
         ),
         # eligibility assessed more than 14 days after the injury, answered "onset <= 14 days"
@@ -303,7 +315,8 @@ def test_another_patients_serum_or_harvest_is_refused(client):
         ),
     ],
 )
-def test_bad_dates_are_refused_naming_the_field(client, path, body, field):
+def test_bad_dates_are_refused_naming_the_field(client, today, path, body, field):
+    body = {k: v.on(today) if isinstance(v, FromToday) else v for k, v in body.items()}
     if path.startswith("/patients/SAP-003"):
         assert post(client, "/patients", {"age_at_injury": 40, "full_name": "X"}).status_code == 201
     before = client.get(f"{API}/patients/SAP-001", auth=basic("monitor")).json()["timeline"]

@@ -34,6 +34,7 @@ from .protocol_versions import protocol_on
 from .rules import eligible_answers
 from .services import adverse_events, assessments, infusions, patients, users
 from .services import manufacturing as mf
+from .types import utcnow
 
 SITES = (("SAP", "Sapporo (synthetic demo site)"), ("ASA", "Asahikawa (synthetic demo site)"))
 PATIENTS_PER_SITE = (11, 2)
@@ -110,7 +111,7 @@ def seed_demo(
     entry).
     """
     protocol = protocol or protocol_on(session)
-    today = today or date.today()
+    today = today or utcnow().date()
     if session.scalar(select(func.count()).select_from(Patient)):
         raise DemoError(
             "the store already has patients; seed the demo only into an empty store "

@@ -77,7 +77,8 @@ def number_on(session: Session, on: date | None) -> int:
     rows = _versions(session)
     if not rows:
         return 1
-    found = version_in_effect([(n, s) for n, s, _ in rows], on or date.today())
+    today = utcnow().date()  # the trial's calendar (UTC), as amend() reads it
+    found = version_in_effect([(n, s) for n, s, _ in rows], on or today)
     return found or rows[0][0]
 
 

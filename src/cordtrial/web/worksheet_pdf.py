@@ -12,7 +12,7 @@ hand signature on the printed copy. Pure: plain data in, PDF bytes out (fpdf2).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fpdf import FPDF
@@ -61,7 +61,7 @@ class _Sheet(FPDF):
         self.set_y(-10)
         self.set_font("DejaVu", "", 7)
         r = self.record
-        printed = (r.printed_at or datetime.now()).strftime("%Y-%m-%d %H:%M")
+        printed = (r.printed_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M")
         self.cell(0, 4, f"{r.study_code} · {r.visit} · {r.exam_date} · engine {r.engine_version}"
                   f" · printed {printed} UTC · page {self.page_no()}/{{nb}}", align="C")  # fmt: skip
 

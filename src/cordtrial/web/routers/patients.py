@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -74,7 +73,7 @@ def _exam_meta_defaults(
         double_entry=double_entry,
         user_name=who.full_name,
         # the patient's site's day (an exam this morning in Tokyo is not yesterday's)
-        today=site_today(patient.site) if patient else date.today(),
+        today=site_today(patient.site if patient else None),
     )
 
 
