@@ -29,7 +29,7 @@ from cordtrial.isncsci.codes import (
     VAC_ROW,
 )
 from cordtrial.isncsci.completeness import S4_5_ROW
-from cordtrial.isncsci.completions import ZPP_OPTIONS, _options, completion_counts
+from cordtrial.isncsci.completions import NT_CODES, ZPP_OPTIONS, _options, completion_counts
 from cordtrial.isncsci.sides import Exams
 from cordtrial.isncsci.strategies import rhi_exams
 from cordtrial.isncsci.synthetic import generate_exams
@@ -107,13 +107,15 @@ def test_representatives_on_exams_that_enumerate():
 
 
 # Exams whose grade with VAC absent is certain take their own ZPP, not the completions': the
-# same values and stars as enumerating them (flagged exams are always enumerated).
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# same values and stars as enumerating them (exams with a `**` flag are always enumerated).
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.lists(
-        rhi_exams(nt_rate=1.0, nonkey_rate=1.0, flag_rate=0.05, anal_nt_rate=0.2),
-        min_size=1,
-        max_size=12,
+    st.sampled_from([0.05, 0.5]).flatmap(
+        lambda flag_rate: st.lists(
+            rhi_exams(nt_rate=1.0, nonkey_rate=1.0, flag_rate=flag_rate, anal_nt_rate=0.2),
+            min_size=1,
+            max_size=12,
+        )
     )
 )
 def test_own_zpp_where_the_grade_is_certain_equals_the_completions(exams):
@@ -127,6 +129,18 @@ def test_own_zpp_where_the_grade_is_certain_on_exams_that_enumerate():
     rows = _considered(exams)
     needs = zpp.needs_completions(*rows)
     assert needs.sum() > 100 and (~needs).sum() > 1000  # both ways are taken
+    assert motor_zpps(exams) == motor_zpps(exams, every_exam=True)
+
+
+def test_own_zpp_with_single_star_flags_on_exams_that_enumerate():
+    # Every exam flagged: those flagged `*` only, with a certain grade, take their own ZPP
+    # (checked to fail when exams with a `**` flag do too: 26 stars on the lowest values
+    # differ, e.g. own NA,S1,S3 where every completion giving S3 stars it).
+    exams = generate_exams(3000, seed=5, nt_rate=1.0, flag_rate=1.0, nonkey_rate=1.0, anal_nt_rate=0.5)  # fmt: skip
+    columns, rows = _considered(exams)
+    flagged = (columns.codes[:, rows] > NT_CODES[:, None]).any(axis=0)
+    own = flagged & ~zpp.needs_completions(columns, rows)
+    assert own.sum() > 300 and (flagged & ~own).sum() > 300  # both ways are taken
     assert motor_zpps(exams) == motor_zpps(exams, every_exam=True)
 
 

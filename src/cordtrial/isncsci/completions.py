@@ -17,6 +17,7 @@ from .codes import (
 )
 from .completeness import S4_5_ROW
 from .sides import Exams
+from .values import BINARY_VALUES, MOTOR_VALUES, SENSORY_VALUES
 
 
 def _per_row(sensory: int, motor: int, binary: int) -> np.ndarray:
@@ -33,6 +34,10 @@ def _per_row(sensory: int, motor: int, binary: int) -> np.ndarray:
 #: The plain NT code of each row, and how many plain codes (0..k-1) an NT there stands for.
 NT_CODES = _per_row(SENSORY_NT, MOTOR_NT, BINARY_NT)
 CHOICES = _per_row(3, 6, 2)
+#: The first "considered normal" code (``0**``) of each row; VAC and DAP have none.
+CONSIDERED_NORMAL = _per_row(
+    SENSORY_VALUES.index("0**"), MOTOR_VALUES.index("0**"), len(BINARY_VALUES)
+)
 
 
 def completion_counts(codes: np.ndarray) -> np.ndarray:
