@@ -29,7 +29,13 @@ from cordtrial.isncsci.codes import (
     VAC_ROW,
 )
 from cordtrial.isncsci.completeness import S4_5_ROW
-from cordtrial.isncsci.completions import NT_CODES, ZPP_OPTIONS, _options, completion_counts
+from cordtrial.isncsci.completions import (
+    CONSIDERED_NORMAL,
+    NT_CODES,
+    ZPP_OPTIONS,
+    _options,
+    completion_counts,
+)
 from cordtrial.isncsci.sides import Exams
 from cordtrial.isncsci.strategies import rhi_exams
 from cordtrial.isncsci.synthetic import generate_exams
@@ -107,7 +113,7 @@ def test_representatives_on_exams_that_enumerate():
 
 
 # Exams whose grade with VAC absent is certain take their own ZPP, not the completions': the
-# same values and stars as enumerating them (exams with a `**` flag are always enumerated).
+# same values and stars as enumerating them (`**` exams only where their motor level is certain).
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from([0.05, 0.5]).flatmap(
@@ -132,15 +138,20 @@ def test_own_zpp_where_the_grade_is_certain_on_exams_that_enumerate():
     assert motor_zpps(exams) == motor_zpps(exams, every_exam=True)
 
 
-def test_own_zpp_with_single_star_flags_on_exams_that_enumerate():
-    # Every exam flagged: those flagged `*` only, with a certain grade, take their own ZPP
-    # (checked to fail when exams with a `**` flag do too: 26 stars on the lowest values
-    # differ, e.g. own NA,S1,S3 where every completion giving S3 stars it).
-    exams = generate_exams(3000, seed=5, nt_rate=1.0, flag_rate=1.0, nonkey_rate=1.0, anal_nt_rate=0.5)  # fmt: skip
+def test_own_zpp_of_flagged_exams_on_exams_that_enumerate():
+    # Every exam flagged, half the sides with a non-key muscle. Those flagged `*` only, with a
+    # certain grade, take their own ZPP; so do those with a `**` flag whose motor level is one
+    # level on each side with a non-key muscle. Checked to fail when every `**` exam takes
+    # its own ZPP (15 values differ, stars on the lowest values, e.g. own NA,S1,S3 where every
+    # completion giving S3 stars it: the motor level may be S1 or S3) and when the motor level
+    # is read on the other side (2 differ).
+    exams = generate_exams(3000, seed=5, nt_rate=1.0, flag_rate=1.0, nonkey_rate=0.5, anal_nt_rate=0.5)  # fmt: skip
     columns, rows = _considered(exams)
     flagged = (columns.codes[:, rows] > NT_CODES[:, None]).any(axis=0)
-    own = flagged & ~zpp.needs_completions(columns, rows)
-    assert own.sum() > 300 and (flagged & ~own).sum() > 300  # both ways are taken
+    considered_normal = (columns.codes[:, rows] >= CONSIDERED_NORMAL[:, None]).any(axis=0)
+    own = ~zpp.needs_completions(columns, rows)
+    assert (flagged & ~considered_normal & own).sum() > 200
+    assert (considered_normal & own).sum() > 300 and (considered_normal & ~own).sum() > 250
     assert motor_zpps(exams) == motor_zpps(exams, every_exam=True)
 
 

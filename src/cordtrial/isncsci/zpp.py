@@ -163,9 +163,10 @@ def key_muscle_zpp(
     find none. Stars follow the reference: a star from the scan (a ``0*`` muscle that may have
     function) stays; a ZPP that ends at a starred motor level is starred only for the most
     rostral motor level candidate and only when the exam read literally (flags dropped) cannot
-    give it (``plain``: the literal exam's ZPP values, None: not needed) (``3**`` at L3
-    considered normal gives motor level S1* but ZPP S1, the most caudal muscle with function
-    either way; ``2**`` at T1 gives T12*, reference case 117); and where the candidate rests on
+    give it (``plain``: per ZPP row, does the literal exam give it, read at such a level only;
+    None: not needed) (``3**`` at L3 considered normal gives motor level S1* but ZPP S1, the
+    most caudal muscle with function either way; ``2**`` at T1 gives T12*, reference case
+    117); and where the candidate rests on
     its own dermatome (``_assumed_normal_at``). A value reached both with and without a star
     keeps it (reference case 107: ``L4,L5*``).
     """
@@ -220,32 +221,49 @@ def _non_key(exams: Exams, rows: np.ndarray, level: np.ndarray, key_too: bool):
 
     grades = _grades_without_vac(exams, rows)
     uses = grades[C]
-    open_grade = (grades.sum(axis=0) > 1) & has_plain_nt(exams.take(rows), vac=False)
-    return uses, key_too | open_grade
+    if key_too:
+        return uses, np.ones(len(rows), dtype=bool)
+    # Read only where the muscle may move the ZPP and the grade is open.
+    open_grade = uses & (grades.sum(axis=0) > 1)
+    asked = rows[open_grade]
+    open_grade[open_grade] = has_plain_nt(exams, vac=False, columns=asked)
+    return uses, open_grade
 
 
 def _grades_without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
     """The AIS grades (5, len(rows) booleans) of exams ``rows`` with an untested VAC taken as
-    absent (the exams' own grades where already known, else classified for these rows)."""
+    absent, as far as the non-key rule tells them apart (the exams' own grades where already
+    known, else classified for these rows).
+
+    With VAC absent the grades are among the exam's own (which follow VAC either way) and
+    there is at least one: where C is not among the own grades, or is the only one, the rule
+    gets the same answers from them (it reads "may be C", and "open" only where C may be).
+    Only the exams with C and another grade are classified again."""
+    from .ais import C
 
     known = exams._memo.get(("ais", True)) or exams._memo.get(("ais", False))
     if known is None:
         return _without_vac(exams, rows)
     grades = exams.unpack(known.present)[:, rows]
-    untested = exams.vac[rows] == BINARY_NT
+    untested = (exams.vac[rows] == BINARY_NT) & grades[C] & (grades.sum(axis=0) > 1)
     if untested.any():
-        # Classified once for every exam that may ask (VAC NT, a non-key muscle named at a
-        # key level on either side): both sides ask, each pass has a fixed cost.
-        asking = exams.memo("VAC NT with a non-key muscle", lambda: _asking(exams))
+        # Classified once for every exam that may ask (the same on any exam of a non-key
+        # muscle named at a key level on either side): both sides ask, a pass has a fixed cost.
+        asking = exams.memo("VAC NT, C open, a non-key muscle", lambda: _asking(exams, known))
         absent = exams.memo("grades without VAC", lambda: _without_vac(exams, asking))
         grades[:, untested] = absent[:, np.searchsorted(asking, rows[untested])]
     return grades
 
 
-def _asking(exams: Exams) -> np.ndarray:
-    """The exams with VAC NT and a non-key muscle named at a key-muscle level."""
+def _asking(exams: Exams, grades: Result) -> np.ndarray:
+    """The exams with VAC NT, a non-key muscle named at a key-muscle level, and grades
+    (``grades``: their own) that include C and another grade."""
+    from .ais import C
+
     named = np.isin(exams.non_key, KEY_LEVELS).any(axis=0)
-    return np.flatnonzero(named & (exams.vac == BINARY_NT))
+    own = exams.unpack(grades.present)
+    c_open = own[C] & (own.sum(axis=0) > 1)
+    return np.flatnonzero(named & (exams.vac == BINARY_NT) & c_open)
 
 
 def _without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
@@ -258,26 +276,33 @@ def _without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
     return absent.unpack(asia_impairment_scale(absent, literal_check=False).present)
 
 
-def has_plain_nt(exams: Exams, vac: bool = True) -> np.ndarray:
-    """Per exam: is any cell, DAP or (``vac``) VAC a plain ``NT`` (one that NT completions
-    fill in)?"""
+def has_plain_nt(exams: Exams, vac: bool = True, columns: np.ndarray | None = None) -> np.ndarray:
+    """Per exam (of ``columns``; None: all): is any cell, DAP or (``vac``) VAC a plain ``NT``
+    (one that NT completions fill in)?"""
     from .completions import NT_CODES
 
-    untested = exams.codes == NT_CODES[:, None]
+    codes = exams.codes if columns is None else exams.codes[:, columns]
+    untested = codes == NT_CODES[:, None]
     if not vac:
         untested[VAC_ROW] = False
     return untested.any(axis=0)
 
 
 def _with_non_key(
-    exams: Exams, side: Side, present: np.ndarray, starred: np.ndarray, key_too: bool
+    exams: Exams,
+    side: Side,
+    present: np.ndarray,
+    starred: np.ndarray,
+    key_too: bool,
+    only: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The lowest non-key muscle with function extends the motor ZPP only when it lies more
     than three levels below the segment the key muscles give (matches the reference: motor
     level C4 with C6 = 1 and non-key C8 -> C6; non-key T1 -> C6; S1 -> S1), and only where the
     grade allows (``_non_key``); it is never starred. Only the exams with a non-key muscle
-    named at a key-muscle level are read and changed."""
-    named = np.flatnonzero(np.isin(side.non_key, KEY_LEVELS))
+    named at a key-muscle level (and, if given, ``only``) are read and changed."""
+    named = np.isin(side.non_key, KEY_LEVELS)
+    named = np.flatnonzero(named if only is None else named & only)
     if not len(named):
         return present, starred
     level = side.non_key[named]
@@ -298,36 +323,48 @@ def _with_non_key(
     return present, starred
 
 
-def _motor_zpp(exams: Exams, side: Side, key_too: bool = False, literal: bool = True):
-    """One side's motor ZPP without NT completions: (present, starred) per ZPP row.
-    ``key_too``: keep the key-muscle ZPP also where the non-key muscle replaces it (for the
-    literal exam, whose grade may differ: C8 ``1**`` with a non-key L4 gives D* and ZPP T1,
-    literally C and L4, and the reference's T1 is unstarred)."""
+def _motor_zpp(exams: Exams, side: Side):
+    """One side's motor ZPP without NT completions: (present, starred) per ZPP row."""
     # The ZPP's motor level leaves unstarred a stop on an NT* dermatome (motor_level).
     levels = motor_level(side, exams.vac, flagged_stops=False)
-    plain = None
-    if literal:
-        starred = levels.starred
-        if not is_false(starred):
-            first = first_rows(materialise(levels.present, (INT + 1, exams.width)))[:INT]
-            rows = np.flatnonzero(exams.unpack(any_rows(first & starred[:INT])))
-            if len(rows):
-                literal = np.zeros((len(ZPP_NAMES), exams.n), dtype=bool)
-                literal[:, rows] = _literal_zpp(exams.take(rows), side.name)
-                plain = exams.pack(literal)
-    present, starred = key_muscle_zpp(exams, side, levels, plain)
-    return _with_non_key(exams, side, present, starred, key_too)
+    present, starred = key_muscle_zpp(exams, side, levels, _literal(exams, side, levels))
+    return _with_non_key(exams, side, present, starred, key_too=False)
 
 
-def _literal_zpp(exams: Exams, name: str) -> np.ndarray:
-    """The ZPP values of the exams read literally: flags dropped, and a cell not testable but
-    considered normal (``NT**``) read as not normal (``NT*``): T5 and T6 ``NT**`` below T4 give
-    motor level T6* and ZPP T6* (as ``0**`` does), where an ``NT`` would allow T6 literally."""
+def _literal(exams: Exams, side: Side, levels: Possible) -> np.ndarray | None:
+    """Per ZPP row (packed): does the exam read literally give that value, read where
+    ``key_muscle_zpp`` asks (at a starred most rostral motor level; None: nowhere)."""
+    starred = levels.starred
+    if is_false(starred):
+        return None
+    first = first_rows(materialise(levels.present, (INT + 1, exams.width)))[:INT]
+    rows = np.flatnonzero(exams.unpack(any_rows(first & starred[:INT])))
+    if not len(rows):
+        return None
+    at = np.argmax(columns_of(first, rows), axis=0)  # their most rostral level
+    gives = np.zeros((len(ZPP_NAMES), exams.n), dtype=bool)
+    gives[at + 1, rows] = _literal_gives(exams.take(rows), side.name, at)
+    return exams.pack(gives)
+
+
+def _literal_gives(exams: Exams, name: str, at: np.ndarray) -> np.ndarray:
+    """Per exam: is level ``at`` among the motor ZPP values of the exam read literally (flags
+    dropped, and a cell not testable but considered normal, ``NT**``, read as not normal,
+    ``NT*``: T5 and T6 ``NT**`` below T4 give motor level T6* and ZPP T6*, as ``0**`` does,
+    where an ``NT`` would allow T6 literally)? The literal grade may differ, so the key-muscle
+    ZPP stays beside a non-key muscle's (``key_too``: C8 ``1**`` with a non-key L4 gives D* and
+    ZPP T1, literally C and L4, and the reference's T1 is unstarred); the non-key muscle adds
+    only its own level, so its rule is read only where it lies at ``at``."""
     from .ais import strip_flags
 
     literal = exams.with_codes(strip_flags(exams.codes, untested_not_normal=True))
-    present, _ = _motor_zpp(literal, literal.side(name), key_too=True, literal=False)
-    return literal.unpack(present)
+    side = literal.side(name)
+    levels = motor_level(side, literal.vac, flagged_stops=False)
+    present, starred = key_muscle_zpp(literal, side, levels, None)
+    there = side.non_key == at
+    if there.any():
+        present, _ = _with_non_key(literal, side, present, starred, key_too=True, only=there)
+    return literal.unpack(present)[at + 1, np.arange(literal.n)]
 
 
 #: Most NT completions enumerated for an open motor ZPP with a non-key muscle (see below).
@@ -356,6 +393,8 @@ def needs_completions(exams: Exams, rows: np.ndarray) -> np.ndarray:
 
     codes = exams.codes[:, rows]
     considered_normal = (codes >= CONSIDERED_NORMAL[:, None]).any(axis=0)
+    if considered_normal.any():
+        considered_normal &= _open_motor_level(exams, rows)
     named = np.isin(exams.non_key[:, rows], KEY_LEVELS).any(axis=0)
     needs = considered_normal.copy()
     asked = np.flatnonzero(~considered_normal & named)
@@ -363,6 +402,20 @@ def needs_completions(exams: Exams, rows: np.ndarray) -> np.ndarray:
         grades = columns_of(asia_impairment_scale(exams, literal_check=False).present, rows[asked])
         needs[asked] = grades[C] & (grades.sum(axis=0) > 1)
     return needs
+
+
+def _open_motor_level(exams: Exams, rows: np.ndarray) -> np.ndarray:
+    """Per exam of ``rows``: may the motor level that the ZPP ends at (``_motor_zpp``) be more
+    than one level on a side with a non-key muscle? With one level, every completion ends there
+    too, so a value's star is the same in each (``key_muscle_zpp``: the most rostral candidate
+    is the same one)."""
+    out = np.zeros(len(rows), dtype=bool)
+    for i, side in enumerate(exams.sides):
+        levels = motor_level(side, exams.vac, flagged_stops=False).present
+        levels = materialise(levels, (INT + 1, exams.width))
+        more = any_rows(levels & ~first_rows(levels))  # a second candidate
+        out |= columns_of(more, rows) & (exams.non_key[i, rows] != NO_NON_KEY)
+    return out
 
 
 def motor_zpp(exams: Exams) -> dict[str, Result]:
