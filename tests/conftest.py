@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cordtrial.store import audit_anchor, db
+from cordtrial.store.services.timing import site_today
 
 PG_ENV = "CORDTRIAL_TEST_POSTGRES_URL"
 MIDNIGHT_MARGIN_S = 60
@@ -18,8 +19,9 @@ MIDNIGHT_MARGIN_S = 60
 
 @pytest.fixture
 def today() -> date:
-    """Today in UTC (the trial's calendar), read when the test starts, for a test that checks
-    a rule at the edge of today ("from today on", "not after today").
+    """Today in UTC (the trial's calendar, as the server reads it: ``site_today``), read when
+    the test starts, for a test that checks a rule at the edge of today ("from today on", "not
+    after today").
 
     A module-level date goes stale: the suite runs for about 20 minutes and may cross
     midnight, after which the server's today is the next day. Within a minute of midnight the
@@ -28,7 +30,7 @@ def today() -> date:
     left = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC) - now
     if left.total_seconds() < MIDNIGHT_MARGIN_S:
         time.sleep(left.total_seconds() + 1)
-    return datetime.now(UTC).date()
+    return site_today(None)
 
 
 @pytest.fixture(autouse=True)

@@ -77,8 +77,8 @@ def number_on(session: Session, on: date | None) -> int:
     rows = _versions(session)
     if not rows:
         return 1
-    today = utcnow().date()  # the trial's calendar (UTC), as amend() reads it
-    found = version_in_effect([(n, s) for n, s, _ in rows], on or today)
+    day = on or utcnow().date()  # today on the trial's calendar (UTC), as amend() reads it
+    found = version_in_effect([(n, s) for n, s, _ in rows], day)
     return found or rows[0][0]
 
 
