@@ -166,9 +166,8 @@ def key_muscle_zpp(
     give it (``plain``: per ZPP row, does the literal exam give it, read at such a level only;
     None: not needed) (``3**`` at L3 considered normal gives motor level S1* but ZPP S1, the
     most caudal muscle with function either way; ``2**`` at T1 gives T12*, reference case
-    117); and where the candidate rests on
-    its own dermatome (``_assumed_normal_at``). A value reached both with and without a star
-    keeps it (reference case 107: ``L4,L5*``).
+    117); and where the candidate rests on its own dermatome (``_assumed_normal_at``). A value
+    reached both with and without a star keeps it (reference case 107: ``L4,L5*``).
     """
     width = exams.width
     shape = (INT + 1, width)
@@ -247,8 +246,8 @@ def _grades_without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
     grades = exams.unpack(known.present)[:, rows]
     untested = (exams.vac[rows] == BINARY_NT) & grades[C] & (grades.sum(axis=0) > 1)
     if untested.any():
-        # Classified once for every exam that may ask (the same on any exam of a non-key
-        # muscle named at a key level on either side): both sides ask, a pass has a fixed cost.
+        # Classified once for every exam that may ask, whichever side asks first: both sides
+        # ask, and each pass has a fixed cost.
         asking = exams.memo("VAC NT, C open, a non-key muscle", lambda: _asking(exams, known))
         absent = exams.memo("grades without VAC", lambda: _without_vac(exams, asking))
         grades[:, untested] = absent[:, np.searchsorted(asking, rows[untested])]
