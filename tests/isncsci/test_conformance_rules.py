@@ -373,6 +373,39 @@ def test_motor_zpp_literal_check_ignores_a_non_key_muscle_the_literal_grade_woul
     assert (out["leftMotor"], out["leftMotorZpp"]) == ("T1*", "T1")
 
 
+def _considered_normal_down_to(level: str, muscles: tuple[str, ...]) -> dict[str, str]:
+    """Injured from ``level`` down; right ``muscles`` 0** (considered normal), so the right
+    motor level is the last of them, starred; read literally it is the level above the first
+    (left: the same muscles 0). Right S4-5 light touch 1 and a right non-key muscle at the
+    starred level: read literally the grade is C and that muscle, four levels below, the ZPP."""
+    exam = injured(level)
+    for muscle in muscles:
+        exam[motor_key(muscle, "right")] = "0**"
+        exam[motor_key(muscle, "left")] = "0"
+    exam[sensory_key("S4_5", "right", "Touch")] = "1"
+    exam[non_key_key("right")] = muscles[-1]
+    return exam
+
+
+@pytest.mark.parametrize(
+    ("exam", "motor", "zpp"),
+    [
+        (_considered_normal_down_to("T1", ("C5", "C6", "C7", "C8")), "C8*", "C8*"),
+        (_considered_normal_down_to("L2", ("L2", "L3", "L4", "L5")), "L5*", "L5*"),
+        (_considered_normal_down_to("L2", ("L2", "L3", "L4", "L5")) | {VAC_KEY: "NT"},
+         "L5*", "NA,L5*"),
+    ],
+)  # fmt: skip
+def test_motor_zpp_literal_check_reads_no_non_key_muscle_at_the_starred_level(
+    exam: dict[str, str], motor: str, zpp: str
+) -> None:
+    # The ZPP ends at the starred motor level; read literally the non-key muscle would give
+    # that very level (grade C, four levels below the literal motor level), but the reference
+    # reads only the key muscles there and keeps the star.
+    out = result(exam)
+    assert (out["rightMotor"], out["rightMotorZpp"]) == (motor, zpp)
+
+
 # --- issue 17: NT** stars, flagged grades and the non-key ZPP, and rules found by probing ----
 # Each expected value is the reference's answer for the exam (docs/isncsci-differential.md,
 # section 3b).

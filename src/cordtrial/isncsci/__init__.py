@@ -12,7 +12,8 @@ from .classification import RESULT_KEYS, Classification, classify
 from .exam import CELL_KEYS, Exam, ExamSide, ExamValidationError, FieldError
 
 #: Version of the classification rules implementation, stored with every classified exam.
-ENGINE_VERSION = "cordtrial-isncsci-2019/0.1.0"
+#: Raised when a rule changes a result (docs/release-notes.md says which exams it changes).
+ENGINE_VERSION = "cordtrial-isncsci-2019/0.2.0"
 
 __all__ = [
     "CELL_KEYS",

@@ -202,9 +202,9 @@ def key_muscle_zpp(
     return present, starred
 
 
-def _non_key(exams: Exams, rows: np.ndarray, level: np.ndarray, key_too: bool):
-    """Whether the lowest non-key muscle with function (``level``, named at a key-muscle level)
-    may extend the motor ZPP of exams ``rows``, and whether the key-muscle ZPP stays beside it.
+def _non_key(exams: Exams, rows: np.ndarray):
+    """Whether the lowest non-key muscle with function (named at a key-muscle level) may extend
+    the motor ZPP of exams ``rows``, and whether the key-muscle ZPP stays beside it.
 
     ISNCSCI 2019 uses non-key muscle function to tell AIS B from C; the reference extends the
     motor ZPP with it only when the grade may be C (not in A, B or D only) and the muscle is
@@ -220,8 +220,6 @@ def _non_key(exams: Exams, rows: np.ndarray, level: np.ndarray, key_too: bool):
 
     grades = _grades_without_vac(exams, rows)
     uses = grades[C]
-    if key_too:
-        return uses, np.ones(len(rows), dtype=bool)
     # Read only where the muscle may move the ZPP and the grade is open.
     open_grade = uses & (grades.sum(axis=0) > 1)
     asked = rows[open_grade]
@@ -288,20 +286,14 @@ def has_plain_nt(exams: Exams, vac: bool = True, columns: np.ndarray | None = No
 
 
 def _with_non_key(
-    exams: Exams,
-    side: Side,
-    present: np.ndarray,
-    starred: np.ndarray,
-    key_too: bool,
-    only: np.ndarray | None = None,
+    exams: Exams, side: Side, present: np.ndarray, starred: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The lowest non-key muscle with function extends the motor ZPP only when it lies more
     than three levels below the segment the key muscles give (matches the reference: motor
     level C4 with C6 = 1 and non-key C8 -> C6; non-key T1 -> C6; S1 -> S1), and only where the
     grade allows (``_non_key``); it is never starred. Only the exams with a non-key muscle
-    named at a key-muscle level (and, if given, ``only``) are read and changed."""
-    named = np.isin(side.non_key, KEY_LEVELS)
-    named = np.flatnonzero(named if only is None else named & only)
+    named at a key-muscle level are read and changed."""
+    named = np.flatnonzero(np.isin(side.non_key, KEY_LEVELS))
     if not len(named):
         return present, starred
     level = side.non_key[named]
@@ -312,7 +304,7 @@ def _with_non_key(
     if not hit.any():
         return present, starred  # no ZPP value the non-key muscle lies far enough below
     rows, level, zpp, far = named[hit], level[hit], zpp[:, hit], far[:, hit]
-    uses, keep = _non_key(exams, rows, level, key_too)
+    uses, keep = _non_key(exams, rows)
     moved = far & uses
     zpp &= ~(moved & ~keep)
     zpp |= (values == level) & moved.any(axis=0)
@@ -327,7 +319,7 @@ def _motor_zpp(exams: Exams, side: Side):
     # The ZPP's motor level leaves unstarred a stop on an NT* dermatome (motor_level).
     levels = motor_level(side, exams.vac, flagged_stops=False)
     present, starred = key_muscle_zpp(exams, side, levels, _literal(exams, side, levels))
-    return _with_non_key(exams, side, present, starred, key_too=False)
+    return _with_non_key(exams, side, present, starred)
 
 
 def _literal(exams: Exams, side: Side, levels: Possible) -> np.ndarray | None:
@@ -347,22 +339,20 @@ def _literal(exams: Exams, side: Side, levels: Possible) -> np.ndarray | None:
 
 
 def _literal_gives(exams: Exams, name: str, at: np.ndarray) -> np.ndarray:
-    """Per exam: is level ``at`` among the motor ZPP values of the exam read literally (flags
-    dropped, and a cell not testable but considered normal, ``NT**``, read as not normal,
-    ``NT*``: T5 and T6 ``NT**`` below T4 give motor level T6* and ZPP T6*, as ``0**`` does,
-    where an ``NT`` would allow T6 literally)? The literal grade may differ, so the key-muscle
-    ZPP stays beside a non-key muscle's (``key_too``: C8 ``1**`` with a non-key L4 gives D* and
-    ZPP T1, literally C and L4, and the reference's T1 is unstarred); the non-key muscle adds
-    only its own level, so its rule is read only where it lies at ``at``."""
+    """Per exam: is level ``at`` among the key-muscle ZPP values of the exam read literally
+    (flags dropped, and a cell not testable but considered normal, ``NT**``, read as not
+    normal, ``NT*``: T5 and T6 ``NT**`` below T4 give motor level T6* and ZPP T6*, as ``0**``
+    does, where an ``NT`` would allow T6 literally)? A non-key muscle is not read, whatever
+    the literal grade (matches the reference: left C8 ``1**`` with a non-key L4 gives D* and
+    ZPP T1, literally C, and T1 is unstarred; right C5-C8 ``0**`` below C4 with a non-key C8
+    gives motor level C8* and ZPP C8*, though literally the grade is C and the non-key muscle,
+    four levels below C4, would be the ZPP C8)."""
     from .ais import strip_flags
 
     literal = exams.with_codes(strip_flags(exams.codes, untested_not_normal=True))
     side = literal.side(name)
     levels = motor_level(side, literal.vac, flagged_stops=False)
-    present, starred = key_muscle_zpp(literal, side, levels, None)
-    there = side.non_key == at
-    if there.any():
-        present, _ = _with_non_key(literal, side, present, starred, key_too=True, only=there)
+    present, _ = key_muscle_zpp(literal, side, levels, None)
     return literal.unpack(present)[at + 1, np.arange(literal.n)]
 
 
