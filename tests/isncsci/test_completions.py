@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cordtrial.isncsci import Exam, classify, zpp
+from cordtrial.isncsci import classification as classification_module
 from cordtrial.isncsci import completions as completions_module
-from cordtrial.isncsci import zpp
 from cordtrial.isncsci.batch import classify_table
 from cordtrial.isncsci.batch.validate import validate
 from cordtrial.isncsci.classification import classify_exams
@@ -165,3 +166,31 @@ def _considered(exams: list[dict]) -> tuple[Exams, np.ndarray]:
     columns = Exams(codes, non_key)
     classify_exams(columns)  # the grades the rule consults are known, as in motor_zpp
     return columns, rows
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_completions_appended_to_the_pass_give_what_a_pass_of_their_own_gives(seed):
+    # Few completions are classified as extra columns of the exams' own pass
+    # (``zpp.with_completions``), many in a pass of their own: every result is the same.
+    exams = generate_exams(400, seed=seed, nt_rate=1.0, nonkey_rate=1.0, flag_rate=0.3, anal_nt_rate=0.2)  # fmt: skip
+    appended: list[int] = []
+    real = zpp.with_completions
+
+    def recording(columns):
+        out = real(columns)
+        appended.append(out.n - columns.n)
+        return out
+
+    def classified(at_most):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(zpp, "_appended_at_most", at_most)
+            patch.setattr(classification_module, "with_completions", recording)
+            return classify_table(table_of(exams)).decoded()
+
+    apart = classified(lambda n: -1)
+    assert appended == [0]
+    together = classified(lambda n: 10**6)
+    assert appended[-1] > 500  # the completions of every candidate, as columns
+    assert together.equals(apart)
+    one = [classify(Exam.from_rhi(exam)).to_rhi() for exam in exams[:40]]  # a batch of one each
+    assert one == together.slice(0, 40).drop_columns(["id"]).to_pylist()

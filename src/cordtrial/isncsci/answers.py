@@ -85,6 +85,15 @@ def columns_of(bits: np.ndarray, columns: np.ndarray) -> np.ndarray:
     return (bits[..., columns >> 3] >> (columns & 7).astype(np.uint8)) & 1 == 1
 
 
+def head(bits: np.ndarray, n: int) -> np.ndarray:
+    """The packed bits of the first ``n`` exams alone (a copy; the padding bits of the last
+    byte cleared)."""
+    out = bits[..., : (n + 7) // 8].copy()
+    if n % 8:
+        out[..., -1] &= np.uint8((1 << (n % 8)) - 1)
+    return out
+
+
 def with_columns(bits: np.ndarray, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
     """A copy of packed ``bits`` with the bits of exams ``columns`` set to ``values``
     (booleans, one column per exam); only the bytes holding those exams are unpacked."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .ais import GRADES, asia_impairment_scale
+from .answers import head
 from .candidates import Candidates
 from .codes import encode_exam
 from .completeness import injury_complete
@@ -21,7 +22,7 @@ from .nli import neurological_level
 from .sensory_level import sensory_level
 from .sides import Exams, Result
 from .totals import Totals, totals
-from .zpp import NA, ZPP_NAMES, motor_zpp, sensory_zpp, zpp_name
+from .zpp import NA, ZPP_NAMES, motor_zpp, sensory_zpp, with_completions, zpp_name
 
 #: The 25 result fields in the reference cases' order (flat RHI naming).
 RESULT_KEYS: tuple[str, ...] = (
@@ -57,6 +58,8 @@ def classify_exams(exams: Exams) -> dict[str, np.ndarray | Result]:
     """Every result of every exam (column): the totals as int16 arrays (``totals.ND_CODE``
     where not determined), the other 11 fields as ``Result`` (one row per value, ``VALUES``;
     packed along the exams, see ``answers.pack``)."""
+    n = exams.n
+    exams = with_completions(exams)  # classified in this pass, dropped below
     levels = (INT + 1, exams.width)
     out: dict[str, Result] = {}
     for side in exams.sides:
@@ -69,7 +72,17 @@ def classify_exams(exams: Exams) -> dict[str, np.ndarray | Result]:
     for side in exams.sides:
         out[f"{side.name}SensoryZpp"] = sensory_zpp(exams, side)
         out[f"{side.name}MotorZpp"] = motor[side.name]
-    return dict(totals(exams)) | out
+    results = dict(totals(exams)) | out
+    if exams.n == n:
+        return results
+    return {key: _first(value, n) for key, value in results.items()}
+
+
+def _first(value: np.ndarray | Result, n: int) -> np.ndarray | Result:
+    """A result (totals: one value per exam; others packed) of the first ``n`` exams alone."""
+    if isinstance(value, Result):
+        return Result(head(value.present, n), head(value.starred, n))
+    return value[:n]
 
 
 def candidates(key: str, result: Result, column: int) -> Candidates:

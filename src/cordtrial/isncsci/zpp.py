@@ -13,6 +13,8 @@ A ZPP result has one row per value: row 0 ``NA``, row ``level + 1`` a level (``Z
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .answers import (
@@ -420,25 +422,15 @@ def motor_zpp(exams: Exams) -> dict[str, Result]:
     differ from the exam's own ZPP (``needs_completions``): a value is starred only if starred
     in every completion that gives it.
     """
-    from .ais import asia_impairment_scale
-    from .completions import completion_counts, completions
-
     out = {}
     for side in exams.sides:
         present, starred = _motor_zpp(exams, side)
         out[side.name] = Result(present, starred)
+    completed = _completed_zpp(exams, out)
+    if completed is None:
+        return out
+    rows, owners, zpp = completed
     recorded = exams.non_key != NO_NON_KEY
-    candidates = np.flatnonzero(recorded.any(axis=0))
-    if not len(candidates) or not exams.may_be_untested:
-        return out
-    counts = completion_counts(exams.codes[:, candidates])
-    rows = candidates[(counts > 1) & (counts <= MAX_ZPP_COMPLETIONS)]
-    rows = rows[needs_completions(exams, rows)]
-    if not len(rows):
-        return out
-    filled, owners = completions(exams.take(rows))
-    # Both sides' non-key rule reads the completions' grades: classified once for both.
-    asia_impairment_scale(filled, literal_check=False)
     for i, name in enumerate(SIDES):
         keep = recorded[i, rows]  # exams with a non-key muscle on this side
         if not keep.any():
@@ -447,9 +439,7 @@ def motor_zpp(exams: Exams) -> dict[str, Result]:
         columns = keep[owners]
         whose = owners[columns]
         starts = np.flatnonzero(np.r_[True, whose[1:] != whose[:-1]])
-        present, starred = (
-            filled.unpack(b)[:, columns] for b in _motor_zpp(filled, filled.side(name))
-        )
+        present, starred = (z[:, columns] for z in zpp[name])
         # Per exam: any completion gives the value, any gives it unstarred (one reduction).
         reached = np.logical_or.reduceat(np.vstack([present, present & ~starred]), starts, axis=1)
         any_present, any_plain = reached[: len(present)], reached[len(present) :]
@@ -463,3 +453,97 @@ def motor_zpp(exams: Exams) -> dict[str, Result]:
         merged[1][:, rows[keep]] = any_present & ~any_plain
         out[name] = Result(exams.pack(merged[0]), exams.pack(merged[1]))
     return out
+
+
+def _completion_candidates(exams: Exams) -> tuple[np.ndarray, np.ndarray]:
+    """(exams, their completion counts) whose motor ZPP may be a union over NT completions:
+    a non-key muscle recorded, and 2 to ``MAX_ZPP_COMPLETIONS`` completions."""
+    from .completions import completion_counts
+
+    none = np.zeros(0, dtype=np.int64)
+    if not exams.may_be_untested:
+        return none, none
+    candidates = np.flatnonzero((exams.non_key != NO_NON_KEY).any(axis=0))
+    if not len(candidates):
+        return none, none
+    counts = completion_counts(exams.codes[:, candidates])
+    enumerated = (counts > 1) & (counts <= MAX_ZPP_COMPLETIONS)
+    return candidates[enumerated], counts[enumerated]
+
+
+@dataclass(frozen=True)
+class Completed:
+    """NT completions appended to exams as columns (``with_completions``): the exams' own
+    number of columns, the exams completed, and for each completion column (in order, after
+    the exams) the position in ``rows`` of the exam it completes."""
+
+    own: int
+    rows: np.ndarray
+    owners: np.ndarray
+
+
+def with_completions(exams: Exams) -> Exams:
+    """``exams`` followed by the NT completions whose motor ZPP ``motor_zpp`` may unite, as
+    columns of the same matrix, when they are few (at most ``MAX_ZPP_COMPLETIONS`` or an
+    eighth of the exams): they are then classified in the exams' own pass instead of a second
+    one (each pass has a fixed cost; every column is classified on its own, so the exams'
+    results are the same). Callers drop the extra columns (``Completed.own``). The
+    completions of every candidate are appended, also of those ``needs_completions`` later
+    finds need none (it reads the grades this pass computes)."""
+    from .completions import completions
+
+    rows, counts = _completion_candidates(exams)
+    if not len(rows) or counts.sum() > _appended_at_most(exams.n):
+        return exams
+    filled, owners = completions(exams.take(rows))
+    out = Exams(
+        np.concatenate([exams.codes, filled.codes], axis=1),
+        np.concatenate([exams.non_key, filled.non_key], axis=1),
+    )
+    out.completed = Completed(exams.n, rows, owners)
+    return out
+
+
+def _appended_at_most(n: int) -> int:
+    """Most completions appended to ``n`` exams (``with_completions``): beyond it, classifying
+    the completions of the candidates that turn out to need none costs more than a pass."""
+    return max(MAX_ZPP_COMPLETIONS, n // 8)
+
+
+def _completed_zpp(exams: Exams, own: dict[str, Result]):
+    """(exams, owners, motor ZPP per side) of the NT completions of the exams whose motor ZPP
+    is the union of their completions' (``needs_completions``): the exams' positions, for each
+    completion the position in those of the exam it completes, and per side (present, starred)
+    per ZPP row and completion, unpacked; None where no exam needs them. Completions appended
+    to the exams (``with_completions``) are read from the exams' own results ``own``; others
+    are classified here."""
+    from .ais import asia_impairment_scale
+    from .completions import completions
+
+    appended: Completed | None = exams.completed
+    rows = _completion_candidates(exams)[0] if appended is None else appended.rows
+    if not len(rows):
+        return None
+    needed = needs_completions(exams, rows)
+    if not needed.any():
+        return None
+    if appended is not None:
+        columns = needed[appended.owners]
+        owners = (np.cumsum(needed) - 1)[appended.owners[columns]]
+        at = appended.own + np.flatnonzero(columns)
+        zpp = {
+            name: (exams.unpack(r.present)[:, at], exams.unpack(r.starred)[:, at])
+            for name, r in own.items()
+        }
+        return rows[needed], owners, zpp
+    rows = rows[needed]
+    filled, owners = completions(exams.take(rows))
+    # Both sides' non-key rule reads the completions' grades: classified once for both.
+    asia_impairment_scale(filled, literal_check=False)
+    recorded = exams.non_key[:, rows] != NO_NON_KEY
+    zpp = {
+        name: tuple(filled.unpack(b) for b in _motor_zpp(filled, filled.side(name)))
+        for i, name in enumerate(SIDES)
+        if recorded[i].any()
+    }
+    return rows, owners, zpp
