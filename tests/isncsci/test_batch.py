@@ -467,3 +467,14 @@ def test_non_key_columns_read_like_the_single_path():
             if name in table.column_names:
                 table = table.drop_columns([name])
             assert_rows_like_the_single_path(table.append_column(name, column))
+
+
+def test_a_null_is_invalid_whatever_its_slot_holds():
+    # Arrow lets a null's slot hold bytes ("5" here): the buffers are read directly, so the
+    # validity bitmap must still win.
+    values = pa.array(["5", "5", "NT"], pa.string())
+    _, offsets, data = values.buffers()
+    validity = pa.py_buffer(bytes([0b101]))  # the second value null
+    column = pa.Array.from_buffers(pa.string(), 3, [validity, offsets, data], null_count=1)
+    assert column.to_pylist() == ["5", None, "NT"]
+    assert encode(column, MOTOR_VALUES).tolist() == [5, INVALID, MOTOR_VALUES.index("NT")]

@@ -214,12 +214,17 @@ def _fill_with_plain(checked, rows: np.ndarray) -> None:
 def _without_views(table: pa.Table) -> pa.Table:
     """String and binary *view* columns as ordinary ones (several Arrow kernels used here do
     not take views; the values are the same)."""
+    if not any(kind.id in _VIEW_IDS for kind in table.schema.types):
+        return table
     for i, column in enumerate(table.columns):
         if pa.types.is_string_view(column.type):
             table = table.set_column(i, table.field(i).name, column.cast(pa.large_string()))
         elif pa.types.is_binary_view(column.type):
             table = table.set_column(i, table.field(i).name, column.cast(pa.large_binary()))
     return table
+
+
+_VIEW_IDS = frozenset({pa.string_view().id, pa.binary_view().id})
 
 
 def _merge(

@@ -13,10 +13,10 @@ is its grade (sensory ``0``-``2``, motor ``0``-``5``) or, for VAC/DAP, 0 for ``Y
   ``Exam.from_rhi`` would raise (same fields, values, allowed text and order; tested);
 - otherwise valid but flagged (classified with the open rows, see ``table``).
 
-Encoding avoids per-value Python work: a text column is read straight from its Arrow buffers,
-a one-byte value (a digit: the usual case) by subtracting "0" from its byte, a longer one
-looked up as bytes when few, else packed into an integer and looked up among the vocabulary's packed
-values; only values that match nothing (padded, not allowed) are looked up one by one.
+Encoding avoids per-value Python work: a text column is read straight from its Arrow buffers
+in one compiled pass (``byte_codes``: a one-byte value, the usual digit, by subtracting "0"
+from its byte; a longer one packed into an integer and matched among the vocabulary's); only
+values that match nothing (padded, empty, not allowed) are read one by one, as text.
 Dictionary-encoded columns look up only their few distinct values; integer columns are read as
 numbers.
 """
@@ -24,6 +24,7 @@ numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import pyarrow as pa
@@ -32,6 +33,7 @@ import pyarrow.compute as pc
 from ..exam import FieldError
 from ..levels import INDEX, level_name
 from ..values import BINARY_VALUES, MOTOR_VALUES, SENSORY_VALUES
+from .byte_codes import INVALID, UNREAD, pack_word
 from .columns import (
     CELL_ORDER,
     DAP_KEY,
@@ -45,8 +47,6 @@ from .columns import (
     VAC_KEY,
     VAC_ROW,
 )
-
-INVALID = -1
 
 # (vocabulary, number of plain values at its start, the kind named in error messages); the kind
 # and allowed text follow Exam.from_rhi so that batch and single errors read the same.
@@ -109,73 +109,53 @@ def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def _text_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -> bool:
-    """Codes of a string column into ``out`` straight from its bytes; False (and ``out``
-    untouched) for a column that is not text.
+    """Codes of a string column into ``out`` straight from its Arrow buffers; False (and
+    ``out`` untouched) for a column that is not text.
 
-    The one-byte values of a vocabulary are its plain digits, whose codes are their values
-    (``_DIGITS``), so a one-byte value's code is its byte minus ``"0"`` when below the number
-    of digits (one subtraction and one comparison per column, no table gather). Values of
-    several bytes ("NT", "0*") are looked up as bytes when few, else packed into integers and
-    looked up among the vocabulary's; values that match nothing (padded, nulls, not allowed)
-    are read as ``Exam.from_rhi`` reads them (``_read_text``). A column of mostly longer
-    values (VAC and DAP: "Yes", "No") is hashed by Arrow (``_hashed_codes``)."""
-    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        return False
+    One compiled pass (``byte_codes.cell_codes``) codes the one-byte values (the plain digits,
+    whose codes are their values: ``_DIGITS``) and the exact values of 2-4 bytes ("NT", "0*",
+    "Yes"); the values it leaves (padded, empty, nulls, not allowed) are read as
+    ``Exam.from_rhi`` reads them (``_read_text``)."""
+    width = _OFFSET_WIDTH.get(array.type.id)
     n = len(array)
-    if n == 0:
+    if width is None or n == 0:
         return False
-    width = 8 if pa.types.is_large_string(array.type) else 4
     _, offsets_buffer, data = array.buffers()
     offsets = np.frombuffer(
         offsets_buffer, dtype=np.int64 if width == 8 else np.int32, count=n + 1,
         offset=array.offset * width,
     )  # fmt: skip
-    lengths = offsets[1:] - offsets[:-1]
-    digits = _DIGITS[id(vocabulary)]
-    if offsets[-1] - offsets[0] == n and array.null_count == 0 and lengths.min() == 1:
-        # Every value one byte (n bytes, none empty): the usual column of grades.
-        _digit_codes(np.frombuffer(data, dtype=np.uint8, count=n, offset=int(offsets[0])),
-                     digits, out)  # fmt: skip
-        return True
-    if 2 * (int(offsets[-1]) - int(offsets[0])) > 3 * n:
-        _hashed_codes(array, vocabulary, out)
-        return True
-    # A column of nulls and empty strings has no data bytes; one zero byte keeps gathers valid.
-    raw = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, np.uint8)
-    longer = lengths != 1
-    if array.null_count:
-        longer |= ~array.is_valid().to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(longer)
-    if len(rows) <= _FEW_SLICES and not array.null_count and lengths[rows].all():
-        # A few values of several bytes, none empty: every value's first byte is the data
-        # without the later bytes of those few, copied in slices (cheaper than a gather).
-        first = _first_bytes(raw, offsets, rows)
-    else:
-        first = offsets[:-1]
-        if first[-1] >= len(raw):  # an empty last value points past the data
-            first = np.minimum(first, len(raw) - 1)
-        first = np.take(raw, first)
-    _digit_codes(first, digits, out)
-    if len(rows) <= _FEW_LONG:
-        # Each looked up as bytes.
-        exact = _BYTES[id(vocabulary)]
-        bounds = zip(offsets[rows].tolist(), offsets[rows + 1].tolist(), strict=True)
-        found = np.asarray([exact.get(raw[a:b].tobytes(), INVALID) for a, b in bounds], np.int8)
-    else:
-        keys, codes = _PACKED[id(vocabulary)]
-        packed = _pack(raw, offsets[rows], lengths[rows])
-        position = np.minimum(np.searchsorted(keys, packed), len(keys) - 1)
-        found = np.where(keys[position] == packed, codes[position], INVALID).astype(np.int8)
-    unmatched = found == INVALID
+    # A column of nulls and empty strings has no data bytes; one zero byte stands in for them.
+    raw = np.frombuffer(data, dtype=np.uint8) if data else _NO_BYTES
+    keys, codes = _WORDS[id(vocabulary)]
+    unread = _cell_codes()(offsets, raw, keys, codes, _DIGITS[id(vocabulary)], out)
     if array.null_count:  # a null is INVALID, whatever bytes its slot holds
-        null = ~_valid_at(array, rows)
-        found[null] = INVALID
-        unmatched &= ~null
-    out[rows] = found
-    rows = rows[unmatched]
-    if len(rows):  # padded or not allowed
-        out[rows] = _read_text(array, rows, vocabulary)
+        out[~array.is_valid().to_numpy(zero_copy_only=False)] = INVALID
+    if unread:
+        rows = np.flatnonzero(out == UNREAD)
+        if len(rows):
+            out[rows] = _read_text(array, rows, vocabulary)
     return True
+
+
+@cache
+def _cell_codes():
+    """The compiled kernel, imported on first use (numba's import and cache loading take a
+    fraction of a second that the single-exam path and the web app need not pay)."""
+    from .byte_codes import cell_codes
+
+    return cell_codes
+
+
+def _words(vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, codes) of the vocabulary's values of 2 to 4 bytes, packed like ``pack_word``."""
+    words = [(pack_word(v.encode()), code) for code, v in enumerate(vocabulary)
+             if 2 <= len(v.encode()) <= 4]  # fmt: skip
+    return np.array([k for k, _ in words], np.int64), np.array([c for _, c in words], np.int8)
+
+
+_OFFSET_WIDTH = {pa.string().id: 4, pa.large_string().id: 8}  # bytes per offset
+_NO_BYTES = np.zeros(1, np.uint8)
 
 
 def _read_text(array: pa.Array, rows: np.ndarray, vocabulary: tuple[str, ...]) -> np.ndarray:
@@ -194,37 +174,6 @@ def _read_text(array: pa.Array, rows: np.ndarray, vocabulary: tuple[str, ...]) -
     )
 
 
-def _hashed_codes(array: pa.Array, vocabulary: tuple[str, ...], out: np.ndarray) -> None:
-    """Codes of a text column by hashing its values exactly (Arrow hashes values of several
-    bytes faster than they are packed); the values that match nothing are read as text."""
-    found = pc.index_in(array, value_set=_VALUE_SETS[id(vocabulary)])
-    out[:] = found.fill_null(INVALID).to_numpy(zero_copy_only=False)
-    if found.null_count:
-        rows = np.flatnonzero(out == INVALID)
-        out[rows] = _read_text(array, rows, vocabulary)
-
-
-def _first_bytes(raw: np.ndarray, offsets: np.ndarray, longer: np.ndarray) -> np.ndarray:
-    """The first byte of every value, given the rows ``longer`` of the values of several bytes
-    (no value empty): the data from the first value on, without the later bytes of those."""
-    start = int(offsets[0])
-    pieces = []
-    for row in longer.tolist():
-        pieces.append(raw[start : int(offsets[row]) + 1])
-        start = int(offsets[row + 1])
-    pieces.append(raw[start : int(offsets[-1])])
-    return np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
-
-
-def _digit_codes(raw: np.ndarray, digits: int, out: np.ndarray) -> None:
-    """Codes of one-byte values: ``"0"``.. as 0.. below ``digits``, INVALID otherwise."""
-    as_bytes = out.view(np.uint8)
-    np.subtract(raw, ord("0"), out=as_bytes)  # wraps: bytes below "0" become large
-    wrong = as_bytes >= digits
-    if wrong.any():
-        out[wrong] = INVALID
-
-
 def _pack(raw: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Each value of up to four bytes as one integer (its bytes, then its length); longer
     values get a key no vocabulary value has."""
@@ -236,25 +185,11 @@ def _pack(raw: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarra
     return np.where(lengths <= 4, (packed << 3) | lengths, -1)
 
 
-def _packed_vocabulary(vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted keys, codes) of the vocabulary's values packed like ``_pack``."""
-    encoded = [v.encode() for v in vocabulary]
-    flat = np.frombuffer(b"".join(encoded) or b"\0", dtype=np.uint8)
-    lengths = np.array([len(v) for v in encoded], dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    keys = _pack(flat, starts, lengths)
-    order = np.argsort(keys)
-    return keys[order], np.arange(len(vocabulary), dtype=np.int8)[order]
-
-
-_FEW = 256  # up to this many values are looked up one by one (cheaper than Arrow kernels)
-_FEW_LONG = 64  # up to this many values of several bytes are looked up as bytes
-_FEW_SLICES = 8  # up to this many, the first bytes are sliced around them (not gathered)
+_FEW = 256  # up to this many values are read one by one (cheaper than Arrow kernels)
 _VOCABULARIES = (SENSORY_VALUES, MOTOR_VALUES, BINARY_VALUES)
 _CODES = {id(v): {value: code for code, value in enumerate(v)} for v in _VOCABULARIES}
-_BYTES = {id(v): {value.encode(): code for code, value in enumerate(v)} for v in _VOCABULARIES}
-_PACKED = {id(v): _packed_vocabulary(v) for v in _VOCABULARIES}
-_VALUE_SETS = {id(v): pa.array(v, pa.string()) for v in _VOCABULARIES}
+_WORDS = {id(v): _words(v) for v in _VOCABULARIES}
+assert all(len(v.encode()) <= 4 for v in _VOCABULARIES for v in v)  # every value is packed
 
 
 def encode(

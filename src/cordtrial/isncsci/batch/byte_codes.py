@@ -1,0 +1,59 @@
+"""One compiled pass over a text column's Arrow buffers: the code of each cell value.
+
+A table of exams has 134 cell columns of mostly one-byte grades; numpy needs several passes
+over each column's offsets (lengths, "which are longer", gathers), and the offsets are most of
+the memory read. This loop reads each value's offsets and bytes once (numba, compiled on first
+use and cached beside this module). Values it cannot match exactly (padded, empty, nulls' slots,
+not allowed) are left to the caller, which reads them as ``Exam.from_rhi`` does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: Code of a value that must be read as text by the caller.
+UNREAD = -2
+#: Code of a value that is not allowed.
+INVALID = -1
+
+
+def pack_word(word: bytes) -> int:
+    """A value of 2 to 4 bytes as one integer: its bytes (zero-padded to 4), then its length
+    in the low 3 bits; ``cell_codes`` packs each value so."""
+    key = 0
+    for j in range(4):
+        key = (key << 8) | (word[j] if j < len(word) else 0)
+    return (key << 3) | len(word)
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def cell_codes(offsets, data, keys, codes, digits, out):  # pragma: no cover - compiled
+    """Per value ``i`` (between ``offsets[i]`` and ``offsets[i + 1]`` of ``data``): a one-byte
+    value ``"0"``.. is its digit when below ``digits`` (else INVALID, as no one-byte text
+    strips to a longer value); a value of 2-4 bytes is ``codes[k]`` where ``keys[k]`` is its
+    ``pack_word``; anything else is UNREAD. Returns how many are UNREAD."""
+    unread = 0
+    for i in range(out.shape[0]):
+        start = offsets[i]
+        length = offsets[i + 1] - start
+        if length == 1:
+            digit = np.int64(data[start]) - 48
+            out[i] = digit if 0 <= digit < digits else INVALID
+            continue
+        found = UNREAD
+        if 2 <= length <= 4:
+            key = np.int64(0)
+            for j in range(4):
+                key <<= 8
+                if j < length:
+                    key |= np.int64(data[start + j])
+            key = (key << 3) | length
+            for k in range(keys.shape[0]):
+                if keys[k] == key:
+                    found = codes[k]
+                    break
+        out[i] = found
+        if found == UNREAD:
+            unread += 1
+    return unread
