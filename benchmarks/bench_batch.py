@@ -14,6 +14,11 @@ profile and, in the same run and on the same exams, times
   `isncsci`, black box) through benchmarks/reference_timing.mjs, which times only its
   classification loop inside node (no process start, file reading or JSON parsing).
 
+Batch and reference runs alternate (node keeps the exams loaded and times one pass whenever
+asked; a batch run is as many passes as last about one reference pass), and "vs reference" is
+the median of the ratios of neighbouring runs: on a machine whose speed drifts (a shared VM),
+runs timed apart can differ by half.
+
 Every timed process is pinned to one CPU core (the batch path also limits Arrow to one thread),
 and each figure is the median of `--runs` runs. It prints exams per second and the ratios.
 
@@ -41,7 +46,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cordtrial.isncsci import Exam, classify
-from cordtrial.isncsci.batch import classify_table
+from cordtrial.isncsci.batch import BatchResult, classify_table
 from cordtrial.isncsci.synthetic import iter_exams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,9 +82,19 @@ PROFILES: dict[str, dict[str, float]] = {
 }
 
 
+#: The CPU the reference's node process is pinned to (set by ``pin_to_one_core``).
+REFERENCE_CPU: int | None = None
+
+
 def pin_to_one_core() -> int:
-    """Pin this process to one CPU (children inherit it) and return it."""
-    cpu = min(os.sched_getaffinity(0))
+    """Pin this process to one CPU (children inherit it) and return it. The reference's node
+    process gets another CPU where there is one: its passes alternate with the batch's, and
+    V8 finishes garbage collection and compilation on helper threads after a pass, which on
+    the same CPU would be timed as the batch's."""
+    global REFERENCE_CPU
+    cpus = sorted(os.sched_getaffinity(0))
+    cpu = cpus[0]
+    REFERENCE_CPU = cpus[1] if len(cpus) > 1 else cpu
     os.sched_setaffinity(0, {cpu})
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
@@ -91,19 +106,10 @@ def table_of(exams: list[dict]) -> pa.Table:
     return pa.table({c: pa.array([e.get(c) for e in exams], pa.string()) for c in columns})
 
 
-def time_batch(table: pa.Table, runs: int) -> tuple[float, dict[str, int]]:
-    seconds = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = classify_table(table)
-        seconds.append(time.perf_counter() - start)
-    counts = {
-        "plain": result.plain,
-        "not_testable": result.not_testable,
-        "flagged": result.flagged,
-        "failed": result.failed,
-    }
-    return statistics.median(seconds), counts
+def time_batch(table: pa.Table) -> tuple[float, BatchResult]:
+    start = time.perf_counter()
+    result = classify_table(table)
+    return time.perf_counter() - start, result
 
 
 def time_single(exams: list[dict], runs: int) -> float:
@@ -124,57 +130,115 @@ def reference_unavailable() -> str | None:
     return None
 
 
-def time_reference(exams: list[dict], runs: int) -> float:
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
-        for exam in exams:
-            handle.write(json.dumps(exam) + "\n")
-        path = handle.name
-    try:
-        done = subprocess.run(
-            ["node", str(NODE_SCRIPT), path, str(runs)],
-            check=True,
-            capture_output=True,
+class Reference:
+    """The reference algorithm in a node process of its own (pinned like this one), timing one
+    pass over the exams whenever asked, so that its passes alternate with the batch's."""
+
+    def __init__(self, exams: list[dict]) -> None:
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
+            for exam in exams:
+                handle.write(json.dumps(exam) + "\n")
+            self.path = handle.name
+        self.n = len(exams)
+        self.process = subprocess.Popen(
+            ["node", str(NODE_SCRIPT), self.path, "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             text=True,
         )
+        if REFERENCE_CPU is not None:
+            os.sched_setaffinity(self.process.pid, {REFERENCE_CPU})
+
+    def time(self) -> float:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write("run\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"reference run failed (exit {self.process.wait()})")
+        answer = json.loads(line)
+        if answer["exams"] != self.n or answer["errors"]:
+            raise RuntimeError(f"reference run failed: {answer}")
+        return answer["seconds"]
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait()
+        os.unlink(self.path)
+
+
+def time_side_by_side(
+    table: pa.Table, exams: list[dict], runs: int, with_reference: bool
+) -> tuple[list[float], list[float], BatchResult]:
+    """Per run, the batch's seconds a pass and the reference's (when ``with_reference``),
+    timed one after the other (one untimed pass of each first: the node JIT and the caches
+    warm up). The machine's speed drifts, also within a second; so that a pair sees the same
+    machine, the batch's figure of a run is the mean over as many consecutive passes as last
+    about as long as one reference pass, and the ratio is taken pair by pair."""
+    reference = Reference(exams) if with_reference else None
+    try:
+        batch_s, result = time_batch(table)
+        repeat = 1
+        if reference is not None:
+            repeat = max(1, min(50, round(reference.time() / batch_s)))
+        batch, ref = [], []
+        for _ in range(runs):
+            start = time.perf_counter()
+            for _ in range(repeat):
+                result = classify_table(table)
+            batch.append((time.perf_counter() - start) / repeat)
+            if reference is not None:
+                ref.append(reference.time())
     finally:
-        os.unlink(path)
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
-    if answer["exams"] != len(exams) or answer["errors"]:
-        raise RuntimeError(f"reference run failed: {answer}")
-    return statistics.median(answer["seconds"])
+        if reference is not None:
+            reference.close()
+    return batch, ref, result
 
 
 def speed(args: argparse.Namespace) -> None:
     cpu = pin_to_one_core()
     missing = reference_unavailable()
     print(f"# batch ISNCSCI benchmark: {args.n:,} exams per profile, seed {args.seed}, "
-          f"median of {args.runs} runs, pinned to CPU {cpu}")  # fmt: skip
+          f"median of {args.runs} runs, pinned to CPU {cpu} (reference: CPU {REFERENCE_CPU})")  # fmt: skip
     print(f"# python {platform.python_version()}, pyarrow {pa.__version__}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     if missing:
         print(f"# reference algorithm not timed: {missing}")
+    print("# batch and reference runs alternate, each about as long as one reference pass;")
+    print("# 'vs reference' is the median of the neighbouring runs' ratios (range: lowest-highest)")
     print("# flagged: share of exams with a */** flag; test-mix and stress are stress mixes for")
     print("# differential testing, not archives; see docs/performance.md for what each profile")
     print("# assumes")
-    header = f"{'profile':<10} {'flagged':>7} {'path':<10} {'exams/s':>12} {'vs reference':>13}"
+    header = (f"{'profile':<10} {'flagged':>7} {'path':<10} {'exams/s':>12} {'vs reference':>13}"
+              f" {'range':>13}")  # fmt: skip
     print(header)
     print("-" * len(header))
     for name in args.profile:
         exams = list(iter_exams(args.n, args.seed, **PROFILES[name]))
         table = table_of(exams)
-        batch_s, counts = time_batch(table, args.runs)
+        batch, ref, result = time_side_by_side(table, exams, args.runs, not missing)
         single_exams = exams[: args.single_n]
         single_s = time_single(single_exams, max(1, min(args.runs, 3)))
-        rates = {"batch": args.n / batch_s, "single": len(single_exams) / single_s}
-        if not missing:
-            rates["reference"] = args.n / time_reference(exams, args.runs)
-        share = counts["flagged"] / args.n
+        rates = {"batch": args.n / statistics.median(batch),
+                 "single": len(single_exams) / single_s}  # fmt: skip
+        ratios = {}
+        if ref:
+            rates["reference"] = args.n / statistics.median(ref)
+            ratios["batch"] = sorted(r / b for b, r in zip(batch, ref, strict=True))
+        share = result.flagged / args.n
         for path, rate in rates.items():
-            ratio = f"{rate / rates['reference']:.1f}x" if "reference" in rates else "-"
-            print(f"{name:<10} {share:>7.1%} {path:<10} {rate:>12,.0f} {ratio:>13}")
+            if path in ratios:
+                pairs = ratios[path]
+                ratio = f"{statistics.median(pairs):.1f}x"
+                spread = f"{pairs[0]:.1f}-{pairs[-1]:.1f}x"
+            else:
+                ratio = f"{rate / rates['reference']:.1f}x" if "reference" in rates else "-"
+                spread = ""
+            print(f"{name:<10} {share:>7.1%} {path:<10} {rate:>12,.0f} {ratio:>13} {spread:>13}")
         print(f"{'':<10} {'':>7} batch/single: {rates['batch'] / rates['single']:.0f}x; "
-              f"plain {counts['plain']:,}, with NT {counts['not_testable']:,}, "
-              f"with flags {counts['flagged']:,}")  # fmt: skip
+              f"plain {result.plain:,}, with NT {result.not_testable:,}, "
+              f"with flags {result.flagged:,}")  # fmt: skip
 
 
 def write_parquet(path: Path, rows: int, seed: int, distinct: int, profile: str) -> None:

@@ -4,6 +4,8 @@
 //
 // Usage: node benchmarks/reference_timing.mjs EXAMS.jsonl [REPEATS]
 // Prints one JSON line: {"exams": n, "seconds": [per repeat], "errors": n}.
+// With REPEATS "serve" it times one pass per line read on standard input and answers each with
+// {"exams": n, "seconds": s, "errors": n} (bench_batch.py alternates them with its own passes).
 //
 // Process start, reading and JSON parsing, and the conversion from the flat naming to the
 // package's nested exam object all happen before the clock starts: only the classification
@@ -11,6 +13,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -53,17 +56,17 @@ if (!file) {
   console.error("usage: node benchmarks/reference_timing.mjs EXAMS.jsonl [REPEATS]");
   process.exit(2);
 }
-const repeats = Number(repeatsArg ?? 3);
+const repeats = repeatsArg === "serve" ? 0 : Number(repeatsArg ?? 3);
 const exams = readFileSync(file, "utf8")
   .split("\n")
   .filter((line) => line.trim() !== "")
   .map((line) => nested(JSON.parse(line)));
 
-const seconds = [];
-let errors = 0;
 let sink = 0; // keeps the results alive so the work cannot be optimised away
-for (let r = 0; r < repeats; r++) {
-  errors = 0;
+
+// One timed pass over every exam: {seconds, errors}.
+function pass() {
+  let errors = 0;
   const start = process.hrtime.bigint();
   for (const exam of exams) {
     try {
@@ -73,6 +76,23 @@ for (let r = 0; r < repeats; r++) {
       errors += 1;
     }
   }
-  seconds.push(Number(process.hrtime.bigint() - start) / 1e9);
+  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, errors };
 }
-console.log(JSON.stringify({ exams: exams.length, seconds, errors, sink }));
+
+if (repeatsArg === "serve") {
+  // One pass per line read on standard input, one JSON line answered per pass, until the input
+  // ends: the caller alternates these passes with its own, so both see the same machine.
+  const lines = createInterface({ input: process.stdin });
+  for await (const _line of lines) {
+    console.log(JSON.stringify({ exams: exams.length, ...pass(), sink }));
+  }
+} else {
+  const seconds = [];
+  let errors = 0;
+  for (let r = 0; r < repeats; r++) {
+    const done = pass();
+    seconds.push(done.seconds);
+    errors = done.errors;
+  }
+  console.log(JSON.stringify({ exams: exams.length, seconds, errors, sink }));
+}
