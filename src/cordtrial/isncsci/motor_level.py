@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .answers import Answers, all_along, all_of, any_rows, assemble
+from .answers import Answers, all_along, all_of, any_rows, assemble, is_false
 from .codes import KEY_LEVELS
 from .levels import INDEX
 from .rule import Rule
@@ -95,6 +95,8 @@ def motor_level(side: Side, vac: np.ndarray, flagged_stops: bool = True) -> Poss
     """Possible motor levels, rows C1..INT. ``flagged_stops=False`` leaves unstarred a level
     where the walk stopped only because a not-testable dermatome was assumed abnormal
     (``NT*``); the motor ZPP, which ends at the motor level, uses it so (reference case 87)."""
+    if not flagged_stops and is_false(dermatome_normal(side).ns):
+        flagged_stops = True  # no stop rests on a flag (no flags here): the same walk
     return side.memo(
         ("motor level", flagged_stops),
         lambda: ends_to_levels(
