@@ -169,28 +169,37 @@ def _considered(exams: list[dict]) -> tuple[Exams, np.ndarray]:
 
 
 @pytest.mark.parametrize("seed", [3, 4])
-def test_completions_appended_to_the_pass_give_what_a_pass_of_their_own_gives(seed):
-    # Few completions are classified as extra columns of the exams' own pass
-    # (``zpp.with_completions``), many in a pass of their own: every result is the same.
+def test_columns_appended_to_the_pass_give_what_passes_of_their_own_give(seed):
+    # Few NT completions, and few exams whose non-key rule asks the grade with VAC NT read as
+    # absent, are classified as extra columns of the exams' own pass (``zpp.with_appended``);
+    # many in passes of their own: every result is the same.
     exams = generate_exams(400, seed=seed, nt_rate=1.0, nonkey_rate=1.0, flag_rate=0.3, anal_nt_rate=0.2)  # fmt: skip
     appended: list[int] = []
-    real = zpp.with_completions
+    reclassified: list[int] = []  # exams classified again with VAC absent, in a pass
+    real, without_vac = zpp.with_appended, zpp._without_vac
 
     def recording(columns):
         out = real(columns)
         appended.append(out.n - columns.n)
         return out
 
+    def counting(columns, rows):
+        reclassified.append(len(rows))
+        return without_vac(columns, rows)
+
     def classified(at_most):
+        appended.clear()
+        reclassified.clear()
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(zpp, "_appended_at_most", at_most)
-            patch.setattr(classification_module, "with_completions", recording)
+            patch.setattr(zpp, "_without_vac", counting)
+            patch.setattr(classification_module, "with_appended", recording)
             return classify_table(table_of(exams)).decoded()
 
     apart = classified(lambda n: -1)
-    assert appended == [0]
+    assert appended == [0] and sum(reclassified) > 5
     together = classified(lambda n: 10**6)
-    assert appended[-1] > 500  # the completions of every candidate, as columns
+    assert appended[-1] > 500 and not reclassified  # completions and VAC-absent exams, as columns
     assert together.equals(apart)
     one = [classify(Exam.from_rhi(exam)).to_rhi() for exam in exams[:40]]  # a batch of one each
     assert one == together.slice(0, 40).drop_columns(["id"]).to_pylist()

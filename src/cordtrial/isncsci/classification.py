@@ -22,7 +22,7 @@ from .nli import neurological_level
 from .sensory_level import sensory_level
 from .sides import Exams, Result
 from .totals import Totals, totals
-from .zpp import NA, ZPP_NAMES, motor_zpp, sensory_zpp, with_completions, zpp_name
+from .zpp import NA, ZPP_NAMES, motor_zpp, sensory_zpp, with_appended, zpp_name
 
 #: The 25 result fields in the reference cases' order (flat RHI naming).
 RESULT_KEYS: tuple[str, ...] = (
@@ -59,7 +59,7 @@ def classify_exams(exams: Exams) -> dict[str, np.ndarray | Result]:
     where not determined), the other 11 fields as ``Result`` (one row per value, ``VALUES``;
     packed along the exams, see ``answers.pack``)."""
     n = exams.n
-    exams = with_completions(exams)  # classified in this pass, dropped below
+    exams = with_appended(exams)  # classified in this pass, dropped below
     levels = (INT + 1, exams.width)
     out: dict[str, Result] = {}
     for side in exams.sides:

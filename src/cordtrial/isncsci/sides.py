@@ -58,8 +58,8 @@ class Exams:
         self.width = (self.n + 7) // 8  # bytes of a packed row (answers.pack)
         self.vac, self.dap = self.codes[VAC_ROW], self.codes[DAP_ROW]
         self._memo: dict[Any, Any] = {}
-        # NT completions appended as columns after the exams (``zpp.with_completions``).
-        self.completed: Any = None
+        # Columns appended after the exams for the motor ZPP (``zpp.with_appended``).
+        self.appended: Any = None
         self.limits = _limits(self.codes)
         self.right = Side(self, "right", self.non_key[0])
         self.left = Side(self, "left", self.non_key[1])

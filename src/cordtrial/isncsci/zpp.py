@@ -245,7 +245,12 @@ def _grades_without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
         return _without_vac(exams, rows)
     grades = exams.unpack(known.present)[:, rows]
     untested = (exams.vac[rows] == BINARY_NT) & grades[C] & (grades.sum(axis=0) > 1)
-    if untested.any():
+    appended = exams.appended
+    if untested.any() and appended is not None and appended.vac_absent is not None:
+        # Classified in this pass, as columns of their own (``with_appended``).
+        at = appended.vac_start + np.searchsorted(appended.vac_absent, rows[untested])
+        grades[:, untested] = columns_of(known.present, at)
+    elif untested.any():
         # Classified once for every exam that may ask, whichever side asks first: both sides
         # ask, and each pass has a fixed cost.
         asking = exams.memo("VAC NT, C open, a non-key muscle", lambda: _asking(exams, known))
@@ -455,15 +460,16 @@ def motor_zpp(exams: Exams) -> dict[str, Result]:
     return out
 
 
-def _completion_candidates(exams: Exams) -> tuple[np.ndarray, np.ndarray]:
-    """(exams, their completion counts) whose motor ZPP may be a union over NT completions:
-    a non-key muscle recorded, and 2 to ``MAX_ZPP_COMPLETIONS`` completions."""
+def _completion_candidates(exams: Exams, own: int) -> tuple[np.ndarray, np.ndarray]:
+    """(exams, their completion counts) among the first ``own`` whose motor ZPP may be a union
+    over NT completions: a non-key muscle recorded, and 2 to ``MAX_ZPP_COMPLETIONS``
+    completions."""
     from .completions import completion_counts
 
     none = np.zeros(0, dtype=np.int64)
     if not exams.may_be_untested:
         return none, none
-    candidates = np.flatnonzero((exams.non_key != NO_NON_KEY).any(axis=0))
+    candidates = np.flatnonzero((exams.non_key[:, :own] != NO_NON_KEY).any(axis=0))
     if not len(candidates):
         return none, none
     counts = completion_counts(exams.codes[:, candidates])
@@ -472,41 +478,70 @@ def _completion_candidates(exams: Exams) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class Completed:
-    """NT completions appended to exams as columns (``with_completions``): the exams' own
-    number of columns, the exams completed, and for each completion column (in order, after
-    the exams) the position in ``rows`` of the exam it completes."""
+class Appended:
+    """Columns appended to exams (``with_appended``), in this order after the ``own`` exams:
+    the NT completions of the exams ``completed`` (None: not appended), each completion with
+    the position in ``completed`` of the exam it completes (``owners``); then one column per
+    exam of ``vac_absent`` (None: not appended), that exam with its VAC NT read as absent."""
 
     own: int
-    rows: np.ndarray
+    completed: np.ndarray | None
     owners: np.ndarray
+    vac_absent: np.ndarray | None
+
+    @property
+    def vac_start(self) -> int:
+        """The column of the first exam read with VAC absent."""
+        return self.own + len(self.owners)
 
 
-def with_completions(exams: Exams) -> Exams:
-    """``exams`` followed by the NT completions whose motor ZPP ``motor_zpp`` may unite, as
-    columns of the same matrix, when they are few (at most ``MAX_ZPP_COMPLETIONS`` or an
-    eighth of the exams): they are then classified in the exams' own pass instead of a second
-    one (each pass has a fixed cost; every column is classified on its own, so the exams'
-    results are the same). Callers drop the extra columns (``Completed.own``). The
-    completions of every candidate are appended, also of those ``needs_completions`` later
-    finds need none (it reads the grades this pass computes)."""
+def with_appended(exams: Exams) -> Exams:
+    """``exams`` followed by the exams that the motor ZPP would otherwise classify in passes
+    of their own, as columns of the same matrix, where they are few (``_appended_at_most``):
+    the NT completions whose ZPP ``motor_zpp`` may unite, and the exams whose non-key rule
+    asks for the grade with VAC NT read as absent (``_grades_without_vac``). They are then
+    classified in the exams' own pass (each pass has a fixed cost; every column is classified
+    on its own, so the exams' results are the same); callers drop them (``Appended.own``).
+    Every candidate is appended, also those that the pass then finds need nothing (which
+    needs the grades the pass computes)."""
     from .completions import completions
 
-    rows, counts = _completion_candidates(exams)
-    if not len(rows) or counts.sum() > _appended_at_most(exams.n):
+    extra_codes, extra_non_key = [], []
+    rows, counts = _completion_candidates(exams, exams.n)
+    completed, owners = None, np.zeros(0, dtype=np.int64)
+    if len(rows) and counts.sum() <= _appended_at_most(exams.n):
+        filled, owners = completions(exams.take(rows))
+        completed = rows
+        extra_codes.append(filled.codes)
+        extra_non_key.append(filled.non_key)
+    absent = _vac_candidates(exams)
+    if len(absent) and len(absent) <= _appended_at_most(exams.n):
+        codes = exams.codes[:, absent]
+        codes[VAC_ROW] = NO_CODE  # every one of them has VAC NT
+        extra_codes.append(codes)
+        extra_non_key.append(exams.non_key[:, absent])
+    else:
+        absent = None
+    if not extra_codes:
         return exams
-    filled, owners = completions(exams.take(rows))
     out = Exams(
-        np.concatenate([exams.codes, filled.codes], axis=1),
-        np.concatenate([exams.non_key, filled.non_key], axis=1),
+        np.concatenate([exams.codes, *extra_codes], axis=1),
+        np.concatenate([exams.non_key, *extra_non_key], axis=1),
     )
-    out.completed = Completed(exams.n, rows, owners)
+    out.appended = Appended(exams.n, completed, owners, absent)
     return out
 
 
+def _vac_candidates(exams: Exams) -> np.ndarray:
+    """The exams whose non-key rule may ask for the grade with VAC absent: VAC NT and a
+    non-key muscle named at a key-muscle level (``_asking`` adds: grades C and another)."""
+    named = np.isin(exams.non_key, KEY_LEVELS).any(axis=0)
+    return np.flatnonzero(named & (exams.vac == BINARY_NT))
+
+
 def _appended_at_most(n: int) -> int:
-    """Most completions appended to ``n`` exams (``with_completions``): beyond it, classifying
-    the completions of the candidates that turn out to need none costs more than a pass."""
+    """Most columns of one kind appended to ``n`` exams (``with_appended``): beyond it,
+    classifying the candidates that turn out to need nothing costs more than a pass."""
     return max(MAX_ZPP_COMPLETIONS, n // 8)
 
 
@@ -515,19 +550,22 @@ def _completed_zpp(exams: Exams, own: dict[str, Result]):
     is the union of their completions' (``needs_completions``): the exams' positions, for each
     completion the position in those of the exam it completes, and per side (present, starred)
     per ZPP row and completion, unpacked; None where no exam needs them. Completions appended
-    to the exams (``with_completions``) are read from the exams' own results ``own``; others
+    to the exams (``with_appended``) are read from the exams' own results ``own``; others
     are classified here."""
     from .ais import asia_impairment_scale
     from .completions import completions
 
-    appended: Completed | None = exams.completed
-    rows = _completion_candidates(exams)[0] if appended is None else appended.rows
+    appended: Appended | None = exams.appended
+    if appended is not None and appended.completed is not None:
+        rows = appended.completed
+    else:
+        rows = _completion_candidates(exams, exams.n if appended is None else appended.own)[0]
     if not len(rows):
         return None
     needed = needs_completions(exams, rows)
     if not needed.any():
         return None
-    if appended is not None:
+    if appended is not None and appended.completed is not None:
         columns = needed[appended.owners]
         owners = (np.cumsum(needed) - 1)[appended.owners[columns]]
         at = appended.own + np.flatnonzero(columns)
