@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cordtrial.isncsci import Exam, classify, zpp
+from cordtrial.isncsci import ais as ais_module
 from cordtrial.isncsci import classification as classification_module
 from cordtrial.isncsci import completions as completions_module
 from cordtrial.isncsci.batch import classify_table
@@ -170,13 +171,15 @@ def _considered(exams: list[dict]) -> tuple[Exams, np.ndarray]:
 
 @pytest.mark.parametrize("seed", [3, 4])
 def test_columns_appended_to_the_pass_give_what_passes_of_their_own_give(seed):
-    # Few NT completions, and few exams whose non-key rule asks the grade with VAC NT read as
-    # absent, are classified as extra columns of the exams' own pass (``zpp.with_appended``);
-    # many in passes of their own: every result is the same.
+    # Few NT completions, few exams whose non-key rule asks the grade with VAC NT read as
+    # absent, and few flagged exams read literally (the AIS's literal check) are classified as
+    # extra columns of the exams' own pass (``zpp.with_appended``); many in passes of their
+    # own: every result is the same.
     exams = generate_exams(400, seed=seed, nt_rate=1.0, nonkey_rate=1.0, flag_rate=0.3, anal_nt_rate=0.2)  # fmt: skip
     appended: list[int] = []
     reclassified: list[int] = []  # exams classified again with VAC absent, in a pass
-    real, without_vac = zpp.with_appended, zpp._without_vac
+    passes: list[int] = []  # exams whose C/D count was classified, per pass
+    real, without_vac, c_or_d = zpp.with_appended, zpp._without_vac, ais_module.c_or_d
 
     def recording(columns):
         out = real(columns)
@@ -187,19 +190,25 @@ def test_columns_appended_to_the_pass_give_what_passes_of_their_own_give(seed):
         reclassified.append(len(rows))
         return without_vac(columns, rows)
 
+    def counting_passes(columns):
+        passes.append(columns.n)
+        return c_or_d(columns)
+
     def classified(at_most):
-        appended.clear()
-        reclassified.clear()
+        for seen in (appended, reclassified, passes):
+            seen.clear()
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(zpp, "_appended_at_most", at_most)
             patch.setattr(zpp, "_without_vac", counting)
+            patch.setattr(ais_module, "c_or_d", counting_passes)
             patch.setattr(classification_module, "with_appended", recording)
             return classify_table(table_of(exams)).decoded()
 
     apart = classified(lambda n: -1)
-    assert appended == [0] and sum(reclassified) > 5
+    assert appended == [0] and sum(reclassified) > 5 and len(passes) >= 3
     together = classified(lambda n: 10**6)
     assert appended[-1] > 500 and not reclassified  # completions and VAC-absent exams, as columns
+    assert len(passes) == 1  # the literal exams too: one pass
     assert together.equals(apart)
     one = [classify(Exam.from_rhi(exam)).to_rhi() for exam in exams[:40]]  # a batch of one each
     assert one == together.slice(0, 40).drop_columns(["id"]).to_pylist()

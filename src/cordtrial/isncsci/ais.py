@@ -24,6 +24,7 @@ from .answers import (
     Answers,
     Const,
     any_rows,
+    columns_of,
     first_rows,
     groups_any,
     is_false,
@@ -313,11 +314,17 @@ def _ais(exams: Exams, literal_check: bool) -> Result:
         else:
             starred[row] = materialise(present[row] & ~any_rows(possible & ~star), shape)
     if literal_check:
-        _star_where_literal_differs(exams, present, starred)
+        _star_where_literal_differs(exams, present, starred, at, cd)
     return Result(present, starred)
 
 
-def _star_where_literal_differs(exams: Exams, present: np.ndarray, starred: np.ndarray) -> None:
+def _star_where_literal_differs(
+    exams: Exams,
+    present: np.ndarray,
+    starred: np.ndarray,
+    at: np.ndarray,
+    cd: dict[str, np.ndarray],
+) -> None:
     """Star C or D when the exam read literally (flags dropped) cannot give it at its NLI.
 
     A flag can move the NLI and so the key muscles counted: ``0**`` at C4 taken as normal gives
@@ -325,22 +332,34 @@ def _star_where_literal_differs(exams: Exams, present: np.ndarray, starred: np.n
     it ``C*``. A flag that moves the NLI without changing the grade leaves it unstarred
     (reference case 108). Only the C/D count is checked so: a flag that moves a motor level
     and so decides B against C leaves B unstarred in the reference (case 117).
+
+    ``at`` and ``cd`` are this pass's NLI groups and C/D answers (``_ais``): where the literal
+    exams were appended to the pass (``zpp.with_appended``) they are read from their columns,
+    else the literal exams are classified here. Columns appended for the motor ZPP are not
+    checked: only their grades are read.
     """
     flagged = has_flags(exams)
     if is_false(flagged):
         return
     unstarred = any_rows(present[C:E] & ~starred[C:E])
     rows = np.flatnonzero(exams.unpack(flagged & unstarred))
+    appended = exams.appended
+    if appended is not None:
+        rows = rows[rows < appended.own]
     if not len(rows):
         return
-    literal = exams.take(rows).with_codes(strip_flags(exams.codes[:, rows]))
-    at = groups_any(
-        materialise(neurological_level(literal).present, (INT + 1, literal.width)), _BELOW_GROUPS
-    )
-    cd = c_or_d(literal)
     extra = np.zeros((2, exams.n), dtype=bool)
-    for i, grade in enumerate("CD"):
-        extra[i, rows] = literal.unpack(~any_rows(at & cd[grade]))
+    if appended is not None and appended.literal is not None:
+        columns = appended.literal_start + np.searchsorted(appended.literal, rows)
+        for i, grade in enumerate("CD"):
+            extra[i, rows] = ~columns_of(any_rows(at & cd[grade]), columns)
+    else:
+        literal = exams.take(rows).with_codes(strip_flags(exams.codes[:, rows]))
+        nli = materialise(neurological_level(literal).present, (INT + 1, literal.width))
+        at = groups_any(nli, _BELOW_GROUPS)
+        cd = c_or_d(literal)
+        for i, grade in enumerate("CD"):
+            extra[i, rows] = literal.unpack(~any_rows(at & cd[grade]))
     starred[C:E] |= present[C:E] & exams.pack(extra)
 
 

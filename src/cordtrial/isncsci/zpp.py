@@ -37,7 +37,7 @@ from .levels import INDEX, INT, LEVELS, SIDES
 from .motor_level import motor_level
 from .rule import Rule
 from .sensory_level import S4_5, dermatome_normal
-from .sides import Exams, Possible, Result, Side
+from .sides import NT_CODE, Exams, Possible, Result, Side
 from .values import (
     BINARY,
     CONSIDER_NORMAL,
@@ -246,6 +246,8 @@ def _grades_without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
     grades = exams.unpack(known.present)[:, rows]
     untested = (exams.vac[rows] == BINARY_NT) & grades[C] & (grades.sum(axis=0) > 1)
     appended = exams.appended
+    if appended is not None and appended.vac_absent is not None:
+        untested &= rows < appended.own  # appended columns: their motor ZPP is not read
     if untested.any() and appended is not None and appended.vac_absent is not None:
         # Classified in this pass, as columns of their own (``with_appended``).
         at = appended.vac_start + np.searchsorted(appended.vac_absent, rows[untested])
@@ -482,28 +484,38 @@ class Appended:
     """Columns appended to exams (``with_appended``), in this order after the ``own`` exams:
     the NT completions of the exams ``completed`` (None: not appended), each completion with
     the position in ``completed`` of the exam it completes (``owners``); then one column per
-    exam of ``vac_absent`` (None: not appended), that exam with its VAC NT read as absent."""
+    exam of ``vac_absent`` (None: not appended), that exam with its VAC NT read as absent;
+    then one per exam of ``literal`` (None: not appended), that exam read literally (flags
+    dropped, ``ais.strip_flags``) for the AIS's literal check."""
 
     own: int
     completed: np.ndarray | None
     owners: np.ndarray
     vac_absent: np.ndarray | None
+    literal: np.ndarray | None
 
     @property
     def vac_start(self) -> int:
         """The column of the first exam read with VAC absent."""
         return self.own + len(self.owners)
 
+    @property
+    def literal_start(self) -> int:
+        """The column of the first exam read literally."""
+        return self.vac_start + (0 if self.vac_absent is None else len(self.vac_absent))
+
 
 def with_appended(exams: Exams) -> Exams:
     """``exams`` followed by the exams that the motor ZPP would otherwise classify in passes
     of their own, as columns of the same matrix, where they are few (``_appended_at_most``):
-    the NT completions whose ZPP ``motor_zpp`` may unite, and the exams whose non-key rule
-    asks for the grade with VAC NT read as absent (``_grades_without_vac``). They are then
+    the NT completions whose ZPP ``motor_zpp`` may unite, the exams whose non-key rule
+    asks for the grade with VAC NT read as absent (``_grades_without_vac``), and the flagged
+    exams read literally (``ais._star_where_literal_differs``). They are then
     classified in the exams' own pass (each pass has a fixed cost; every column is classified
     on its own, so the exams' results are the same); callers drop them (``Appended.own``).
     Every candidate is appended, also those that the pass then finds need nothing (which
     needs the grades the pass computes)."""
+    from .ais import strip_flags
     from .completions import completions
 
     extra_codes, extra_non_key = [], []
@@ -522,14 +534,29 @@ def with_appended(exams: Exams) -> Exams:
         extra_non_key.append(exams.non_key[:, absent])
     else:
         absent = None
+    flagged = _flagged(exams)
+    if len(flagged) and len(flagged) <= _appended_at_most(exams.n):
+        extra_codes.append(strip_flags(exams.codes[:, flagged]))
+        extra_non_key.append(exams.non_key[:, flagged])
+    else:
+        flagged = None
     if not extra_codes:
         return exams
     out = Exams(
         np.concatenate([exams.codes, *extra_codes], axis=1),
         np.concatenate([exams.non_key, *extra_non_key], axis=1),
     )
-    out.appended = Appended(exams.n, completed, owners, absent)
+    out.appended = Appended(exams.n, completed, owners, absent, flagged)
     return out
+
+
+def _flagged(exams: Exams) -> np.ndarray:
+    """The exams with a ``*``/``**`` flag (the AIS may check them read literally)."""
+    from .completions import NT_CODES
+
+    if not any(exams.limits[k] > NT_CODE[k] + 1 for k in ("sensory", "motor")):
+        return np.zeros(0, dtype=np.int64)  # no code past NT: no flag
+    return np.flatnonzero((exams.codes > NT_CODES[:, None]).any(axis=0))
 
 
 def _vac_candidates(exams: Exams) -> np.ndarray:
