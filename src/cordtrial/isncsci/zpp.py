@@ -562,6 +562,8 @@ def _flagged(exams: Exams) -> np.ndarray:
 def _vac_candidates(exams: Exams) -> np.ndarray:
     """The exams whose non-key rule may ask for the grade with VAC absent: VAC NT and a
     non-key muscle named at a key-muscle level (``_asking`` adds: grades C and another)."""
+    if exams.limits["binary"] <= BINARY_NT:
+        return np.zeros(0, dtype=np.int64)  # no VAC or DAP NT
     named = np.isin(exams.non_key, KEY_LEVELS).any(axis=0)
     return np.flatnonzero(named & (exams.vac == BINARY_NT))
 
