@@ -37,7 +37,7 @@ from .levels import INDEX, INT, LEVELS, SIDES
 from .motor_level import motor_level
 from .rule import Rule
 from .sensory_level import S4_5, dermatome_normal
-from .sides import NT_CODE, Exams, Possible, Result, Side
+from .sides import Exams, Possible, Result, Side
 from .values import (
     BINARY,
     CONSIDER_NORMAL,
@@ -247,9 +247,9 @@ def _grades_without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
     untested = (exams.vac[rows] == BINARY_NT) & grades[C] & (grades.sum(axis=0) > 1)
     appended = exams.appended
     if appended is not None and appended.vac_absent is not None:
-        untested &= rows < appended.own  # appended columns: their motor ZPP is not read
-    if untested.any() and appended is not None and appended.vac_absent is not None:
-        # Classified in this pass, as columns of their own (``with_appended``).
+        # Classified in this pass, as columns of their own (``with_appended``); appended
+        # columns keep their own grades (their motor ZPP is not read).
+        untested &= rows < appended.own
         at = appended.vac_start + np.searchsorted(appended.vac_absent, rows[untested])
         grades[:, untested] = columns_of(known.present, at)
     elif untested.any():
@@ -266,10 +266,9 @@ def _asking(exams: Exams, grades: Result) -> np.ndarray:
     (``grades``: their own) that include C and another grade."""
     from .ais import C
 
-    named = np.isin(exams.non_key, KEY_LEVELS).any(axis=0)
-    own = exams.unpack(grades.present)
-    c_open = own[C] & (own.sum(axis=0) > 1)
-    return np.flatnonzero(named & (exams.vac == BINARY_NT) & c_open)
+    rows = _vac_candidates(exams)
+    own = columns_of(grades.present, rows)
+    return rows[own[C] & (own.sum(axis=0) > 1)]
 
 
 def _without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
@@ -552,11 +551,12 @@ def with_appended(exams: Exams) -> Exams:
 
 def _flagged(exams: Exams) -> np.ndarray:
     """The exams with a ``*``/``**`` flag (the AIS may check them read literally)."""
-    from .completions import NT_CODES
+    from .ais import has_flags
 
-    if not any(exams.limits[k] > NT_CODE[k] + 1 for k in ("sensory", "motor")):
-        return np.zeros(0, dtype=np.int64)  # no code past NT: no flag
-    return np.flatnonzero((exams.codes > NT_CODES[:, None]).any(axis=0))
+    flagged = has_flags(exams)
+    if is_false(flagged):
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(exams.unpack(flagged))
 
 
 def _vac_candidates(exams: Exams) -> np.ndarray:
@@ -599,8 +599,7 @@ def _completed_zpp(exams: Exams, own: dict[str, Result]):
         owners = (np.cumsum(needed) - 1)[appended.owners[columns]]
         at = appended.own + np.flatnonzero(columns)
         zpp = {
-            name: (exams.unpack(r.present)[:, at], exams.unpack(r.starred)[:, at])
-            for name, r in own.items()
+            name: (columns_of(r.present, at), columns_of(r.starred, at)) for name, r in own.items()
         }
         return rows[needed], owners, zpp
     rows = rows[needed]

@@ -18,21 +18,13 @@ UNREAD = -2
 INVALID = -1
 
 
-def pack_word(word: bytes) -> int:
-    """A value of 2 to 4 bytes as one integer: its bytes (zero-padded to 4), then its length
-    in the low 3 bits; ``cell_codes`` packs each value so."""
-    key = 0
-    for j in range(4):
-        key = (key << 8) | (word[j] if j < len(word) else 0)
-    return (key << 3) | len(word)
-
-
 @njit(cache=True, nogil=True, boundscheck=False)
 def cell_codes(offsets, data, keys, codes, digits, out):  # pragma: no cover - compiled
     """Per value ``i`` (between ``offsets[i]`` and ``offsets[i + 1]`` of ``data``): a one-byte
     value ``"0"``.. is its digit when below ``digits`` (else INVALID, as no one-byte text
     strips to a longer value); a value of 2-4 bytes is ``codes[k]`` where ``keys[k]`` is its
-    ``pack_word``; anything else is UNREAD. Returns how many are UNREAD."""
+    key (its bytes zero-padded to four, then its length in the low 3 bits: ``validate._pack``);
+    anything else is UNREAD. Returns how many are UNREAD."""
     unread = 0
     for i in range(out.shape[0]):
         start = offsets[i]

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from ..exam import FieldError
 from ..levels import INDEX, level_name
 from ..values import BINARY_VALUES, MOTOR_VALUES, SENSORY_VALUES
-from .byte_codes import INVALID, UNREAD, pack_word
+from .byte_codes import INVALID, UNREAD
 from .columns import (
     CELL_ORDER,
     DAP_KEY,
@@ -148,10 +148,10 @@ def _cell_codes():
 
 
 def _words(vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """(keys, codes) of the vocabulary's values of 2 to 4 bytes, packed like ``pack_word``."""
-    words = [(pack_word(v.encode()), code) for code, v in enumerate(vocabulary)
-             if 2 <= len(v.encode()) <= 4]  # fmt: skip
-    return np.array([k for k, _ in words], np.int64), np.array([c for _, c in words], np.int8)
+    """(keys, codes) of the vocabulary's values of 2 to 4 bytes, packed (``_packed``) as
+    ``byte_codes.cell_codes`` packs each value."""
+    codes = [code for code, v in enumerate(vocabulary) if 2 <= len(v.encode()) <= 4]
+    return _packed([vocabulary[c] for c in codes]), np.asarray(codes, np.int8)
 
 
 _OFFSET_WIDTH = {pa.string().id: 4, pa.large_string().id: 8}  # bytes per offset
@@ -183,6 +183,14 @@ def _pack(raw: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarra
         byte = raw[np.minimum(starts + i, last)].astype(np.int64)
         packed = (packed << 8) | np.where(lengths > i, byte, 0)
     return np.where(lengths <= 4, (packed << 3) | lengths, -1)
+
+
+def _packed(words: list[str]) -> np.ndarray:
+    """Each word packed like ``_pack`` (the key a column value spelt so gets)."""
+    encoded = [w.encode() for w in words]
+    flat = np.frombuffer(b"".join(encoded) or b"\0", dtype=np.uint8)
+    lengths = np.array([len(w) for w in encoded], dtype=np.int64)
+    return _pack(flat, np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64), lengths)
 
 
 _FEW = 256  # up to this many values are read one by one (cheaper than Arrow kernels)
@@ -297,10 +305,7 @@ def _non_key_vocabulary() -> tuple[np.ndarray, np.ndarray]:
     words = {w: NO_NON_KEY for w in _NON_KEY_EMPTY if w}
     for name in _NON_KEY_NAMES:
         words[name] = words[name.lower()] = INDEX[name]
-    encoded = [w.encode() for w in words]
-    flat = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    lengths = np.array([len(w) for w in encoded], dtype=np.int64)
-    keys = _pack(flat, np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    keys = _packed(list(words))
     order = np.argsort(keys)
     return keys[order], np.asarray(list(words.values()), dtype=np.int8)[order]
 
