@@ -31,7 +31,7 @@ from .answers import (
     materialise,
     stack,
 )
-from .codes import BINARY_NT, KEY_LEVELS
+from .codes import BINARY_NT, KEY_LEVELS, MOTOR_NT, SENSORY_NT
 from .completeness import injury_complete, sacral_sensory_sparing
 from .levels import INT
 from .motor_level import motor_level
@@ -354,7 +354,7 @@ def _star_where_literal_differs(
         for i, grade in enumerate("CD"):
             extra[i, rows] = ~columns_of(any_rows(at & cd[grade]), columns)
     else:
-        literal = exams.take(rows).with_codes(strip_flags(exams.codes[:, rows]))
+        literal = Exams(strip_flags(exams.codes[:, rows]), exams.non_key[:, rows])
         nli = materialise(neurological_level(literal).present, (INT + 1, literal.width))
         at = groups_any(nli, _BELOW_GROUPS)
         cd = c_or_d(literal)
@@ -385,11 +385,15 @@ def strip_flags(codes: np.ndarray, untested_not_normal: bool = False) -> np.ndar
     """
     from .codes import SIDE_OFFSET
 
-    table = _LITERAL[untested_not_normal]
+    sensory, motor = _LITERAL[untested_not_normal]
     out = codes.copy()
     for offset in SIDE_OFFSET.values():
-        out[offset : offset + 56] = table[0][codes[offset : offset + 56]]
-        out[offset + 56 : offset + 66] = table[1][codes[offset + 56 : offset + 66]]
+        for rows, literal, last in ((slice(offset, offset + 56), sensory, SENSORY_NT),
+                                    (slice(offset + 56, offset + 66), motor, MOTOR_NT)):  # fmt: skip
+            # Only flagged codes change (plain grades and NT read as themselves); they are few.
+            block = out[rows]
+            flagged = block > last
+            block[flagged] = literal[block[flagged]]
     return out
 
 
@@ -407,3 +411,9 @@ _LITERAL = {
     flag: (_literal_codes(SENSORY_VALUES, flag), _literal_codes(MOTOR_VALUES, flag))
     for flag in (False, True)
 }
+# NT and the codes before it (plain grades) read as themselves (``strip_flags``).
+assert all(
+    (t[: n + 1] == np.arange(n + 1)).all()
+    for tables in _LITERAL.values()
+    for t, n in zip(tables, (SENSORY_NT, MOTOR_NT), strict=True)
+)

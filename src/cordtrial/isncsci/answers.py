@@ -81,8 +81,31 @@ def unpack(bits: Bits, n: int, shape: tuple[int, ...] | None = None) -> np.ndarr
 
 def columns_of(bits: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """The bits of exams ``columns`` (packed rows, any leading shape) as booleans, one column
-    per exam: a few exams read without unpacking every exam."""
+    per exam: a few exams read without unpacking every exam (many: by unpacking, which then
+    costs less)."""
+    if len(columns) > bits.shape[-1]:
+        return np.unpackbits(bits, axis=-1, bitorder="little")[..., columns].view(bool)
     return (bits[..., columns >> 3] >> (columns & 7).astype(np.uint8)) & 1 == 1
+
+
+def row_words(values: np.ndarray) -> np.ndarray:
+    """Each column of ``values`` (booleans, at most 64 rows) as one 64-bit word, bit ``r``
+    from row ``r``: a set of rows that sorts, compares and reduces as one number. (Built a
+    byte at a time from whole rows: packing along the rows, or a transposed copy, costs
+    several times more.)"""
+    rows, columns = values.shape
+    assert rows <= 64
+    words = np.zeros((8, columns), dtype=np.uint8)  # byte k of each column's word
+    for row, value in enumerate(values.view(np.uint8)):
+        words[row >> 3] |= value << np.uint8(row & 7)
+    return np.ascontiguousarray(words.T).view(np.uint64)[:, 0]
+
+
+def word_rows(words: np.ndarray, rows: int) -> np.ndarray:
+    """The first ``rows`` bits of each word as booleans, one column per word (``row_words``
+    undone)."""
+    bits = np.unpackbits(words.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+    return bits[:, :rows].T.astype(bool)
 
 
 def head(bits: np.ndarray, n: int) -> np.ndarray:
@@ -96,7 +119,12 @@ def head(bits: np.ndarray, n: int) -> np.ndarray:
 
 def with_columns(bits: np.ndarray, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
     """A copy of packed ``bits`` with the bits of exams ``columns`` set to ``values``
-    (booleans, one column per exam); only the bytes holding those exams are unpacked."""
+    (booleans, one column per exam); only the bytes holding those exams are unpacked (all
+    where there are many)."""
+    if len(columns) > bits.shape[-1]:
+        block = np.unpackbits(bits, axis=-1, bitorder="little")
+        block[..., columns] = values
+        return np.packbits(block, axis=-1, bitorder="little")
     out = bits.copy()
     touched = np.unique(columns >> 3)
     block = np.unpackbits(out[..., touched], axis=-1, bitorder="little")

@@ -44,12 +44,22 @@ def completion_counts(codes: np.ndarray) -> np.ndarray:
     """Number of completions per exam (1 without plain NT), exact up to well past the ZPP's
     limit (larger counts are capped, still above it). Flagged NT cells (``NT*``, ``NT**``)
     keep their flag's meaning and are not expanded."""
-    untested = codes == NT_CODES[:, None]
+    untested = (codes == NT_CODES[:, None]).view(np.uint8)
     counts = np.ones(codes.shape[1], dtype=np.int64)
-    for k in (3, 6, 2):
-        per_exam = untested[CHOICES == k].sum(axis=0)
+    for k, blocks in _BLOCKS_BY_CHOICES:
+        per_exam = sum(untested[block].sum(axis=0, dtype=np.int64) for block in blocks)
         counts *= np.int64(k) ** np.minimum(per_exam, 7)
     return counts
+
+
+#: The rows of the code matrix per number of choices of an NT there, as contiguous blocks
+#: (summed block by block: a boolean mask of rows would copy them).
+_BLOCKS_BY_CHOICES = tuple(
+    (k, tuple(slice(int(r[0]), int(r[-1]) + 1)
+              for r in np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)))
+    for k in (3, 6, 2)
+    for rows in [np.flatnonzero(CHOICES == k)]
+)  # fmt: skip
 
 
 #: The grades an NT stands for, per row of the code matrix, as far as the motor ZPP can tell

@@ -29,7 +29,9 @@ from .answers import (
     is_false,
     materialise,
     prefix_or,
+    row_words,
     with_columns,
+    word_rows,
 )
 from .codes import BINARY_NT, KEY_LEVELS, NO_CODE, NO_NON_KEY, VAC_ROW
 from .completeness import S4_5_ROW
@@ -436,18 +438,15 @@ def motor_zpp(exams: Exams) -> dict[str, Result]:
     if completed is None:
         return out
     rows, owners, zpp = completed
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])  # per exam of rows
     recorded = exams.non_key != NO_NON_KEY
     for i, name in enumerate(SIDES):
         keep = recorded[i, rows]  # exams with a non-key muscle on this side
         if not keep.any():
             continue
-        # Only the completions of those exams (each column is classified on its own).
-        columns = keep[owners]
-        whose = owners[columns]
-        starts = np.flatnonzero(np.r_[True, whose[1:] != whose[:-1]])
-        present, starred = (z[:, columns] for z in zpp[name])
+        present, starred = zpp[name]
         # Per exam: any completion gives the value, any gives it unstarred (one reduction).
-        reached = np.logical_or.reduceat(np.vstack([present, present & ~starred]), starts, axis=1)
+        reached = _any_between(np.vstack([present, present & ~starred]), starts)[:, keep]
         any_present, any_plain = reached[: len(present)], reached[len(present) :]
         # VAC NT is completed as absent only; present, it gives NA (unstarred) alone.
         vac_untested = exams.vac[rows[keep]] == BINARY_NT
@@ -461,10 +460,21 @@ def motor_zpp(exams: Exams) -> dict[str, Result]:
     return out
 
 
+def _any_between(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per range of columns from ``starts[i]`` to the next start (the last to the end), per row
+    of ``values`` (booleans, at most 64 rows): is any of its values set? Reduced as one word per
+    column (numpy's ``reduceat`` along the last axis of a 2-D array costs several times more)."""
+    return word_rows(np.bitwise_or.reduceat(row_words(values), starts), len(values))
+
+
 def _completion_candidates(exams: Exams, own: int) -> tuple[np.ndarray, np.ndarray]:
     """(exams, their completion counts) among the first ``own`` whose motor ZPP may be a union
     over NT completions: a non-key muscle recorded, and 2 to ``MAX_ZPP_COMPLETIONS``
-    completions."""
+    completions. Found once per pass (``with_appended`` asks first)."""
+    return exams.memo(("completion candidates", own), lambda: _find_candidates(exams, own))
+
+
+def _find_candidates(exams: Exams, own: int) -> tuple[np.ndarray, np.ndarray]:
     from .completions import completion_counts
 
     none = np.zeros(0, dtype=np.int64)
@@ -473,7 +483,8 @@ def _completion_candidates(exams: Exams, own: int) -> tuple[np.ndarray, np.ndarr
     candidates = np.flatnonzero((exams.non_key[:, :own] != NO_NON_KEY).any(axis=0))
     if not len(candidates):
         return none, none
-    counts = completion_counts(exams.codes[:, candidates])
+    codes = exams.codes[:, :own] if len(candidates) == own else exams.codes[:, candidates]
+    counts = completion_counts(codes)
     enumerated = (counts > 1) & (counts <= MAX_ZPP_COMPLETIONS)
     return candidates[enumerated], counts[enumerated]
 
@@ -546,6 +557,7 @@ def with_appended(exams: Exams) -> Exams:
         np.concatenate([exams.non_key, *extra_non_key], axis=1),
     )
     out.appended = Appended(exams.n, completed, owners, absent, flagged)
+    out.memo(("completion candidates", exams.n), lambda: (rows, counts))  # the same exams
     return out
 
 

@@ -7,9 +7,12 @@ and rendered once per distinct set, like ``Candidates.render``.
 
 from __future__ import annotations
 
-import numpy as np
+from functools import cache
 
-from ..answers import prefix_or, unpack
+import numpy as np
+import pandas as pd
+
+from ..answers import columns_of, prefix_or, row_words, unpack
 from ..classification import NAMES
 from ..sides import Result
 from ..totals import ND_CODE
@@ -45,25 +48,14 @@ def render(key: str, result: Result, n: int) -> Coded:
     columns = np.flatnonzero(unpack(special, n))
     if not len(columns):
         return index, names
-    # Exams with several values, stars or none: one key per set, two bits per value (present,
-    # starred), packed into a 64-bit integer per exam.
-    bits = np.zeros((len(columns), 64), dtype=bool)
-    bits[:, 0 : 2 * rows : 2] = unpack(present, n)[:, columns].T
-    bits[:, 1 : 2 * rows : 2] = unpack(starred, n)[:, columns].T
-    keys = np.packbits(bits, axis=-1, bitorder="little").view("<u8")[:, 0]
-    distinct, which = np.unique(keys, return_inverse=True)
-    known = _JOINED.setdefault(names, {})
-    if len(known) > _MAX_JOINED:
-        known.clear()
-    strings = tuple(
-        [
-            known[k] if k in known else known.setdefault(k, _joined(k, names))
-            for k in distinct.tolist()
-        ]
-    )
+    # Exams with several values, stars or none: one key per set, and each set rendered once.
+    keys = set_keys(present, starred, columns)
+    which, distinct = pd.factorize(keys, sort=True)  # hashed: costs less than np.unique
+    rendered = _JOINED.get(names) or _JOINED.setdefault(names, _Rendered(names))
+    strings = rendered.strings(distinct)
     out = index.astype(np.int32)
     out[columns] = len(names) + which
-    return out, names + strings
+    return out, names + tuple(strings)
 
 
 #: Per row count: for each bit of a row index, the rows whose index has that bit.
@@ -74,20 +66,66 @@ _BIT_ROWS = {
 }  # fmt: skip
 
 
-#: Rendered sets per field's names (a dict keyed by the set alone: hashing the names for
-#: every lookup would cost more than the lookup); the same sets recur from chunk to chunk.
-_JOINED: dict[tuple[str, ...], dict[int, str]] = {}
+class _Rendered:
+    """The sets of one field's values rendered so far, by key (sorted: a chunk's sets are
+    looked up at once, and only new ones are rendered; the same sets recur from chunk to
+    chunk). Chunks may be rendered in several threads (``batch.dask``): the keys and their
+    texts are replaced together, as one tuple, never changed in place."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.known: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.uint64), np.zeros(0, object))
+
+    def strings(self, keys: np.ndarray) -> np.ndarray:
+        """The text of each set of ``keys`` (sorted, distinct), as ``_joined`` writes it."""
+        known_keys, known_texts = self.known
+        at = np.searchsorted(known_keys, keys)
+        found = at < len(known_keys)
+        found[found] = known_keys[at[found]] == keys[found]
+        if found.all():
+            return known_texts[at]
+        if len(known_keys) + np.count_nonzero(~found) > _MAX_JOINED:
+            known_keys, known_texts = known_keys[:0], known_texts[:0]  # start over with these
+            found[:] = False
+        new = keys[~found]
+        texts = np.asarray([_joined(k, self.names) for k in new.tolist()], dtype=object)
+        merged = np.concatenate([known_keys, new])
+        order = np.argsort(merged)
+        known_keys, known_texts = merged[order], np.concatenate([known_texts, texts])[order]
+        self.known = (known_keys, known_texts)
+        return known_texts[np.searchsorted(known_keys, keys)]
+
+
+#: Rendered sets per field (by its names).
+_JOINED: dict[tuple[str, ...], _Rendered] = {}
 _MAX_JOINED = 65_536
 
 
+def set_keys(present: np.ndarray, starred: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """The set of values of each exam of ``columns`` (packed rows, at most 32) as one word:
+    bit i where value i is present, bit 32 + i where it is starred. Many exams: one compiled
+    scan of every packed row (``set_words``); few: their bits alone."""
+    assert present.shape[0] <= 32
+    if len(columns) > present.shape[-1] // 2:  # more than one exam in 16
+        return _set_words()(present, starred)[columns]
+    return row_words(columns_of(present, columns)) | (
+        row_words(columns_of(starred, columns)) << np.uint64(32)
+    )
+
+
+@cache
+def _set_words():
+    """The compiled kernel, imported on first use (like ``validate._cell_codes``)."""
+    from .set_words import set_words
+
+    return set_words
+
+
 def _joined(key: int, names: tuple[str, ...]) -> str:
-    """The set ``key`` (bit 2i: value i present, bit 2i + 1: starred) as ``Candidates.render``
-    writes it: the values in order, comma-separated, each with its star."""
+    """The set ``key`` (``set_words``) as ``Candidates.render`` writes it: the values in
+    order, comma-separated, each with its star."""
     parts = []
-    for name in names:
-        if not key:
-            break
-        if key & 1:
-            parts.append(name + "*" if key & 2 else name)
-        key >>= 2
+    for i, name in enumerate(names):
+        if key >> i & 1:
+            parts.append(name + "*" if key >> (32 + i) & 1 else name)
     return ",".join(parts)

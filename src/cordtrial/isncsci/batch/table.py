@@ -259,7 +259,8 @@ def _merge(
 def _decoded(index: np.ndarray, names: tuple[str, ...]) -> pa.DictionaryArray:
     """Strings ``names[index]`` as an Arrow dictionary array (the strings are not repeated
     per row; Arrow and pandas read it as text, and writers decode it where they must)."""
-    return pa.DictionaryArray.from_arrays(pa.array(index.astype(np.int32)), _dictionary(names))
+    indices = pa.array(index.astype(np.int32, copy=False))
+    return pa.DictionaryArray.from_arrays(indices, _dictionary(names))
 
 
 def _base(key: str) -> tuple[str, ...]:

@@ -1,0 +1,165 @@
+"""The packed-bit helpers the rules and the batch renderer share: each fast path gives what the
+plain definition gives (unpacking every exam, a lookup table, a sort)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from cordtrial.isncsci import ais, completions, zpp
+from cordtrial.isncsci.answers import (
+    columns_of,
+    pack,
+    row_words,
+    unpack,
+    with_columns,
+    word_rows,
+)
+from cordtrial.isncsci.batch import render as render_module
+from cordtrial.isncsci.batch.render import render
+from cordtrial.isncsci.classification import NAMES
+from cordtrial.isncsci.codes import DAP_ROW, SIDE_OFFSET
+from cordtrial.isncsci.sides import Result
+from cordtrial.isncsci.values import MOTOR_VALUES, SENSORY_VALUES
+
+
+def _bools(rows: int, columns: int):
+    return hnp.arrays(bool, (rows, columns))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 90), st.data())
+def test_columns_of_and_with_columns_equal_unpacking_every_exam(rows, n, data):
+    # Both paths are taken: few columns (bytes picked out) and many (every exam unpacked).
+    bits = data.draw(_bools(rows, n))
+    packed = pack(bits)
+    columns = np.asarray(
+        sorted(data.draw(st.sets(st.integers(0, n - 1), max_size=n))), dtype=np.int64
+    )
+    assert (columns_of(packed, columns) == bits[:, columns]).all()
+    values = data.draw(_bools(rows, len(columns)))
+    expected = bits.copy()
+    expected[:, columns] = values
+    assert (unpack(with_columns(packed, columns, values), n) == expected).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 64), st.integers(1, 50), st.data())
+def test_row_words_keep_every_row(rows, columns, data):
+    values = data.draw(_bools(rows, columns))
+    words = row_words(values)
+    assert words.dtype == np.uint64
+    assert (word_rows(words, rows) == values).all()
+    expected = [sum(1 << r for r in range(rows) if values[r, c]) for c in range(columns)]
+    assert words.tolist() == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.data())
+def test_any_between_equals_a_loop_over_the_ranges(columns, data):
+    values = data.draw(_bools(62, columns))
+    cuts = data.draw(st.sets(st.integers(1, columns - 1))) if columns > 1 else set()
+    starts = np.asarray([0, *sorted(cuts)], dtype=np.int64)
+    ends = [*starts[1:], columns]
+    ranges = zip(starts, ends, strict=True)
+    expected = np.stack([values[:, a:b].any(axis=1) for a, b in ranges], axis=1)
+    assert (zpp._any_between(values, starts) == expected).all()
+
+
+def test_strip_flags_drops_every_flag_and_keeps_the_rest():
+    rng = np.random.default_rng(7)
+    codes = np.zeros((DAP_ROW + 1, 300), dtype=np.int8)
+    for offset in SIDE_OFFSET.values():
+        codes[offset : offset + 56] = rng.integers(0, len(SENSORY_VALUES), (56, 300))
+        codes[offset + 56 : offset + 66] = rng.integers(0, len(MOTOR_VALUES), (10, 300))
+    codes[DAP_ROW - 1 :] = rng.integers(0, 3, (2, 300))
+    for untested_not_normal in (False, True):
+        out = ais.strip_flags(codes, untested_not_normal)
+        sensory, motor = ais._LITERAL[untested_not_normal]
+        for offset in SIDE_OFFSET.values():
+            rows = slice(offset, offset + 56)
+            assert (out[rows] == sensory[codes[rows]]).all()
+            rows = slice(offset + 56, offset + 66)
+            assert (out[rows] == motor[codes[rows]]).all()
+        assert (out[DAP_ROW - 1 :] == codes[DAP_ROW - 1 :]).all()
+    assert ais.strip_flags(codes) is not codes  # a copy: the exams' own codes stay
+
+
+def test_completion_counts_count_each_row_kind():
+    nt = completions.NT_CODES
+    codes = np.zeros((DAP_ROW + 1, 4), dtype=np.int8)
+    codes[[0, 70], 1] = nt[[0, 70]]  # two dermatomes (both sides): 3 * 3
+    codes[[56, DAP_ROW], 2] = nt[[56, DAP_ROW]]  # a key muscle and DAP: 6 * 2
+    codes[0:20, 3] = nt[0:20]  # 20 dermatomes: capped at 3 ** 7, still above the limit
+    assert completions.completion_counts(codes).tolist() == [1, 9, 12, 3**7]
+
+
+def _result(rng, rows: int, n: int, per_exam: int) -> tuple[Result, np.ndarray, np.ndarray]:
+    present = np.zeros((rows, n), dtype=bool)
+    for column in range(n):
+        present[rng.choice(rows, size=rng.integers(0, per_exam + 1), replace=False), column] = 1
+    starred = present & (rng.random((rows, n)) < 0.2)
+    return Result(pack(present), pack(starred)), present, starred
+
+
+def _written(names, present, starred, column) -> str:
+    """One exam's value set as ``Candidates.render`` writes it."""
+    values = np.flatnonzero(present[:, column])
+    return ",".join(names[v] + ("*" if starred[v, column] else "") for v in values)
+
+
+@pytest.mark.parametrize("per_exam", [1, 3])
+def test_render_writes_each_set_as_candidates_do_chunk_after_chunk(per_exam, monkeypatch):
+    # Sets seen in an earlier chunk are reused, new ones added, and a full cache starts over.
+    monkeypatch.setattr(render_module, "_JOINED", {})
+    monkeypatch.setattr(render_module, "_MAX_JOINED", 40)
+    key = "rightMotorZpp"
+    names = NAMES[key]
+    rng = np.random.default_rng(per_exam)
+    for n in (1, 9, 200, 61):
+        result, present, starred = _result(rng, len(names), n, per_exam)
+        index, strings = render(key, result, n)
+        assert strings[: len(names)] == names
+        for column in range(n):
+            assert strings[index[column]] == _written(names, present, starred, column)
+
+
+def test_render_in_several_threads_keeps_each_set_with_its_text(monkeypatch):
+    # The dask path renders partitions in threads that share the cache of rendered sets; a
+    # small cache makes them replace it often.
+    monkeypatch.setattr(render_module, "_JOINED", {})
+    monkeypatch.setattr(render_module, "_MAX_JOINED", 50)
+    key = "leftMotorZpp"
+    names = NAMES[key]
+
+    def work(seed: int) -> int:
+        rng = np.random.default_rng(seed)
+        wrong = 0
+        for _ in range(40):
+            result, present, starred = _result(rng, len(names), 64, 3)
+            index, strings = render(key, result, 64)
+            wrong += sum(
+                strings[index[c]] != _written(names, present, starred, c) for c in range(64)
+            )
+        return wrong
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert sum(pool.map(work, range(8))) == 0
+
+
+@pytest.mark.parametrize("share", [0.01, 0.5, 1.0])
+def test_set_keys_of_few_and_of_many_exams_are_the_same_words(share):
+    rng = np.random.default_rng(3)
+    result, present, starred = _result(rng, 31, 500, 3)
+    columns = np.flatnonzero(rng.random(500) < share)
+    expected = [
+        sum(1 << i for i in range(31) if present[i, c])
+        | sum(1 << (32 + i) for i in range(31) if starred[i, c])
+        for c in columns
+    ]
+    assert render_module.set_keys(result.present, result.starred, columns).tolist() == expected
