@@ -172,14 +172,16 @@ def _considered(exams: list[dict]) -> tuple[Exams, np.ndarray]:
 @pytest.mark.parametrize("seed", [3, 4])
 def test_columns_appended_to_the_pass_give_what_passes_of_their_own_give(seed):
     # Few NT completions, few exams whose non-key rule asks the grade with VAC NT read as
-    # absent, and few flagged exams read literally (the AIS's literal check) are classified as
-    # extra columns of the exams' own pass (``zpp.with_appended``); many in passes of their
-    # own: every result is the same.
+    # absent, and few flagged exams read literally (the AIS's literal check, the motor ZPP's
+    # star) are classified as extra columns of the exams' own pass (``zpp.with_appended``);
+    # many in passes of their own: every result is the same.
     exams = generate_exams(400, seed=seed, nt_rate=1.0, nonkey_rate=1.0, flag_rate=0.3, anal_nt_rate=0.2)  # fmt: skip
     appended: list[int] = []
     reclassified: list[int] = []  # exams classified again with VAC absent, in a pass
     passes: list[int] = []  # exams whose C/D count was classified, per pass
+    literal: list[int] = []  # exams read literally for the motor ZPP in a pass of their own
     real, without_vac, c_or_d = zpp.with_appended, zpp._without_vac, ais_module.c_or_d
+    literal_gives = zpp._literal_gives
 
     def recording(columns):
         out = real(columns)
@@ -194,21 +196,55 @@ def test_columns_appended_to_the_pass_give_what_passes_of_their_own_give(seed):
         passes.append(columns.n)
         return c_or_d(columns)
 
+    def counting_literal(columns, name, at):
+        literal.append(columns.n)
+        return literal_gives(columns, name, at)
+
     def classified(at_most):
-        for seen in (appended, reclassified, passes):
+        for seen in (appended, reclassified, passes, literal):
             seen.clear()
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(zpp, "_appended_at_most", at_most)
             patch.setattr(zpp, "_without_vac", counting)
             patch.setattr(ais_module, "c_or_d", counting_passes)
+            patch.setattr(zpp, "_literal_gives", counting_literal)
             patch.setattr(classification_module, "with_appended", recording)
             return classify_table(table_of(exams)).decoded()
 
     apart = classified(lambda n: -1)
     assert appended == [0] and sum(reclassified) > 5 and len(passes) >= 3
+    read_apart = sum(literal)
     together = classified(lambda n: 10**6)
     assert appended[-1] > 500 and not reclassified  # completions and VAC-absent exams, as columns
     assert len(passes) == 1  # the literal exams too: one pass
+    assert read_apart > 20  # (NT completions of flagged exams still read literally apart)
     assert together.equals(apart)
     one = [classify(Exam.from_rhi(exam)).to_rhi() for exam in exams[:40]]  # a batch of one each
     assert one == together.slice(0, 40).drop_columns(["id"]).to_pylist()
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_flagged_exams_read_literally_for_the_motor_zpp_as_appended_columns(seed):
+    # Flagged exams without NT cells (no completions): appended, none is read literally in a
+    # pass of its own, and the results are those of passes of their own.
+    exams = generate_exams(300, seed=seed, nt_rate=0.0, flag_rate=0.6, nonkey_rate=0.3, anal_nt_rate=0.0)  # fmt: skip
+    read: list[int] = []
+    literal_gives = zpp._literal_gives
+
+    def counting(columns, name, at):
+        read.append(columns.n)
+        return literal_gives(columns, name, at)
+
+    def classified(at_most):
+        read.clear()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(zpp, "_appended_at_most", at_most)
+            patch.setattr(zpp, "_literal_gives", counting)
+            return classify_table(table_of(exams)).decoded(), sum(read)
+
+    apart, read_apart = classified(lambda n: -1)
+    together, read_together = classified(lambda n: 10**6)
+    assert read_apart > 10 and read_together == 0
+    assert together.equals(apart)
+    one = [classify(Exam.from_rhi(exam)).to_rhi() for exam in exams[:60]]
+    assert one == together.slice(0, 60).drop_columns(["id"]).to_pylist()

@@ -21,6 +21,7 @@ from cordtrial.isncsci.answers import (
     word_rows,
 )
 from cordtrial.isncsci.batch import render as render_module
+from cordtrial.isncsci.batch import table as table_module
 from cordtrial.isncsci.batch.render import render
 from cordtrial.isncsci.classification import NAMES
 from cordtrial.isncsci.codes import DAP_ROW, SIDE_OFFSET
@@ -163,3 +164,26 @@ def test_set_keys_of_few_and_of_many_exams_are_the_same_words(share):
         for c in columns
     ]
     assert render_module.set_keys(result.present, result.starred, columns).tolist() == expected
+
+
+def test_merge_numbers_the_sets_of_every_part_once():
+    # Parts: plain rows (the field's names only), then two parts each bringing sets of values.
+    key = "asiaImpairmentScale"
+    base = NAMES[key]
+    parts = [
+        (np.asarray([0, 4], np.int32), base, np.asarray([0, 3])),
+        (
+            np.asarray([len(base), len(base) + 1, 2], np.int32),
+            (*base, "A,B", "C*"),
+            np.asarray([1, 4, 5]),
+        ),
+        (
+            np.asarray([len(base) + 1, len(base)], np.int32),
+            (*base, "C*", "D,E"),
+            np.asarray([2, 6]),
+        ),
+    ]
+    merged = table_module._merge(key, parts, 7, None)
+    assert merged.to_pylist() == [base[0], "A,B", "D,E", base[4], "C*", base[2], "C*"]
+    kept = table_module._merge(key, parts[:2], 7, np.asarray([1, 3]))
+    assert kept.to_pylist() == ["A,B", base[4]]

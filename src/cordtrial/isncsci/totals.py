@@ -35,10 +35,12 @@ def _sum(codes: np.ndarray, grades: np.ndarray, limit: int) -> np.ndarray:
     nt = int(np.flatnonzero(grades < 0)[0])
     if limit <= nt:  # plain grades only: the codes are the grades
         return codes.sum(axis=0, dtype=np.int16)
-    if limit == nt + 1:  # plain grades and NT
-        return np.where((codes == nt).any(axis=0), ND_CODE, codes.sum(axis=0, dtype=np.int16))
-    values = grades[codes]
-    return np.where((values < 0).any(axis=0), ND_CODE, values.sum(axis=0, dtype=np.int16))
+    if limit > nt + 1:  # flags: each flagged code read as its grade's plain code (or NT)
+        flagged = codes > nt
+        if flagged.any():  # a few cells: rewritten, not every cell looked up
+            codes = codes.copy()
+            codes[flagged] = np.where(grades < 0, nt, grades)[codes[flagged]]
+    return np.where((codes == nt).any(axis=0), ND_CODE, codes.sum(axis=0, dtype=np.int16))
 
 
 def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -13,7 +13,9 @@ A ZPP result has one row per value: row 0 ``NA``, row ``level + 1`` a level (``Z
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -157,7 +159,10 @@ _BELOW_GROUPS = [(int(np.flatnonzero(_BELOW_FROM == j)[0]), int(np.flatnonzero(_
 
 
 def key_muscle_zpp(
-    exams: Exams, side: Side, levels: Possible, plain: np.ndarray | None
+    exams: Exams,
+    side: Side,
+    levels: Possible,
+    plain: Callable[[np.ndarray], np.ndarray | None] | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The motor ZPP before the non-key rule: (present, starred) per ZPP row, a value starred
     when any way to it is (``_motor_zpp``'s merge).
@@ -167,8 +172,8 @@ def key_muscle_zpp(
     find none. Stars follow the reference: a star from the scan (a ``0*`` muscle that may have
     function) stays; a ZPP that ends at a starred motor level is starred only for the most
     rostral motor level candidate and only when the exam read literally (flags dropped) cannot
-    give it (``plain``: per ZPP row, does the literal exam give it, read at such a level only;
-    None: not needed) (``3**`` at L3 considered normal gives motor level S1* but ZPP S1, the
+    give it (``plain``: given this result's ``present``, per ZPP row, does the literal exam give
+    it, read at such a level only, or None: not needed; None: never needed) (``3**`` at L3 considered normal gives motor level S1* but ZPP S1, the
     most caudal muscle with function either way; ``2**`` at T1 gives T12*, reference case
     117); and where the candidate rests on its own dermatome (``_assumed_normal_at``). A value
     reached both with and without a star keeps it (reference case 107: ``L4,L5*``).
@@ -199,9 +204,10 @@ def key_muscle_zpp(
     else:
         past_star = materialise(past.star, (_N_KEY, width))[::-1]
         floor_star = np.concatenate([past_star, np.zeros((1, width), np.uint8)])[_BELOW_FROM]
-    literal_gives = FALSE if plain is None else plain[1:]
-    own_star = (levels.starred & rank0 & ~literal_gives) | _assumed_normal_at(side)
     present[1:] |= candidates & (floor_plain | floor_star)
+    literal = None if plain is None else plain(present)  # may read exams appended as literal
+    literal_gives = FALSE if literal is None else literal[1:]
+    own_star = (levels.starred & rank0 & ~literal_gives) | _assumed_normal_at(side)
     starred[1:] |= materialise(candidates & ((floor_plain & own_star) | floor_star), shape)
     return present, starred
 
@@ -328,23 +334,45 @@ def _motor_zpp(exams: Exams, side: Side):
     """One side's motor ZPP without NT completions: (present, starred) per ZPP row."""
     # The ZPP's motor level leaves unstarred a stop on an NT* dermatome (motor_level).
     levels = motor_level(side, exams.vac, flagged_stops=False)
-    present, starred = key_muscle_zpp(exams, side, levels, _literal(exams, side, levels))
+    literal = partial(_literal, exams, side, levels)
+    present, starred = key_muscle_zpp(exams, side, levels, literal)
     return _with_non_key(exams, side, present, starred)
 
 
-def _literal(exams: Exams, side: Side, levels: Possible) -> np.ndarray | None:
+def _literal(exams: Exams, side: Side, levels: Possible, present: np.ndarray) -> np.ndarray | None:
     """Per ZPP row (packed): does the exam read literally give that value, read where
-    ``key_muscle_zpp`` asks (at a starred most rostral motor level; None: nowhere)."""
+    ``key_muscle_zpp`` asks (at a starred most rostral motor level; None: nowhere).
+
+    Exams appended to the pass read literally (``Appended.zpp_literal``) are read from the
+    pass's key-muscle ZPP ``present``; others are classified here. Columns appended for other
+    rules than the motor ZPP's union do not ask (only their grades are read)."""
     starred = levels.starred
     if is_false(starred):
         return None
     first = first_rows(materialise(levels.present, (INT + 1, exams.width)))[:INT]
     rows = np.flatnonzero(exams.unpack(any_rows(first & starred[:INT])))
+    appended = exams.appended
+    if appended is not None:
+        rows = rows[rows < appended.vac_start]  # the exams and their NT completions
     if not len(rows):
         return None
     at = np.argmax(columns_of(first, rows), axis=0)  # their most rostral level
     gives = np.zeros((len(ZPP_NAMES), exams.n), dtype=bool)
-    gives[at + 1, rows] = _literal_gives(exams.take(rows), side.name, at)
+    read = np.zeros(len(rows), dtype=bool)  # read from appended columns
+    if appended is not None and appended.zpp_literal is not None:
+        where = np.minimum(
+            np.searchsorted(appended.zpp_literal, rows), len(appended.zpp_literal) - 1
+        )
+        read = appended.zpp_literal[where] == rows
+        columns = appended.zpp_literal_start + where[read]
+        gives[at[read] + 1, rows[read]] = columns_of(present, columns)[
+            at[read] + 1, np.arange(len(columns))
+        ]
+    if not read.all():
+        left = ~read
+        gives[at[left] + 1, rows[left]] = _literal_gives(
+            exams.take(rows[left]), side.name, at[left]
+        )
     return exams.pack(gives)
 
 
@@ -357,13 +385,18 @@ def _literal_gives(exams: Exams, name: str, at: np.ndarray) -> np.ndarray:
     ZPP T1, literally C, and T1 is unstarred; right C5-C8 ``0**`` below C4 with a non-key C8
     gives motor level C8* and ZPP C8*, though literally the grade is C and the non-key muscle,
     four levels below C4, would be the ZPP C8)."""
-    from .ais import strip_flags
-
-    literal = exams.with_codes(strip_flags(exams.codes, untested_not_normal=True))
+    literal = exams.with_codes(_zpp_literal_codes(exams.codes))
     side = literal.side(name)
     levels = motor_level(side, literal.vac, flagged_stops=False)
     present, _ = key_muscle_zpp(literal, side, levels, None)
     return literal.unpack(present)[at + 1, np.arange(literal.n)]
+
+
+def _zpp_literal_codes(codes: np.ndarray) -> np.ndarray:
+    """Codes read literally for the motor ZPP's star (``_literal_gives``)."""
+    from .ais import strip_flags
+
+    return strip_flags(codes, untested_not_normal=True)
 
 
 #: Most NT completions enumerated for an open motor ZPP with a non-key muscle (see below).
@@ -496,13 +529,16 @@ class Appended:
     the position in ``completed`` of the exam it completes (``owners``); then one column per
     exam of ``vac_absent`` (None: not appended), that exam with its VAC NT read as absent;
     then one per exam of ``literal`` (None: not appended), that exam read literally (flags
-    dropped, ``ais.strip_flags``) for the AIS's literal check."""
+    dropped, ``ais.strip_flags``) for the AIS's literal check; then one per exam of
+    ``zpp_literal`` (None: not appended), that exam read literally for the motor ZPP's star
+    (``_literal_gives``: ``NT**`` read as ``NT*``)."""
 
     own: int
     completed: np.ndarray | None
     owners: np.ndarray
     vac_absent: np.ndarray | None
     literal: np.ndarray | None
+    zpp_literal: np.ndarray | None = None
 
     @property
     def vac_start(self) -> int:
@@ -514,13 +550,19 @@ class Appended:
         """The column of the first exam read literally."""
         return self.vac_start + (0 if self.vac_absent is None else len(self.vac_absent))
 
+    @property
+    def zpp_literal_start(self) -> int:
+        """The column of the first exam read literally for the motor ZPP."""
+        return self.literal_start + (0 if self.literal is None else len(self.literal))
+
 
 def with_appended(exams: Exams) -> Exams:
     """``exams`` followed by the exams that the motor ZPP would otherwise classify in passes
     of their own, as columns of the same matrix, where they are few (``_appended_at_most``):
     the NT completions whose ZPP ``motor_zpp`` may unite, the exams whose non-key rule
     asks for the grade with VAC NT read as absent (``_grades_without_vac``), and the flagged
-    exams read literally (``ais._star_where_literal_differs``). They are then
+    exams read literally, twice (``ais._star_where_literal_differs``, and the motor ZPP's
+    ``_literal``, which reads ``NT**`` otherwise). They are then
     classified in the exams' own pass (each pass has a fixed cost; every column is classified
     on its own, so the exams' results are the same); callers drop them (``Appended.own``).
     Every candidate is appended, also those that the pass then finds need nothing (which
@@ -546,8 +588,9 @@ def with_appended(exams: Exams) -> Exams:
         absent = None
     flagged = _flagged(exams)
     if len(flagged) and len(flagged) <= _appended_at_most(exams.n):
-        extra_codes.append(strip_flags(exams.codes[:, flagged]))
-        extra_non_key.append(exams.non_key[:, flagged])
+        codes = exams.codes[:, flagged]
+        extra_codes += [strip_flags(codes), _zpp_literal_codes(codes)]
+        extra_non_key += [exams.non_key[:, flagged]] * 2
     else:
         flagged = None
     if not extra_codes:
@@ -556,7 +599,7 @@ def with_appended(exams: Exams) -> Exams:
         np.concatenate([exams.codes, *extra_codes], axis=1),
         np.concatenate([exams.non_key, *extra_non_key], axis=1),
     )
-    out.appended = Appended(exams.n, completed, owners, absent, flagged)
+    out.appended = Appended(exams.n, completed, owners, absent, flagged, flagged)
     out.memo(("completion candidates", exams.n), lambda: (rows, counts))  # the same exams
     return out
 

@@ -241,19 +241,28 @@ def _merge(
         index, names, _ = coded[0]
         return _decoded(index if positions is None else index[positions], names)
     base = _base(key)
-    extras: dict[str, int] = {}
     combined = np.zeros(n, dtype=np.int32)
+    extras: tuple[str, ...] = ()  # the sets after the field's names, as numbered in combined
+    numbers: dict[str, int] | None = None  # made once a second part brings sets
     for index, names, slots in coded:
         where = slice(None) if slots is None else slots
-        if len(names) == len(base):
+        added = names[len(base) :]
+        if not added or not extras:  # no sets, or the first part's: numbered as they are
             combined[where] = index
+            extras = extras or added
             continue
-        added = [extras.setdefault(v, len(base) + len(extras)) for v in names[len(base) :]]
-        remap = np.concatenate([np.arange(len(base), dtype=np.int32), np.asarray(added, np.int32)])
+        if numbers is None:
+            numbers = {v: len(base) + i for i, v in enumerate(extras)}
+        renumbered = [numbers.setdefault(v, len(base) + len(numbers)) for v in added]
+        remap = np.concatenate(
+            [np.arange(len(base), dtype=np.int32), np.asarray(renumbered, np.int32)]
+        )
         combined[where] = remap[index]
+    if numbers is not None:
+        extras = tuple(numbers)
     if positions is not None:
         combined = combined[positions]
-    return _decoded(combined, (*base, *extras))
+    return _decoded(combined, base + extras)
 
 
 def _decoded(index: np.ndarray, names: tuple[str, ...]) -> pa.DictionaryArray:
