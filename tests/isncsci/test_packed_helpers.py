@@ -15,6 +15,8 @@ from cordtrial.isncsci import ais, completions, zpp
 from cordtrial.isncsci.answers import (
     columns_of,
     pack,
+    prefix_and,
+    prefix_or,
     row_words,
     unpack,
     with_columns,
@@ -187,3 +189,16 @@ def test_merge_numbers_the_sets_of_every_part_once():
     assert merged.to_pylist() == [base[0], "A,B", "D,E", base[4], "C*", base[2], "C*"]
     kept = table_module._merge(key, parts[:2], 7, np.asarray([1, 3]))
     assert kept.to_pylist() == ["A,B", base[4]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 12), st.sampled_from([1, 7, 8, 9, 650, 2048, 2049]), st.data())
+def test_running_reductions_equal_a_loop_down_the_rows(rows, width, data):
+    # Both ways: one call on 64-bit words (padded), and a loop over long rows.
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    bits = np.random.default_rng(seed).integers(0, 256, (rows, width)).astype(np.uint8)
+    for running, op in ((prefix_or, np.bitwise_or), (prefix_and, np.bitwise_and)):
+        expected = bits.copy()
+        for i in range(1, rows):
+            expected[i] = op(expected[i - 1], bits[i])
+        assert (running(bits) == expected).all()

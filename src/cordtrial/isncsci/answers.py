@@ -153,10 +153,11 @@ def is_false(bits: Bits) -> bool:
     return isinstance(bits, Const) and not bits.value
 
 
-#: Up to this many bytes per row (4,096 exams) a running reduction is one numpy call; for
-#: longer rows a loop over the rows is faster (numpy's accumulate along the first axis is not
-#: vectorised across a row).
-_FEW_BYTES = 512
+#: Up to this many bytes per row (16,384 exams) a running reduction is one numpy call on the
+#: rows as 64-bit words; for longer rows a loop over the rows is faster (numpy's accumulate
+#: along the first axis is not vectorised across a row, so it pays per element: words have an
+#: eighth of the bytes' elements).
+_FEW_BYTES = 2048
 
 
 def prefix_and(rows: Bits) -> Bits:
@@ -172,8 +173,13 @@ def prefix_or(rows: Bits) -> Bits:
 def _running(rows: Bits, op: np.ufunc) -> Bits:
     if isinstance(rows, Const):
         return rows
-    if rows.shape[-1] <= _FEW_BYTES:
-        return op.accumulate(rows, axis=0)
+    width = rows.shape[-1]
+    if width <= _FEW_BYTES:
+        padded = np.zeros((*rows.shape[:-1], -(-width // 8) * 8), dtype=np.uint8)
+        padded[..., :width] = rows
+        words = padded.view(np.uint64)
+        op.accumulate(words, axis=0, out=words)
+        return padded[..., :width]
     out = rows.copy()
     for i in range(1, len(out)):
         op(out[i - 1], out[i], out=out[i])
