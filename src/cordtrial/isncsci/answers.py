@@ -171,8 +171,11 @@ def prefix_or(rows: Bits) -> Bits:
 
 
 def _running(rows: Bits, op: np.ufunc) -> Bits:
+    """A new array (for up to ``_FEW_BYTES`` a row, a view of a buffer padded to whole
+    words: not C-contiguous when the width is not a multiple of 8)."""
     if isinstance(rows, Const):
         return rows
+    assert rows.ndim >= 2 and rows.dtype == np.uint8, (rows.shape, rows.dtype)  # packed rows
     width = rows.shape[-1]
     if width <= _FEW_BYTES:
         padded = np.zeros((*rows.shape[:-1], -(-width // 8) * 8), dtype=np.uint8)

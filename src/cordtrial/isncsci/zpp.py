@@ -172,11 +172,14 @@ def key_muscle_zpp(
     find none. Stars follow the reference: a star from the scan (a ``0*`` muscle that may have
     function) stays; a ZPP that ends at a starred motor level is starred only for the most
     rostral motor level candidate and only when the exam read literally (flags dropped) cannot
-    give it (``plain``: given this result's ``present``, per ZPP row, does the literal exam give
-    it, read at such a level only, or None: not needed; None: never needed) (``3**`` at L3 considered normal gives motor level S1* but ZPP S1, the
-    most caudal muscle with function either way; ``2**`` at T1 gives T12*, reference case
-    117); and where the candidate rests on its own dermatome (``_assumed_normal_at``). A value
-    reached both with and without a star keeps it (reference case 107: ``L4,L5*``).
+    give it (``3**`` at L3 considered normal gives motor level S1* but ZPP S1, the most caudal
+    muscle with function either way; ``2**`` at T1 gives T12*, reference case 117); and where
+    the candidate rests on its own dermatome (``_assumed_normal_at``). A value reached both
+    with and without a star keeps it (reference case 107: ``L4,L5*``).
+
+    ``plain`` tells what the literal exam gives: called with this result's ``present``, it
+    returns per ZPP row (packed) whether the exam read literally gives that value, read only
+    where asked (None when no exam asks); ``plain`` None: nothing is ever asked.
     """
     width = exams.width
     shape = (INT + 1, width)
@@ -344,8 +347,9 @@ def _literal(exams: Exams, side: Side, levels: Possible, present: np.ndarray) ->
     ``key_muscle_zpp`` asks (at a starred most rostral motor level; None: nowhere).
 
     Exams appended to the pass read literally (``Appended.zpp_literal``) are read from the
-    pass's key-muscle ZPP ``present``; others are classified here. Columns appended for other
-    rules than the motor ZPP's union do not ask (only their grades are read)."""
+    pass's key-muscle ZPP ``present``; others are classified here. Of the other appended
+    columns only the NT completions ask: the VAC-absent columns' grades and the literal
+    columns' own values are read, never their stars."""
     starred = levels.starred
     if is_false(starred):
         return None

@@ -242,27 +242,32 @@ def _merge(
         return _decoded(index if positions is None else index[positions], names)
     base = _base(key)
     combined = np.zeros(n, dtype=np.int32)
-    extras: tuple[str, ...] = ()  # the sets after the field's names, as numbered in combined
+    extras: list[str] = []  # the sets after the field's names, as numbered in combined
     numbers: dict[str, int] | None = None  # made once a second part brings sets
     for index, names, slots in coded:
         where = slice(None) if slots is None else slots
         added = names[len(base) :]
         if not added or not extras:  # no sets, or the first part's: numbered as they are
             combined[where] = index
-            extras = extras or added
+            extras = extras or list(added)
             continue
-        if numbers is None:
-            numbers = {v: len(base) + i for i, v in enumerate(extras)}
-        renumbered = [numbers.setdefault(v, len(base) + len(numbers)) for v in added]
+        if numbers is None:  # each text's first number (a part's texts are distinct anyway)
+            numbers = {}
+            for i, v in enumerate(extras):
+                numbers.setdefault(v, len(base) + i)
+        renumbered = []
+        for v in added:
+            if v not in numbers:
+                numbers[v] = len(base) + len(extras)
+                extras.append(v)
+            renumbered.append(numbers[v])
         remap = np.concatenate(
             [np.arange(len(base), dtype=np.int32), np.asarray(renumbered, np.int32)]
         )
         combined[where] = remap[index]
-    if numbers is not None:
-        extras = tuple(numbers)
     if positions is not None:
         combined = combined[positions]
-    return _decoded(combined, base + extras)
+    return _decoded(combined, base + tuple(extras))
 
 
 def _decoded(index: np.ndarray, names: tuple[str, ...]) -> pa.DictionaryArray:
