@@ -178,7 +178,8 @@ def _running(rows: Bits, op: np.ufunc) -> Bits:
     assert rows.ndim >= 2 and rows.dtype == np.uint8, (rows.shape, rows.dtype)  # packed rows
     width = rows.shape[-1]
     if width <= _FEW_BYTES:
-        padded = np.zeros((*rows.shape[:-1], -(-width // 8) * 8), dtype=np.uint8)
+        # The pad bytes are left as they are: AND/OR work bit by bit, so they reach no other.
+        padded = np.empty((*rows.shape[:-1], -(-width // 8) * 8), dtype=np.uint8)
         padded[..., :width] = rows
         words = padded.view(np.uint64)
         op.accumulate(words, axis=0, out=words)
