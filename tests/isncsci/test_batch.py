@@ -374,7 +374,10 @@ def test_text_columns_encode_like_the_vocabulary_lookup(vocabulary):
         assert encode(many, vocabulary).tolist() == expected * 300
 
 
+# One-byte values in blocks of them: digits just past a vocabulary's ("3" sensory, "6" motor,
+# "0" VAC/DAP) and bytes beside the digits ("/", ":") are rejected.
 _ODD_TEXT = ["", " ", "NT***", " NT", "2 ", "nt", "ÑT", "0\x00", "12345", "Yes*", "No ", "Yes"]
+_ODD_TEXT += ["0", "3", "6", "9", "/", ":", "\x00"]
 
 
 @st.composite

@@ -24,6 +24,7 @@ from cordtrial.isncsci.answers import (
 )
 from cordtrial.isncsci.batch import render as render_module
 from cordtrial.isncsci.batch import table as table_module
+from cordtrial.isncsci.batch.coded_sets import coded_sets
 from cordtrial.isncsci.batch.render import render
 from cordtrial.isncsci.classification import NAMES
 from cordtrial.isncsci.codes import DAP_ROW, SIDE_OFFSET
@@ -172,17 +173,32 @@ def test_render_in_several_threads_keeps_each_set_with_its_text(monkeypatch):
         assert sum(pool.map(work, range(8))) == 0
 
 
-@pytest.mark.parametrize("share", [0.01, 0.5, 1.0])
-def test_set_keys_of_few_and_of_many_exams_are_the_same_words(share):
-    rng = np.random.default_rng(3)
-    result, present, starred = _result(rng, 31, 500, 3)
-    columns = np.flatnonzero(rng.random(500) < share)
-    expected = [
-        sum(1 << i for i in range(31) if present[i, c])
-        | sum(1 << (32 + i) for i in range(31) if starred[i, c])
-        for c in columns
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 32), st.integers(0, 70), st.integers(0, 4), st.integers(0, 2**32 - 1))
+def test_coded_sets_index_every_exam_as_the_definition_does(rows, n, per_exam, seed):
+    # Any row count a field has (the kernel keys a set by one 64-bit word: 32 rows at most),
+    # widths that leave padding bits, exams with no value, one, or several, stars or not.
+    rng = np.random.default_rng(seed)
+    result, present, starred = _result(rng, rows, n, min(per_exam, rows))
+    first = rows + 5
+    index, keys = coded_sets(result.present, result.starred, n, first)
+    assert index.dtype == np.int32 and len(index) == n
+    words = [
+        sum(1 << i for i in range(rows) if present[i, c])
+        | sum(1 << (32 + i) for i in range(rows) if starred[i, c])
+        for c in range(n)
     ]
-    assert render_module.set_keys(result.present, result.starred, columns).tolist() == expected
+    keyed = sorted({w for c, w in enumerate(words) if not _single(present, starred, c)})
+    assert keys.tolist() == keyed
+    for c in range(n):
+        if _single(present, starred, c):
+            assert index[c] == np.flatnonzero(present[:, c])[0]
+        else:
+            assert index[c] == first + keyed.index(words[c])
+
+
+def _single(present: np.ndarray, starred: np.ndarray, column: int) -> bool:
+    return present[:, column].sum() == 1 and not starred[:, column].any()
 
 
 def test_merge_numbers_the_sets_of_every_part_once():

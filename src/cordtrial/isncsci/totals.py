@@ -34,13 +34,21 @@ def _sum(codes: np.ndarray, grades: np.ndarray, limit: int) -> np.ndarray:
     """Sum of the grades of ``codes`` (rows), ND_CODE where one is not testable."""
     nt = int(np.flatnonzero(grades < 0)[0])
     if limit <= nt:  # plain grades only: the codes are the grades
-        return codes.sum(axis=0, dtype=np.int16)
+        return _column_sums(codes, nt)
     if limit > nt + 1:  # flags: each flagged code read as its grade's plain code (or NT)
         flagged = codes > nt
         if flagged.any():  # a few cells: rewritten, not every cell looked up
             codes = codes.copy()
             codes[flagged] = np.where(grades < 0, nt, grades)[codes[flagged]]
-    return np.where((codes == nt).any(axis=0), ND_CODE, codes.sum(axis=0, dtype=np.int16))
+    return np.where((codes == nt).any(axis=0), ND_CODE, _column_sums(codes, nt))
+
+
+def _column_sums(codes: np.ndarray, nt: int) -> np.ndarray:
+    """Column sums of codes up to ``nt`` as int16, added up in int8 (several times faster than
+    adding in int16, which numpy does through a cast): a block of a side holds at most 28
+    cells, and 28 x 3 (sensory NT) and 5 x 6 (motor NT) stay below 128."""
+    assert len(codes) * nt < 128
+    return codes.sum(axis=0, dtype=np.int8).astype(np.int16)
 
 
 def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:

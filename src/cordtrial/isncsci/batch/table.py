@@ -274,7 +274,8 @@ def _decoded(index: np.ndarray, names: tuple[str, ...]) -> pa.DictionaryArray:
     """Strings ``names[index]`` as an Arrow dictionary array (the strings are not repeated
     per row; Arrow and pandas read it as text, and writers decode it where they must)."""
     indices = pa.array(index.astype(np.int32, copy=False))
-    return pa.DictionaryArray.from_arrays(indices, _dictionary(names))
+    # Not checked again: every index was made for ``names`` (render, _merge).
+    return pa.DictionaryArray.from_arrays(indices, _dictionary(names), safe=False)
 
 
 def _base(key: str) -> tuple[str, ...]:
