@@ -26,6 +26,7 @@ from cordtrial.isncsci.batch import render as render_module
 from cordtrial.isncsci.batch import table as table_module
 from cordtrial.isncsci.batch.coded_sets import coded_sets
 from cordtrial.isncsci.batch.render import render
+from cordtrial.isncsci.batch.take_columns import take_columns
 from cordtrial.isncsci.classification import NAMES
 from cordtrial.isncsci.codes import DAP_ROW, SIDE_OFFSET
 from cordtrial.isncsci.sides import Result
@@ -195,6 +196,17 @@ def test_coded_sets_index_every_exam_as_the_definition_does(rows, n, per_exam, s
             assert index[c] == np.flatnonzero(present[:, c])[0]
         else:
             assert index[c] == first + keyed.index(words[c])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 140), st.integers(0, 90), st.data())
+def test_take_columns_equals_numpy_take(rows, n, data):
+    codes = data.draw(hnp.arrays(np.int8, (rows, n)))
+    columns = np.asarray(
+        data.draw(st.lists(st.integers(0, n - 1), max_size=2 * n)) if n else [], np.int64
+    )
+    taken = take_columns(codes, columns)
+    assert taken.dtype == np.int8 and (taken == np.take(codes, columns, axis=1)).all()
 
 
 def _single(present: np.ndarray, starred: np.ndarray, column: int) -> bool:

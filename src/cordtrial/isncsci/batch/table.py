@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -195,13 +195,21 @@ def _classify(checked, rows: np.ndarray | None, n: int) -> _Part:
     """Classify the exams ``rows`` (None: all ``n``) of a validated table (one group)."""
     if rows is not None and len(rows) == n:
         rows = None  # every row, in order
-    codes = checked.codes if rows is None else np.take(checked.codes, rows, axis=1)
+    codes = checked.codes if rows is None else _take_columns()(checked.codes, rows)
     non_key = checked.non_key if rows is None else np.take(checked.non_key, rows, axis=1)
     results = classify_exams(Exams(codes, non_key))
     count = n if rows is None else len(rows)
     coded = {key: render_total(results[key]) for key in TOTAL_KEYS}
     coded |= {key: render(key, results[key], count) for key in RESULT_KEYS if key not in coded}
     return _Part(rows, coded)
+
+
+@cache
+def _take_columns():
+    """The compiled kernel, imported on first use (like ``validate._cell_codes``)."""
+    from .take_columns import take_columns
+
+    return take_columns
 
 
 def _fill_with_plain(checked, rows: np.ndarray) -> None:
