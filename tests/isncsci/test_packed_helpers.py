@@ -25,8 +25,8 @@ from cordtrial.isncsci.answers import (
 from cordtrial.isncsci.batch import render as render_module
 from cordtrial.isncsci.batch import table as table_module
 from cordtrial.isncsci.batch.coded_sets import coded_sets
+from cordtrial.isncsci.batch.gather import put_columns, take_columns
 from cordtrial.isncsci.batch.render import render
-from cordtrial.isncsci.batch.take_columns import take_columns
 from cordtrial.isncsci.classification import NAMES
 from cordtrial.isncsci.codes import DAP_ROW, SIDE_OFFSET
 from cordtrial.isncsci.sides import Result
@@ -182,8 +182,8 @@ def test_coded_sets_index_every_exam_as_the_definition_does(rows, n, per_exam, s
     rng = np.random.default_rng(seed)
     result, present, starred = _result(rng, rows, n, min(per_exam, rows))
     first = rows + 5
-    index, keys = coded_sets(result.present, result.starred, n, first)
-    assert index.dtype == np.int32 and len(index) == n
+    index = np.full(n, -7, np.int32)
+    keys = coded_sets(result.present, result.starred, n, first, index)
     words = [
         sum(1 << i for i in range(rows) if present[i, c])
         | sum(1 << (32 + i) for i in range(rows) if starred[i, c])
@@ -200,17 +200,36 @@ def test_coded_sets_index_every_exam_as_the_definition_does(rows, n, per_exam, s
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 140), st.integers(0, 90), st.data())
-def test_take_columns_equals_numpy_take(rows, n, data):
+def test_take_and_put_columns_equal_numpy_indexing(rows, n, data):
     codes = data.draw(hnp.arrays(np.int8, (rows, n)))
     columns = np.asarray(
         data.draw(st.lists(st.integers(0, n - 1), max_size=2 * n)) if n else [], np.int64
     )
     taken = take_columns(codes, columns)
     assert taken.dtype == np.int8 and (taken == np.take(codes, columns, axis=1)).all()
+    distinct = np.unique(columns)  # as the groups' rows are
+    target = np.zeros((rows, n), np.int32)
+    expected = target.copy()
+    values = data.draw(hnp.arrays(np.int32, (rows, len(distinct))))
+    put_columns(target, distinct, values)
+    expected[:, distinct] = values
+    assert (target == expected).all()
 
 
 def _single(present: np.ndarray, starred: np.ndarray, column: int) -> bool:
     return present[:, column].sum() == 1 and not starred[:, column].any()
+
+
+def _parts(*parts):
+    """``table._Part``s of one field from (indices, names, rows)."""
+    return [
+        table_module._Part(rows, np.asarray([indices], np.int32), [names])
+        for indices, names, rows in parts
+    ]
+
+
+def _merged(key, parts, n, positions=None) -> list:
+    return table_module._merge((key,), _parts(*parts), n, positions)[0].to_pylist()
 
 
 def test_merge_numbers_the_sets_of_every_part_once():
@@ -218,28 +237,23 @@ def test_merge_numbers_the_sets_of_every_part_once():
     key = "asiaImpairmentScale"
     base = NAMES[key]
     parts = [
-        (np.asarray([0, 4], np.int32), base, np.asarray([0, 3])),
-        (
-            np.asarray([len(base), len(base) + 1, 2], np.int32),
-            (*base, "A,B", "C*"),
-            np.asarray([1, 4, 5]),
-        ),
-        (
-            np.asarray([len(base) + 1, len(base)], np.int32),
-            (*base, "C*", "D,E"),
-            np.asarray([2, 6]),
-        ),
+        ([0, 4], base, np.asarray([0, 3])),
+        ([len(base), len(base) + 1, 2], (*base, "A,B", "C*"), np.asarray([1, 4, 5])),
+        ([len(base) + 1, len(base)], (*base, "C*", "D,E"), np.asarray([2, 6])),
     ]
-    merged = table_module._merge(key, parts, 7, None)
-    assert merged.to_pylist() == [base[0], "A,B", "D,E", base[4], "C*", base[2], "C*"]
-    kept = table_module._merge(key, parts[:2], 7, np.asarray([1, 3]))
-    assert kept.to_pylist() == ["A,B", base[4]]
+    assert _merged(key, parts, 7) == [base[0], "A,B", "D,E", base[4], "C*", base[2], "C*"]
+    assert _merged(key, parts[:2], 7, np.asarray([1, 3])) == ["A,B", base[4]]
+    # A part of every row, in order, comes first; the others overwrite their rows.
+    whole = [([0, 1, 2, 3], base, None), ([len(base)], (*base, "A,B"), np.asarray([2]))]
+    assert _merged(key, whole, 4) == [base[0], base[1], "A,B", base[3]]
     # A text listed twice by a part keeps both numbers; a later part's new text gets its own.
     repeated = [
-        (np.asarray([len(base), len(base) + 1], np.int32), (*base, "X", "X"), np.asarray([0, 1])),
-        (np.asarray([len(base)], np.int32), (*base, "Y"), np.asarray([2])),
+        ([len(base), len(base) + 1], (*base, "X", "X"), np.asarray([0, 1])),
+        ([len(base)], (*base, "Y"), np.asarray([2])),
     ]
-    assert table_module._merge(key, repeated, 3, None).to_pylist() == ["X", "X", "Y"]
+    assert _merged(key, repeated, 3) == ["X", "X", "Y"]
+    # No part (every row bad): empty columns.
+    assert _merged(key, [], 2, np.zeros(0, np.int64)) == []
 
 
 @settings(max_examples=40, deadline=None)

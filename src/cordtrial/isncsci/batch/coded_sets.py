@@ -22,13 +22,12 @@ _SPREAD = np.asarray(
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def coded_sets(present, starred, n, first):  # pragma: no cover - compiled
-    """(index per exam, set keys) of ``n`` exams of a packed result (at most 32 rows): an exam
+def coded_sets(present, starred, n, first, index):  # pragma: no cover - compiled
+    """Into ``index`` (int32, ``n``), per exam of a packed result (at most 32 rows): an exam
     with exactly one present, unstarred row gets that row; any other gets ``first + k`` for
     its set's place ``k`` among the returned keys, sorted and distinct. A set's key has bit i
     where row i is present and bit 32 + i where it is starred."""
     rows, width = present.shape
-    index = np.empty(8 * width, np.int32)
     special = np.empty(8 * width, np.int64)  # exams keyed by set, in order
     words = np.empty(8 * width, np.uint64)  # their keys
     m = 0
@@ -45,7 +44,7 @@ def coded_sets(present, starred, n, first):  # pragma: no cover - compiled
             seen = np.uint8(seen | p)
             star = np.uint8(star | starred[i, b])
             row_sum |= _SPREAD[p] * np.uint64(i)
-        for j in range(8):
+        for j in range(min(8, n - 8 * b)):
             index[8 * b + j] = np.int32((row_sum >> np.uint64(8 * j)) & np.uint64(255))
         odd = np.uint8((several | (seen ^ np.uint8(255)) | star) & 255)
         while odd:
@@ -64,7 +63,7 @@ def coded_sets(present, starred, n, first):  # pragma: no cover - compiled
             special[m] = e
             m += 1
     if m == 0:
-        return index[:n], np.zeros(0, np.uint64)
+        return np.zeros(0, np.uint64)
     which, distinct = _factorize(words[:m])
     order = np.argsort(distinct)
     rank = np.empty(len(distinct), np.int32)
@@ -72,7 +71,7 @@ def coded_sets(present, starred, n, first):  # pragma: no cover - compiled
         rank[order[r]] = r
     for k in range(m):
         index[special[k]] = first + rank[which[k]]
-    return index[:n], distinct[order]
+    return distinct[order]
 
 
 @njit(cache=True, nogil=True, boundscheck=False)

@@ -23,19 +23,24 @@ NUMBER_NAMES: tuple[str, ...] = (*(str(i) for i in range(225)), "ND")  # totals 
 _ND = len(NUMBER_NAMES) - 1
 
 
-def render_total(values: np.ndarray) -> Coded:
+def render_total(values: np.ndarray, out: np.ndarray | None = None) -> Coded:
     """A total per exam (``totals.ND_CODE`` where not determined) as an index into
-    ``NUMBER_NAMES`` (int32, the dictionary index type of the result table)."""
-    out = values.astype(np.int32)
+    ``NUMBER_NAMES`` (int32, the dictionary index type of the result table; into ``out``
+    when given)."""
+    out = np.empty(len(values), np.int32) if out is None else out
+    np.copyto(out, values)
     out[values == ND_CODE] = _ND
     return out, NUMBER_NAMES
 
 
-def render(key: str, result: Result, n: int) -> Coded:
-    """One result field (``classification.VALUES`` rows, packed) of ``n`` exams."""
+def render(key: str, result: Result, n: int, out: np.ndarray | None = None) -> Coded:
+    """One result field (``classification.VALUES`` rows, packed) of ``n`` exams (the index
+    into ``out``, int32, when given)."""
     names = NAMES[key]
     assert result.present.shape[0] <= 32  # a set is keyed by one 64-bit word
-    index, keys = _coded_sets()(result.present, result.starred, n, len(names))
+    index = np.empty(n, np.int32) if out is None else out
+    assert index.dtype == np.int32 and index.shape == (n,)
+    keys = _coded_sets()(result.present, result.starred, n, len(names), index)
     if not len(keys):
         return index, names
     rendered = _JOINED.get(names) or _JOINED.setdefault(names, _Rendered(names))

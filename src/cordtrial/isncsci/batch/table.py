@@ -21,7 +21,7 @@ from ..classification import NAMES, RESULT_KEYS, TOTAL_KEYS, classify_exams
 from ..exam import FieldError
 from ..sides import Exams
 from .columns import INPUT_COLUMNS, METADATA_COLUMNS
-from .render import NUMBER_NAMES, Coded, render, render_total
+from .render import NUMBER_NAMES, render, render_total
 from .validate import NO_NON_KEY, validate
 
 _KNOWN = frozenset(INPUT_COLUMNS) | METADATA_COLUMNS
@@ -159,9 +159,8 @@ def classify_table(
         if name in table.column_names:
             column = table.column(name)
             columns[name] = column if everything else column.take(pa.array(positions))
-    for key in RESULT_KEYS:
-        coded = [part.results[key] + (part.rows,) for part in parts]
-        columns[key] = _merge(key, coded, n, None if everything else positions)
+    merged = _merge(RESULT_KEYS, parts, n, None if everything else positions)
+    columns.update(zip(RESULT_KEYS, merged, strict=True))
     ids = table.column("id") if "id" in table.column_names else None
     errors = [
         RowError(int(numbers[pos]), ids[pos].as_py() if ids is not None else None, tuple(errs))
@@ -185,31 +184,39 @@ _FEW_SPECIAL = 0.1
 
 @dataclass
 class _Part:
-    """Rows classified together (None: every row of the table, in order) and their results."""
+    """Rows classified together (None: every row of the table, in order) and their result
+    fields: per field, an index per row into the field's strings (its own names, then the
+    sets of values that this part lists, ``render``)."""
 
     rows: np.ndarray | None
-    results: dict[str, Coded]
+    indices: np.ndarray  # int32 (fields, rows)
+    names: list[tuple[str, ...]]  # per field
 
 
 def _classify(checked, rows: np.ndarray | None, n: int) -> _Part:
     """Classify the exams ``rows`` (None: all ``n``) of a validated table (one group)."""
     if rows is not None and len(rows) == n:
         rows = None  # every row, in order
-    codes = checked.codes if rows is None else _take_columns()(checked.codes, rows)
+    codes = checked.codes if rows is None else _gather().take_columns(checked.codes, rows)
     non_key = checked.non_key if rows is None else np.take(checked.non_key, rows, axis=1)
     results = classify_exams(Exams(codes, non_key))
     count = n if rows is None else len(rows)
-    coded = {key: render_total(results[key]) for key in TOTAL_KEYS}
-    coded |= {key: render(key, results[key], count) for key in RESULT_KEYS if key not in coded}
-    return _Part(rows, coded)
+    indices = np.empty((len(RESULT_KEYS), count), np.int32)
+    names = []
+    for k, key in enumerate(RESULT_KEYS):
+        if key in TOTAL_KEYS:
+            names.append(render_total(results[key], out=indices[k])[1])
+        else:
+            names.append(render(key, results[key], count, out=indices[k])[1])
+    return _Part(rows, indices, names)
 
 
 @cache
-def _take_columns():
-    """The compiled kernel, imported on first use (like ``validate._cell_codes``)."""
-    from .take_columns import take_columns
+def _gather():
+    """The compiled kernels, imported on first use (like ``validate._cell_codes``)."""
+    from . import gather
 
-    return take_columns
+    return gather
 
 
 def _fill_with_plain(checked, rows: np.ndarray) -> None:
@@ -236,46 +243,56 @@ _VIEW_IDS = frozenset({pa.string_view().id, pa.binary_view().id})
 
 
 def _merge(
-    key: str,
-    coded: list[tuple[np.ndarray, tuple[str, ...], np.ndarray | None]],
-    n: int,
-    positions: np.ndarray | None,
-) -> pa.Array:
-    """One result column from the groups' parts (``names[index]`` at rows ``slots`` of the
-    ``n`` input rows; None: every row, in order, which comes first when present), keeping the
-    rows at ``positions`` (None: all). Every part's names start with the field's own
-    (``render``); only the sets a part appends are renumbered."""
-    if len(coded) == 1 and coded[0][2] is None:
-        index, names, _ = coded[0]
-        return _decoded(index if positions is None else index[positions], names)
-    base = _base(key)
-    combined = np.zeros(n, dtype=np.int32)
-    extras: list[str] = []  # the sets after the field's names, as numbered in combined
-    numbers: dict[str, int] | None = None  # made once a second part brings sets
-    for index, names, slots in coded:
-        where = slice(None) if slots is None else slots
-        added = names[len(base) :]
-        if not added or not extras:  # no sets, or the first part's: numbered as they are
-            combined[where] = index
-            extras = extras or list(added)
-            continue
-        if numbers is None:  # each text's first number (a part's texts are distinct anyway)
-            numbers = {}
-            for i, v in enumerate(extras):
-                numbers.setdefault(v, len(base) + i)
-        renumbered = []
-        for v in added:
-            if v not in numbers:
-                numbers[v] = len(base) + len(extras)
-                extras.append(v)
-            renumbered.append(numbers[v])
-        remap = np.concatenate(
-            [np.arange(len(base), dtype=np.int32), np.asarray(renumbered, np.int32)]
-        )
-        combined[where] = remap[index]
+    keys: Sequence[str], parts: list[_Part], n: int, positions: np.ndarray | None
+) -> list[pa.Array]:
+    """The result columns ``keys`` of the ``n`` input rows from the groups' parts (a part of
+    every row, in order, comes first), keeping the rows at ``positions`` (None: all). Every
+    row is in one part or not kept. Each part's names of a field start with the field's own
+    (``render``); only the sets a later part adds are renumbered."""
+    if parts and parts[0].rows is None:
+        indices = parts[0].indices  # its rows are overwritten by the other parts' below
+    else:
+        indices = np.empty((len(keys), n), dtype=np.int32)
+    names = list(parts[0].names) if parts else [_base(key) for key in keys]
+    numbers: list[dict[str, int] | None] = [None] * len(keys)
+    for i, part in enumerate(parts):
+        for k, key in enumerate(keys):
+            if i:
+                names[k] = _renumbered(len(_base(key)), names[k], part, k, numbers)
+        if part.rows is not None:
+            _gather().put_columns(indices, part.rows, part.indices)
     if positions is not None:
-        combined = combined[positions]
-    return _decoded(combined, base + tuple(extras))
+        indices = _gather().take_columns(indices, positions)
+    return [_decoded(indices[k], names[k]) for k in range(len(keys))]
+
+
+def _renumbered(
+    base: int, names: tuple[str, ...], part: _Part, k: int, numbers: list[dict[str, int] | None]
+) -> tuple[str, ...]:
+    """The names of field ``k`` once ``part`` is merged after parts whose names are ``names``
+    (each starting with the field's ``base`` own names): the sets ``part`` adds that are new
+    appended, its indices of field ``k`` renumbered in place where earlier parts brought
+    sets. ``numbers[k]``: each set's first number, made once a second part brings sets."""
+    added = part.names[k][base:]
+    if not added:
+        return names
+    if len(names) == base:  # the first part with sets: numbered as they are
+        return part.names[k]
+    if numbers[k] is None:
+        numbers[k] = {}
+        for i, text in enumerate(names[base:]):
+            numbers[k].setdefault(text, base + i)
+    known = numbers[k]
+    extras = list(names[base:])
+    renumbered = []
+    for text in added:
+        if text not in known:
+            known[text] = base + len(extras)
+            extras.append(text)
+        renumbered.append(known[text])
+    remap = np.concatenate([np.arange(base, dtype=np.int32), np.asarray(renumbered, np.int32)])
+    part.indices[k] = remap[part.indices[k]]
+    return names[:base] + tuple(extras)
 
 
 def _decoded(index: np.ndarray, names: tuple[str, ...]) -> pa.DictionaryArray:
