@@ -86,21 +86,38 @@ def plan(row: tuple[bool, ...], limit: int) -> Reader:
     return read
 
 
-def read(row: np.ndarray, codes: np.ndarray, limit: int, packed: bool = True) -> Bits:
+def read(
+    row: np.ndarray, codes: np.ndarray, limit: int, packed: bool = True, cache: dict | None = None
+) -> Bits:
     """``row[codes]`` for codes below ``limit``, by comparisons (or a constant), packed along
-    the exams (``answers.pack``) unless ``packed=False``."""
+    the exams (``answers.pack``) unless ``packed=False``.
+
+    ``cache``: results already read from these ``codes``, kept by the caller as long as the
+    codes. Many questions share their answer for the codes at hand ("code == 2" is a row of
+    several tables): each is read once (about half of a pass's reads repeat one). A result
+    may so be returned to several callers, which, as everywhere, never write to it."""
     key = (id(row), limit)
     reader = _READERS.get(key)
     if reader is None:
-        reader = _READERS[key] = plan(tuple(bool(v) for v in row), limit)
+        # One reader per table row as far as the codes at hand go: equal rows share it.
+        reader = _READERS[key] = plan(tuple(bool(v) for v in row[:limit]), limit)
         _KEEP.append(row)  # keeps the id valid
+    if cache is not None:
+        out = cache.get((reader, packed))
+        if out is not None:
+            return out
     out = reader(codes)
-    return pack(out) if packed and isinstance(out, np.ndarray) else out
+    if packed and isinstance(out, np.ndarray):
+        out = pack(out)
+    if cache is not None:
+        cache[(reader, packed)] = out
+    return out
 
 
-def lookup(table: np.ndarray, codes: np.ndarray, limit: int) -> Answers:
-    """The answers of a (4, vocabulary) table for each code (codes below ``limit``), packed."""
-    return Answers(*(read(row, codes, limit) for row in _rows(table)))
+def lookup(table: np.ndarray, codes: np.ndarray, limit: int, cache: dict | None = None) -> Answers:
+    """The answers of a (4, vocabulary) table for each code (codes below ``limit``), packed
+    (``cache``: see ``read``)."""
+    return Answers(*(read(row, codes, limit, cache=cache) for row in _rows(table)))
 
 
 _READERS: dict[tuple[int, int], Reader] = {}

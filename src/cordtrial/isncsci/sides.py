@@ -29,17 +29,20 @@ class Side:
         self.touch, self.prick, self.motor = side_blocks(exams.codes, name)
         self.non_key = non_key
         self._memo: dict[Any, Any] = {}
+        self._reads: dict[str, dict] = {"touch": {}, "prick": {}, "motor": {}}  # lookup.read
 
     def answers(self, table: np.ndarray, block: str) -> Answers:
         """A question's answers for each cell of a block (``touch``, ``prick``, ``motor``)."""
         limit = self.exams.limits["motor" if block == "motor" else "sensory"]
-        return self.memo((id(table), block), lambda: lookup(table, getattr(self, block), limit))
+        codes, reads = getattr(self, block), self._reads[block]
+        return self.memo((id(table), block), lambda: lookup(table, codes, limit, reads))
 
     def bits(self, row: np.ndarray, block: str, packed: bool = True) -> Bits:
         """A per-code fact (True per vocabulary code) for each cell of a block (packed)."""
         limit = self.exams.limits["motor" if block == "motor" else "sensory"]
         key = ("bits", id(row), block, packed)
-        return self.memo(key, lambda: read(row, getattr(self, block), limit, packed))
+        codes, reads = getattr(self, block), self._reads[block]
+        return self.memo(key, lambda: read(row, codes, limit, packed, reads))
 
     def memo(self, key: Any, make: Callable[[], Any]) -> Any:
         """``make()`` once per side (several rules ask the same question)."""
@@ -71,11 +74,20 @@ class Exams:
 
     def binary(self, table: np.ndarray, row: np.ndarray) -> Answers:
         """A question's answers for VAC or DAP (``row``: ``vac`` or ``dap``)."""
-        return lookup(table, row, self.limits["binary"])
+        return lookup(table, row, self.limits["binary"], self._binary_reads(row))
 
     def binary_bits(self, fact: np.ndarray, row: np.ndarray) -> Bits:
         """A per-code fact for VAC or DAP (packed)."""
-        return read(fact, row, self.limits["binary"])
+        return read(fact, row, self.limits["binary"], cache=self._binary_reads(row))
+
+    def _binary_reads(self, row: np.ndarray) -> dict | None:
+        """The reads already made from ``row`` when it is this exams' own VAC or DAP row (no
+        cache for other rows: a row made for one question may be gone by the next)."""
+        if row is self.vac:
+            return self._memo.setdefault("VAC reads", {})
+        if row is self.dap:
+            return self._memo.setdefault("DAP reads", {})
+        return None
 
     def pack(self, flags: np.ndarray) -> np.ndarray:
         """Booleans per exam (last axis) packed like the answers."""

@@ -254,7 +254,7 @@ def _grades_without_vac(exams: Exams, rows: np.ndarray) -> np.ndarray:
     known = exams._memo.get(("ais", True)) or exams._memo.get(("ais", False))
     if known is None:
         return _without_vac(exams, rows)
-    grades = exams.unpack(known.present)[:, rows]
+    grades = columns_of(known.present, rows)
     untested = (exams.vac[rows] == BINARY_NT) & grades[C] & (grades.sum(axis=0) > 1)
     appended = exams.appended
     if appended is not None and appended.vac_absent is not None:
@@ -312,7 +312,8 @@ def _with_non_key(
     level C4 with C6 = 1 and non-key C8 -> C6; non-key T1 -> C6; S1 -> S1), and only where the
     grade allows (``_non_key``); it is never starred. Only the exams with a non-key muscle
     named at a key-muscle level are read and changed."""
-    named = np.flatnonzero(np.isin(side.non_key, KEY_LEVELS))
+    recorded = np.flatnonzero(side.non_key != NO_NON_KEY)  # few: looked up alone
+    named = recorded[np.isin(side.non_key[recorded], KEY_LEVELS)]
     if not len(named):
         return present, starred
     level = side.non_key[named]
@@ -623,8 +624,8 @@ def _vac_candidates(exams: Exams) -> np.ndarray:
     non-key muscle named at a key-muscle level (``_asking`` adds: grades C and another)."""
     if exams.limits["binary"] <= BINARY_NT:
         return np.zeros(0, dtype=np.int64)  # no VAC or DAP NT
-    named = np.isin(exams.non_key, KEY_LEVELS).any(axis=0)
-    return np.flatnonzero(named & (exams.vac == BINARY_NT))
+    rows = np.flatnonzero(exams.vac == BINARY_NT)
+    return rows[np.isin(exams.non_key[:, rows], KEY_LEVELS).any(axis=0)]
 
 
 def _appended_at_most(n: int) -> int:
