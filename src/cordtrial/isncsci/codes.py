@@ -37,6 +37,16 @@ NO_NON_KEY = -1
 
 #: Level index of each key muscle row.
 KEY_LEVELS: tuple[int, ...] = tuple(INDEX[m] for m in KEY_MUSCLES)
+# Per level index + 1 (so that NO_NON_KEY is row 0): is it a key muscle's level?
+_AT_KEY_LEVEL = np.zeros(len(INDEX) + 1, dtype=bool)
+_AT_KEY_LEVEL[np.asarray(KEY_LEVELS) + 1] = True
+
+
+def at_key_level(levels: np.ndarray) -> np.ndarray:
+    """Per non-key muscle level index (``NO_NON_KEY`` included): is it a key muscle's level?
+    (A table lookup: ``numpy.isin`` costs several times more on the few exams asked.)"""
+    return _AT_KEY_LEVEL[levels + 1]
+
 
 # Codes that the rules name (see the vocabularies in values.py).
 SENSORY_NT = SENSORY_VALUES.index("NT")

@@ -35,7 +35,7 @@ from .answers import (
     with_columns,
     word_rows,
 )
-from .codes import BINARY_NT, KEY_LEVELS, NO_CODE, NO_NON_KEY, VAC_ROW
+from .codes import BINARY_NT, KEY_LEVELS, NO_CODE, NO_NON_KEY, VAC_ROW, at_key_level
 from .completeness import S4_5_ROW
 from .levels import INDEX, INT, LEVELS, SIDES
 from .motor_level import motor_level
@@ -313,7 +313,7 @@ def _with_non_key(
     grade allows (``_non_key``); it is never starred. Only the exams with a non-key muscle
     named at a key-muscle level are read and changed."""
     recorded = np.flatnonzero(side.non_key != NO_NON_KEY)  # few: looked up alone
-    named = recorded[np.isin(side.non_key[recorded], KEY_LEVELS)]
+    named = recorded[at_key_level(side.non_key[recorded])]
     if not len(named):
         return present, starred
     level = side.non_key[named]
@@ -435,7 +435,7 @@ def needs_completions(exams: Exams, rows: np.ndarray) -> np.ndarray:
     considered_normal = (codes >= CONSIDERED_NORMAL[:, None]).any(axis=0)
     if considered_normal.any():
         considered_normal &= _open_motor_level(exams, rows)
-    named = np.isin(exams.non_key[:, rows], KEY_LEVELS).any(axis=0)
+    named = at_key_level(exams.non_key[:, rows]).any(axis=0)
     needs = considered_normal.copy()
     asked = np.flatnonzero(~considered_normal & named)
     if len(asked):
@@ -625,7 +625,7 @@ def _vac_candidates(exams: Exams) -> np.ndarray:
     if exams.limits["binary"] <= BINARY_NT:
         return np.zeros(0, dtype=np.int64)  # no VAC or DAP NT
     rows = np.flatnonzero(exams.vac == BINARY_NT)
-    return rows[np.isin(exams.non_key[:, rows], KEY_LEVELS).any(axis=0)]
+    return rows[at_key_level(exams.non_key[:, rows]).any(axis=0)]
 
 
 def _appended_at_most(n: int) -> int:
