@@ -110,25 +110,32 @@ def function_far_below(side: Side) -> Answers:
     non_key = side.exams.pack(side.non_key == _KEY_LEVELS_COLUMN)  # per muscle: named there
     plain = NO  # past the last muscle: no function
     starred = Answers(FALSE, FALSE, FALSE, TRUE)
+    # A star is carried into ``plain`` only by a "no" resting on a flag (``a.ns``): without
+    # one in the block, ``starred`` never reaches the answer and is not computed. (Operands
+    # that are often the constant FALSE come first: the rest of a term then folds unread.)
+    carried = not is_false(function.ns)
     rows = [plain]
     for j in range(_N_KEY - 1, -1, -1):
         a = function[j]
         nk = non_key[j]
-        no_any = a.no
-        plain, starred = (
+        not_nk = ~nk
+        plain, previous = (
             Answers(
-                a.y | (a.n & (nk | plain.y)) | (a.ns & ~nk & starred.y),
-                a.ys | (a.n & ~nk & plain.ys) | (a.ns & (nk | starred.ys)),
-                ~nk & ((a.n & plain.n) | (a.ns & starred.n)),
-                ~nk & ((a.n & plain.ns) | (a.ns & starred.ns)),
+                a.y | (a.n & (nk | plain.y)) | (a.ns & not_nk & starred.y),
+                a.ys | (plain.ys & a.n & not_nk) | (a.ns & (nk | starred.ys)),
+                not_nk & ((a.n & plain.n) | (a.ns & starred.n)),
+                not_nk & ((plain.ns & a.n) | (a.ns & starred.ns)),
             ),
-            Answers(
-                a.y | (no_any & ~nk & starred.y),
-                a.ys | (no_any & (nk | starred.ys)),
-                ~nk & no_any & starred.n,
-                ~nk & no_any & starred.ns,
-            ),
+            starred,
         )
+        if carried:
+            no_any = a.no
+            starred = Answers(
+                a.y | (previous.y & no_any & not_nk),
+                a.ys | (no_any & (nk | previous.ys)),
+                previous.n & not_nk & no_any,
+                previous.ns & not_nk & no_any,
+            )
         rows.append(plain)
     rows.reverse()
     return stack(rows, (side.exams.width,))

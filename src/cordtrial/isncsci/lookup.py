@@ -15,7 +15,7 @@ from functools import cache
 
 import numpy as np
 
-from .answers import FALSE, TRUE, Answers, Bits, pack
+from .answers import FALSE, TRUE, Answers, Bits, Const, pack
 
 Reader = Callable[[np.ndarray], Bits]
 
@@ -71,14 +71,15 @@ def _reader(codes: list[int], limit: int) -> tuple[int, Reader]:
 
 
 @cache
-def plan(row: tuple[bool, ...], limit: int) -> Reader:
-    """How to read one table row (True per code) for codes below ``limit``."""
+def plan(row: tuple[bool, ...], limit: int) -> Reader | Const:
+    """How to read one table row (True per code) for codes below ``limit``: comparisons, or
+    the constant that every code below ``limit`` gives."""
     true = [c for c in range(limit) if row[c]]
     false = [c for c in range(limit) if not row[c]]
     if not true:
-        return lambda c: FALSE
+        return FALSE
     if not false:
-        return lambda c: TRUE
+        return TRUE
     cost, read = _reader(true, limit)
     negated_cost, negated = _reader(false, limit)
     if negated_cost + 1 < cost:
@@ -99,35 +100,48 @@ def read(
     key = (id(row), limit)
     reader = _READERS.get(key)
     if reader is None:
-        # One reader per table row as far as the codes at hand go: equal rows share it.
-        reader = _READERS[key] = plan(tuple(bool(v) for v in row[:limit]), limit)
+        reader = _READERS[key] = _planned(row, limit)
         _KEEP.append(row)  # keeps the id valid
+    return _read(reader, codes, packed, cache)
+
+
+def lookup(table: np.ndarray, codes: np.ndarray, limit: int, cache: dict | None = None) -> Answers:
+    """The answers of a (4, vocabulary) table for each code (codes below ``limit``), packed
+    (``cache``: see ``read``)."""
+    key = (id(table), limit)
+    readers = _TABLE_READERS.get(key)
+    if readers is None:
+        readers = _TABLE_READERS[key] = tuple(_planned(row, limit) for row in table)
+        _KEEP.append(table)  # keeps the id valid
+    y, ys, n, ns = readers
+    return Answers(
+        _read(y, codes, True, cache),
+        _read(ys, codes, True, cache),
+        _read(n, codes, True, cache),
+        _read(ns, codes, True, cache),
+    )
+
+
+def _planned(row: np.ndarray, limit: int) -> Reader | Const:
+    # One reader per table row as far as the codes at hand go: equal rows share it.
+    return plan(tuple(bool(v) for v in row[:limit]), limit)
+
+
+def _read(reader: Reader | Const, codes: np.ndarray, packed: bool, cache: dict | None) -> Bits:
+    if isinstance(reader, Const):
+        return reader
     if cache is not None:
         out = cache.get((reader, packed))
         if out is not None:
             return out
     out = reader(codes)
-    if packed and isinstance(out, np.ndarray):
+    if packed:
         out = pack(out)
     if cache is not None:
         cache[(reader, packed)] = out
     return out
 
 
-def lookup(table: np.ndarray, codes: np.ndarray, limit: int, cache: dict | None = None) -> Answers:
-    """The answers of a (4, vocabulary) table for each code (codes below ``limit``), packed
-    (``cache``: see ``read``)."""
-    return Answers(*(read(row, codes, limit, cache=cache) for row in _rows(table)))
-
-
-_READERS: dict[tuple[int, int], Reader] = {}
+_READERS: dict[tuple[int, int], Reader | Const] = {}
+_TABLE_READERS: dict[tuple[int, int], tuple[Reader | Const, ...]] = {}
 _KEEP: list[np.ndarray] = []
-_ROWS: dict[int, tuple[np.ndarray, ...]] = {}
-
-
-def _rows(table: np.ndarray) -> tuple[np.ndarray, ...]:
-    rows = _ROWS.get(id(table))
-    if rows is None:
-        rows = _ROWS[id(table)] = tuple(table)
-        _KEEP.append(table)
-    return rows
