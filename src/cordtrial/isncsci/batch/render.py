@@ -23,14 +23,14 @@ NUMBER_NAMES: tuple[str, ...] = (*(str(i) for i in range(225)), "ND")  # totals 
 _ND = len(NUMBER_NAMES) - 1
 
 
-def render_total(values: np.ndarray, out: np.ndarray | None = None) -> Coded:
-    """A total per exam (``totals.ND_CODE`` where not determined) as an index into
-    ``NUMBER_NAMES`` (int32, the dictionary index type of the result table; into ``out``
-    when given)."""
-    out = np.empty(len(values), np.int32) if out is None else out
-    np.copyto(out, values)
-    out[values == ND_CODE] = _ND
-    return out, NUMBER_NAMES
+def render_totals(values: list[np.ndarray], out: np.ndarray) -> tuple[str, ...]:
+    """Totals per exam (one array per field; ``totals.ND_CODE`` where not determined) as
+    indices into ``NUMBER_NAMES``, into the rows of ``out`` (int32, the dictionary index type
+    of the result table); returns ``NUMBER_NAMES``."""
+    for row, total in zip(out, values, strict=True):
+        np.copyto(row, total)
+    out[out == ND_CODE] = _ND
+    return NUMBER_NAMES
 
 
 def render(key: str, result: Result, n: int, out: np.ndarray | None = None) -> Coded:

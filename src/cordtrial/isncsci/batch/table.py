@@ -21,10 +21,11 @@ from ..classification import NAMES, RESULT_KEYS, TOTAL_KEYS, classify_exams
 from ..exam import FieldError
 from ..sides import Exams
 from .columns import INPUT_COLUMNS, METADATA_COLUMNS
-from .render import NUMBER_NAMES, render, render_total
+from .render import NUMBER_NAMES, render, render_totals
 from .validate import NO_NON_KEY, validate
 
 _KNOWN = frozenset(INPUT_COLUMNS) | METADATA_COLUMNS
+assert RESULT_KEYS[: len(TOTAL_KEYS)] == TOTAL_KEYS  # a part's first index rows are totals
 
 
 @dataclass(frozen=True)
@@ -202,12 +203,10 @@ def _classify(checked, rows: np.ndarray | None, n: int) -> _Part:
     results = classify_exams(Exams(codes, non_key))
     count = n if rows is None else len(rows)
     indices = np.empty((len(RESULT_KEYS), count), np.int32)
-    names = []
-    for k, key in enumerate(RESULT_KEYS):
-        if key in TOTAL_KEYS:
-            names.append(render_total(results[key], out=indices[k])[1])
-        else:
-            names.append(render(key, results[key], count, out=indices[k])[1])
+    totals = render_totals([results[key] for key in TOTAL_KEYS], indices[: len(TOTAL_KEYS)])
+    names = [totals] * len(TOTAL_KEYS)
+    for k, key in enumerate(RESULT_KEYS[len(TOTAL_KEYS) :], start=len(TOTAL_KEYS)):
+        names.append(render(key, results[key], count, out=indices[k])[1])
     return _Part(rows, indices, names)
 
 
