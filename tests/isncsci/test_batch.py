@@ -377,7 +377,7 @@ def test_text_columns_encode_like_the_vocabulary_lookup(vocabulary):
 # One-byte values in blocks of them: digits just past a vocabulary's ("3" sensory, "6" motor,
 # "0" VAC/DAP) and bytes beside the digits ("/", ":") are rejected.
 _ODD_TEXT = ["", " ", "NT***", " NT", "2 ", "nt", "ÑT", "0\x00", "12345", "Yes*", "No ", "Yes"]
-_ODD_TEXT += ["0", "3", "6", "9", "/", ":", "\x00"]
+_ODD_TEXT += ["0", "3", "6", "9", "/", ":", "\x00", "10", "55", "1 "]
 
 
 @st.composite
@@ -397,6 +397,22 @@ def _text_columns(draw):
     start = draw(st.integers(0, 2))
     column = pa.array(["5", "NT"][:start] + values, kind).slice(start)
     return vocabulary, values, column
+
+
+@pytest.mark.parametrize("vocabulary", [SENSORY_VALUES, MOTOR_VALUES])
+@pytest.mark.parametrize("short", ["", None])
+@pytest.mark.parametrize("at", [0, 5])
+def test_a_block_of_eight_bytes_is_read_as_grades_only_when_each_value_is_one_byte(
+    vocabulary, short, at
+):
+    # An empty value (or a null) beside a two-digit one: eight values over eight bytes, yet
+    # not eight grades ("10" is no grade, an empty value is missing).
+    values = ["1"] * 16
+    values[at], values[at + 1] = short, "10"
+    codes = {t: i for i, t in enumerate(vocabulary)}
+    expected = [INVALID if v is None else codes.get(v.strip(), INVALID) for v in values]
+    for kind in (pa.string(), pa.large_string()):
+        assert encode(pa.array(values, kind), vocabulary).tolist() == expected
 
 
 @settings(max_examples=150, deadline=None)

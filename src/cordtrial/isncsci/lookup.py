@@ -138,6 +138,7 @@ def _read(reader: Reader | Const, codes: np.ndarray, packed: bool, cache: dict |
     if packed:
         out = pack(out)
     if cache is not None:
+        out.flags.writeable = False  # shared (see ``read``): a write would change other answers
         cache[(reader, packed)] = out
     return out
 

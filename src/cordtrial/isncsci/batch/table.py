@@ -250,8 +250,8 @@ def _merge(
     (``render``); only the sets a later part adds are renumbered."""
     if parts and parts[0].rows is None:
         indices = parts[0].indices  # its rows are overwritten by the other parts' below
-    else:
-        indices = np.empty((len(keys), n), dtype=np.int32)
+    else:  # each kept row is written by its part; without parts, zeros keep indices valid
+        indices = (np.empty if parts else np.zeros)((len(keys), n), dtype=np.int32)
     names = list(parts[0].names) if parts else [_base(key) for key in keys]
     numbers: list[dict[str, int] | None] = [None] * len(keys)
     for i, part in enumerate(parts):
