@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from cordtrial.isncsci import ais, completions, zpp
+from cordtrial.isncsci import ais, completions, lookup, zpp
 from cordtrial.isncsci.answers import (
+    Const,
     columns_of,
     pack,
     prefix_and,
@@ -218,6 +219,30 @@ def test_take_and_put_columns_equal_numpy_indexing(rows, n, data):
 
 def _single(present: np.ndarray, starred: np.ndarray, column: int) -> bool:
     return present[:, column].sum() == 1 and not starred[:, column].any()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_reads_with_few_flagged_cells_equal_the_table(data):
+    # A table row read from a block of codes: by comparisons for every code, or for the
+    # unflagged codes with the few flagged cells looked up apart (lookup._Patched), as the
+    # row says, packed or not.
+    vocabulary = data.draw(st.sampled_from([SENSORY_VALUES, MOTOR_VALUES]))
+    first_flagged = vocabulary.index("NT") + 1
+    rows, n = data.draw(st.integers(1, 28)), data.draw(st.integers(1, 300))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    codes = rng.integers(0, first_flagged, (rows, n)).astype(np.int8)
+    flagged = rng.random((rows, n)) < data.draw(st.sampled_from([0.0, 0.005, 0.02, 0.2]))
+    codes[flagged] = rng.integers(first_flagged, len(vocabulary), flagged.sum())
+    limit = int(codes.max()) + 1
+    row = np.asarray(data.draw(st.lists(st.booleans(), min_size=len(vocabulary),
+                                        max_size=len(vocabulary))))  # fmt: skip
+    packed = data.draw(st.booleans())
+    got = lookup.read(row, codes, limit, packed, cache={}, flagged_from=first_flagged)
+    if isinstance(got, Const):  # the row is the same for every code present
+        assert (row[codes] == got.value).all()
+    else:
+        assert (got == (pack(row[codes]) if packed else row[codes])).all()
 
 
 def _parts(*parts):

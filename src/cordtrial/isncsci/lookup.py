@@ -74,21 +74,92 @@ def _reader(codes: list[int], limit: int) -> tuple[int, Reader]:
 def plan(row: tuple[bool, ...], limit: int) -> Reader | Const:
     """How to read one table row (True per code) for codes below ``limit``: comparisons, or
     the constant that every code below ``limit`` gives."""
+    return _costed_plan(row, limit)[1]
+
+
+def _costed_plan(row: tuple[bool, ...], limit: int) -> tuple[int, Reader | Const]:
+    """(array operations, ``plan``)."""
     true = [c for c in range(limit) if row[c]]
     false = [c for c in range(limit) if not row[c]]
     if not true:
-        return FALSE
+        return 0, FALSE
     if not false:
-        return TRUE
+        return 0, TRUE
     cost, read = _reader(true, limit)
     negated_cost, negated = _reader(false, limit)
     if negated_cost + 1 < cost:
-        return lambda c: ~negated(c)
-    return read
+        return negated_cost + 1, lambda c: ~negated(c)
+    return cost, read
+
+
+class _Patched:
+    """A table row read for codes some of which are flagged (codes from ``flagged_from`` on):
+    where flagged cells are few, the row is read by the comparisons for the unflagged codes
+    alone (``base``, usually one) and the flagged cells are looked up one by one; where they
+    are many, by the comparisons for every code (``full``). A flagged code scatters a row's
+    answers over several ranges of codes (``2`` and ``2*`` and ``2**`` are apart), so the
+    full comparisons cost several array operations where ``base`` costs one."""
+
+    __slots__ = ("base", "flagged_from", "full", "table")
+
+    def __init__(self, row: tuple[bool, ...], limit: int, flagged_from: int) -> None:
+        self.full = plan(row, limit)
+        self.base = plan(row[:flagged_from], flagged_from)
+        self.table = np.asarray(row, dtype=bool)
+        self.flagged_from = flagged_from
+
+    def __call__(self, codes: np.ndarray, cache: dict | None) -> np.ndarray:
+        cells = _flagged_cells(codes, self.flagged_from, cache)
+        if cells is None:
+            return self.full(codes)
+        positions, values = cells
+        base = self.base
+        if isinstance(base, Const):
+            out = np.full(codes.shape, base.value)
+        else:
+            out = np.ascontiguousarray(base(codes))
+        out.reshape(-1)[positions] = self.table[values]
+        return out
+
+
+@cache
+def _patched(row: tuple[bool, ...], limit: int, flagged_from: int) -> Reader | Const | _Patched:
+    """``plan`` of a row for codes below ``limit``, of which those from ``flagged_from`` on
+    are flagged: patched (``_Patched``) where that costs fewer array operations."""
+    cost, full = _costed_plan(row, limit)
+    base_cost, _ = _costed_plan(row[:flagged_from], flagged_from)
+    if isinstance(full, Const) or cost <= max(base_cost, 1):
+        return full
+    return _Patched(row, limit, flagged_from)
+
+
+#: Flagged cells are looked up one by one up to one cell in this many of a block.
+_FEW_FLAGGED = 32
+
+
+def _flagged_cells(
+    codes: np.ndarray, flagged_from: int, cache: dict | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(flat positions, codes) of the flagged cells of a block, None where they are many;
+    found once per block (``cache``)."""
+    key = ("flagged cells", flagged_from)
+    if cache is not None and key in cache:
+        return cache[key]
+    flat = codes.reshape(-1)
+    positions = np.flatnonzero(flat >= flagged_from)
+    cells = None if len(positions) * _FEW_FLAGGED > len(flat) else (positions, flat[positions])
+    if cache is not None:
+        cache[key] = cells
+    return cells
 
 
 def read(
-    row: np.ndarray, codes: np.ndarray, limit: int, packed: bool = True, cache: dict | None = None
+    row: np.ndarray,
+    codes: np.ndarray,
+    limit: int,
+    packed: bool = True,
+    cache: dict | None = None,
+    flagged_from: int | None = None,
 ) -> Bits:
     """``row[codes]`` for codes below ``limit``, by comparisons (or a constant), packed along
     the exams (``answers.pack``) unless ``packed=False``.
@@ -96,22 +167,32 @@ def read(
     ``cache``: results already read from these ``codes``, kept by the caller as long as the
     codes. Many questions share their answer for the codes at hand ("code == 2" is a row of
     several tables): each is read once (about half of a pass's reads repeat one). A result
-    may so be returned to several callers, which, as everywhere, never write to it."""
-    key = (id(row), limit)
+    may so be returned to several callers, which, as everywhere, never write to it.
+    ``flagged_from``: the first flagged code of the vocabulary, where the few flagged cells
+    may be looked up apart (``_Patched``; needs ``cache``)."""
+    first = flagged_from if cache is not None else None
+    key = (id(row), limit, first)
     reader = _READERS.get(key)
     if reader is None:
-        reader = _READERS[key] = _planned(row, limit)
+        reader = _READERS[key] = _planned(row, limit, first)
         _KEEP.append(row)  # keeps the id valid
     return _read(reader, codes, packed, cache)
 
 
-def lookup(table: np.ndarray, codes: np.ndarray, limit: int, cache: dict | None = None) -> Answers:
+def lookup(
+    table: np.ndarray,
+    codes: np.ndarray,
+    limit: int,
+    cache: dict | None = None,
+    flagged_from: int | None = None,
+) -> Answers:
     """The answers of a (4, vocabulary) table for each code (codes below ``limit``), packed
-    (``cache``: see ``read``)."""
-    key = (id(table), limit)
+    (``cache``, ``flagged_from``: see ``read``)."""
+    first = flagged_from if cache is not None else None
+    key = (id(table), limit, first)
     readers = _TABLE_READERS.get(key)
     if readers is None:
-        readers = _TABLE_READERS[key] = tuple(_planned(row, limit) for row in table)
+        readers = _TABLE_READERS[key] = tuple(_planned(row, limit, first) for row in table)
         _KEEP.append(table)  # keeps the id valid
     y, ys, n, ns = readers
     return Answers(
@@ -122,19 +203,24 @@ def lookup(table: np.ndarray, codes: np.ndarray, limit: int, cache: dict | None 
     )
 
 
-def _planned(row: np.ndarray, limit: int) -> Reader | Const:
+def _planned(row: np.ndarray, limit: int, flagged_from: int | None) -> Reader | Const | _Patched:
     # One reader per table row as far as the codes at hand go: equal rows share it.
-    return plan(tuple(bool(v) for v in row[:limit]), limit)
+    values = tuple(bool(v) for v in row[:limit])
+    if flagged_from is None or limit <= flagged_from:
+        return plan(values, limit)
+    return _patched(values, limit, flagged_from)
 
 
-def _read(reader: Reader | Const, codes: np.ndarray, packed: bool, cache: dict | None) -> Bits:
+def _read(
+    reader: Reader | Const | _Patched, codes: np.ndarray, packed: bool, cache: dict | None
+) -> Bits:
     if isinstance(reader, Const):
         return reader
     if cache is not None:
         out = cache.get((reader, packed))
         if out is not None:
             return out
-    out = reader(codes)
+    out = reader(codes, cache) if isinstance(reader, _Patched) else reader(codes)
     if packed:
         out = pack(out)
     if cache is not None:
@@ -143,6 +229,6 @@ def _read(reader: Reader | Const, codes: np.ndarray, packed: bool, cache: dict |
     return out
 
 
-_READERS: dict[tuple[int, int], Reader | Const] = {}
-_TABLE_READERS: dict[tuple[int, int], tuple[Reader | Const, ...]] = {}
+_READERS: dict[tuple[int, int, int | None], Reader | Const | _Patched] = {}
+_TABLE_READERS: dict[tuple[int, int, int | None], tuple[Reader | Const | _Patched, ...]] = {}
 _KEEP: list[np.ndarray] = []

@@ -33,16 +33,18 @@ class Side:
 
     def answers(self, table: np.ndarray, block: str) -> Answers:
         """A question's answers for each cell of a block (``touch``, ``prick``, ``motor``)."""
-        limit = self.exams.limits["motor" if block == "motor" else "sensory"]
+        kind = "motor" if block == "motor" else "sensory"
+        limit, flagged = self.exams.limits[kind], NT_CODE[kind] + 1
         codes, reads = getattr(self, block), self._reads[block]
-        return self.memo((id(table), block), lambda: lookup(table, codes, limit, reads))
+        return self.memo((id(table), block), lambda: lookup(table, codes, limit, reads, flagged))
 
     def bits(self, row: np.ndarray, block: str, packed: bool = True) -> Bits:
         """A per-code fact (True per vocabulary code) for each cell of a block (packed)."""
-        limit = self.exams.limits["motor" if block == "motor" else "sensory"]
+        kind = "motor" if block == "motor" else "sensory"
+        limit, flagged = self.exams.limits[kind], NT_CODE[kind] + 1
         key = ("bits", id(row), block, packed)
         codes, reads = getattr(self, block), self._reads[block]
-        return self.memo(key, lambda: read(row, codes, limit, packed, reads))
+        return self.memo(key, lambda: read(row, codes, limit, packed, reads, flagged))
 
     def memo(self, key: Any, make: Callable[[], Any]) -> Any:
         """``make()`` once per side (several rules ask the same question)."""
