@@ -119,22 +119,19 @@ def function_far_below(side: Side) -> Answers:
         a = function[j]
         nk = non_key[j]
         not_nk = ~nk
-        plain, previous = (
-            Answers(
-                a.y | (a.n & (nk | plain.y)) | (a.ns & not_nk & starred.y),
-                a.ys | (plain.ys & a.n & not_nk) | (a.ns & (nk | starred.ys)),
-                not_nk & ((a.n & plain.n) | (a.ns & starred.n)),
-                not_nk & ((plain.ns & a.n) | (a.ns & starred.ns)),
-            ),
-            starred,
+        plain = Answers(
+            a.y | (a.n & (nk | plain.y)) | (a.ns & not_nk & starred.y),
+            a.ys | (plain.ys & a.n & not_nk) | (a.ns & (nk | starred.ys)),
+            not_nk & ((a.n & plain.n) | (a.ns & starred.n)),
+            not_nk & ((plain.ns & a.n) | (a.ns & starred.ns)),
         )
-        if carried:
+        if carried:  # from the chain so far alone (the new ``plain`` above does not enter it)
             no_any = a.no
             starred = Answers(
-                a.y | (previous.y & no_any & not_nk),
-                a.ys | (no_any & (nk | previous.ys)),
-                previous.n & not_nk & no_any,
-                previous.ns & not_nk & no_any,
+                a.y | (starred.y & no_any & not_nk),
+                a.ys | (no_any & (nk | starred.ys)),
+                starred.n & not_nk & no_any,
+                starred.ns & not_nk & no_any,
             )
         rows.append(plain)
     rows.reverse()

@@ -102,11 +102,11 @@ class _Patched:
 
     __slots__ = ("base", "flagged_from", "full", "table")
 
-    def __init__(self, row: tuple[bool, ...], limit: int, flagged_from: int) -> None:
-        self.full = plan(row, limit)
-        self.base = plan(row[:flagged_from], flagged_from)
+    def __init__(
+        self, full: Reader, base: Reader | Const, row: tuple[bool, ...], flagged_from: int
+    ) -> None:
+        self.full, self.base, self.flagged_from = full, base, flagged_from
         self.table = np.asarray(row, dtype=bool)
-        self.flagged_from = flagged_from
 
     def __call__(self, codes: np.ndarray, cache: dict | None) -> np.ndarray:
         cells = _flagged_cells(codes, self.flagged_from, cache)
@@ -127,10 +127,10 @@ def _patched(row: tuple[bool, ...], limit: int, flagged_from: int) -> Reader | C
     """``plan`` of a row for codes below ``limit``, of which those from ``flagged_from`` on
     are flagged: patched (``_Patched``) where that costs fewer array operations."""
     cost, full = _costed_plan(row, limit)
-    base_cost, _ = _costed_plan(row[:flagged_from], flagged_from)
+    base_cost, base = _costed_plan(row[:flagged_from], flagged_from)
     if isinstance(full, Const) or cost <= max(base_cost, 1):
         return full
-    return _Patched(row, limit, flagged_from)
+    return _Patched(full, base, row, flagged_from)
 
 
 #: Flagged cells are looked up one by one up to one cell in this many of a block.

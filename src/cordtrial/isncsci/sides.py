@@ -33,18 +33,20 @@ class Side:
 
     def answers(self, table: np.ndarray, block: str) -> Answers:
         """A question's answers for each cell of a block (``touch``, ``prick``, ``motor``)."""
-        kind = "motor" if block == "motor" else "sensory"
-        limit, flagged = self.exams.limits[kind], NT_CODE[kind] + 1
-        codes, reads = getattr(self, block), self._reads[block]
+        codes, limit, reads, flagged = self._block(block)
         return self.memo((id(table), block), lambda: lookup(table, codes, limit, reads, flagged))
 
     def bits(self, row: np.ndarray, block: str, packed: bool = True) -> Bits:
         """A per-code fact (True per vocabulary code) for each cell of a block (packed)."""
-        kind = "motor" if block == "motor" else "sensory"
-        limit, flagged = self.exams.limits[kind], NT_CODE[kind] + 1
+        codes, limit, reads, flagged = self._block(block)
         key = ("bits", id(row), block, packed)
-        codes, reads = getattr(self, block), self._reads[block]
         return self.memo(key, lambda: read(row, codes, limit, packed, reads, flagged))
+
+    def _block(self, block: str) -> tuple[np.ndarray, int, dict, int]:
+        """A block's codes, the codes below which they lie, the reads made from them
+        (``lookup.read``'s cache) and the vocabulary's first flagged code."""
+        kind = "motor" if block == "motor" else "sensory"
+        return getattr(self, block), self.exams.limits[kind], self._reads[block], NT_CODE[kind] + 1
 
     def memo(self, key: Any, make: Callable[[], Any]) -> Any:
         """``make()`` once per side (several rules ask the same question)."""

@@ -255,9 +255,11 @@ def _merge(
     names = list(parts[0].names) if parts else [_base(key) for key in keys]
     numbers: list[dict[str, int] | None] = [None] * len(keys)
     for i, part in enumerate(parts):
-        for k, key in enumerate(keys):
-            if i:
-                names[k] = _renumbered(len(_base(key)), names[k], part, k, numbers)
+        if i:  # the first part's names are taken as they are
+            names = [
+                _renumbered(len(_base(key)), names[k], part, k, numbers)
+                for k, key in enumerate(keys)
+            ]
         if part.rows is not None:
             _gather().put_columns(indices, part.rows, part.indices)
     if positions is not None:
